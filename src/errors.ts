@@ -1,0 +1,74 @@
+// The one error class and the one exit-code table: every failure a user can see maps to a row here.
+
+/**
+ * Exit codes. Where sysexits(3) or systemd.exec(5) already give a number a meaning we use it,
+ * so `RestartPreventExitStatus=` in the unit can name the permanent failures.
+ */
+export const EXIT_CODES = {
+  OK: { code: 0, permanent: false, meaning: 'success (also: already in the requested state)' },
+  INTERNAL: { code: 1, permanent: false, meaning: 'unexpected internal error (a bug: please report it)' },
+  USAGE: { code: 2, permanent: true, meaning: 'bad command line' },
+  NOT_ACTIVE: { code: 3, permanent: false, meaning: 'status: volume is not open and mounted' },
+  PERMISSION: { code: 4, permanent: true, meaning: 'not root, or a file luks-ssm needs is not accessible' },
+  NOT_CONFIGURED: { code: 6, permanent: true, meaning: 'no config file for this volume' },
+  CONFIG: { code: 78, permanent: true, meaning: 'config file invalid (unknown key, bad value, unsafe permissions)' },
+  DEVICE_MISSING: { code: 66, permanent: false, meaning: 'device did not appear within DEVICE_TIMEOUT_SEC' },
+  NOT_LUKS: { code: 65, permanent: true, meaning: 'device is not a LUKS volume (refusing to touch it)' },
+  AWS_DENIED: { code: 77, permanent: true, meaning: 'AWS denied access (IAM policy, or KMS key policy)' },
+  AWS_NOT_FOUND: { code: 67, permanent: true, meaning: 'SSM parameter (or version/label) not found' },
+  KMS_KEY_UNUSABLE: { code: 68, permanent: true, meaning: 'KMS key disabled, pending deletion, not found or without key material' },
+  AWS_UNAVAILABLE: { code: 69, permanent: false, meaning: 'AWS unreachable, no credentials or region, or throttled past the deadline' },
+  TIMEOUT: { code: 75, permanent: false, meaning: 'overall deadline (TIMEOUT_SEC) passed' },
+  WRONG_PASSPHRASE: { code: 80, permanent: true, meaning: 'passphrase from SSM opens no keyslot of the device' },
+  BUSY: { code: 81, permanent: false, meaning: 'mount point busy: stop refused, nothing changed' },
+  MOUNT_REFUSED: { code: 82, permanent: true, meaning: 'refusing to mount: mount point not empty, or a dependent already running' },
+  SYSTEM: { code: 83, permanent: false, meaning: 'cryptsetup, mount or the service manager failed' },
+  LOCKED: { code: 84, permanent: false, meaning: 'another luks-ssm run held the lock past the deadline' },
+} as const;
+
+export type ExitCodeName = keyof typeof EXIT_CODES;
+
+export function exitCodeOf(name: ExitCodeName): number {
+  return EXIT_CODES[name].code;
+}
+
+export interface UnlockErrorOptions {
+  cause?: unknown;
+  /** True when trying again later may succeed (network, throttling, a device still appearing). */
+  retryable?: boolean;
+  /** What the user should do about it, printed after the message. */
+  hint?: string;
+}
+
+/**
+ * The only error type that crosses module boundaries. Adapters wrap ExecaError, AWS ServiceException
+ * and DBusError into it. Messages must never contain key bytes: build them from names, not values.
+ */
+export class UnlockError extends Error {
+  readonly kind: ExitCodeName;
+  readonly retryable: boolean;
+  readonly hint: string | undefined;
+
+  constructor(kind: ExitCodeName, message: string, options: UnlockErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'UnlockError';
+    this.kind = kind;
+    this.retryable = options.retryable ?? false;
+    this.hint = options.hint;
+  }
+
+  get exitCode(): number {
+    return EXIT_CODES[this.kind].code;
+  }
+}
+
+export function isUnlockError(value: unknown): value is UnlockError {
+  return value instanceof UnlockError;
+}
+
+/** The table as text, for --help, the man page and the README (one source for all three). */
+export function formatExitCodeTable(): string {
+  return Object.entries(EXIT_CODES)
+    .map(([name, row]) => `  ${String(row.code).padStart(3)}  ${name.padEnd(17)} ${row.meaning}`)
+    .join('\n');
+}

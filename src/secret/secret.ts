@@ -1,0 +1,66 @@
+// The passphrase as a Buffer that refuses to print itself and can be wiped: never a string.
+import { inspect } from 'node:util';
+
+const REDACTED = '[redacted]';
+
+/** Empty keys and keys over 16 MiB are refused, as systemd-cryptsetup does. */
+export const SECRET_MAX_BYTES = 16 * 1024 * 1024;
+
+export class Secret {
+  #bytes: Buffer;
+  #wiped = false;
+
+  private constructor(bytes: Buffer) {
+    this.#bytes = bytes;
+  }
+
+  /** Takes ownership of `bytes` (no copy): the caller must not keep using the buffer. */
+  static adopt(bytes: Buffer): Secret {
+    return new Secret(bytes);
+  }
+
+  /** Copies `bytes` into a Buffer the Secret owns; the caller wipes its own copy. */
+  static copyOf(bytes: Uint8Array): Secret {
+    return new Secret(Buffer.from(bytes));
+  }
+
+  get length(): number {
+    return this.#bytes.length;
+  }
+
+  get wiped(): boolean {
+    return this.#wiped;
+  }
+
+  /** The exact bytes, for piping to cryptsetup's stdin. Throws once wiped, so a use-after-wipe is loud. */
+  bytes(): Buffer {
+    if (this.#wiped) throw new Error('Secret used after wipe()');
+    return this.#bytes;
+  }
+
+  wipe(): void {
+    this.#bytes.fill(0);
+    this.#wiped = true;
+  }
+
+  toString(): string {
+    return REDACTED;
+  }
+
+  toJSON(): string {
+    return REDACTED;
+  }
+
+  [inspect.custom](): string {
+    return `Secret(${REDACTED})`;
+  }
+}
+
+/** Runs `use` with the secret and wipes it afterwards, whatever happens. */
+export async function withSecret<T>(secret: Secret, use: (secret: Secret) => Promise<T>): Promise<T> {
+  try {
+    return await use(secret);
+  } finally {
+    secret.wipe();
+  }
+}

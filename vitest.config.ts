@@ -1,0 +1,12 @@
+// Host test suite: unit (*.test.ts) and integration (*.integ.test.ts); VM scenarios run separately.
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    exclude: ['test/vm/**', 'node_modules/**'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});
