@@ -41,6 +41,8 @@ export interface RunOptions {
   input?: Uint8Array;
   /** Kill the child after this long; the result then has timedOut=true. */
   timeoutMs?: number;
+  /** An open file descriptor the child receives as its fd 3 (the run lock hands it to flock(1)). */
+  fd3?: number;
 }
 
 export interface RunResult {

@@ -1,0 +1,65 @@
+// The one place that starts programs (the only execa import): no shell, minimal env, bytes on stdin only.
+import { execa } from 'execa';
+import { UnlockError } from '../errors.ts';
+import type { RunOptions, RunResult, Runner } from '../types.ts';
+
+/** Where system programs live on Debian/Ubuntu/Amazon Linux; never inherited from our environment. */
+export const DEFAULT_EXEC_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** After a timeout's SIGTERM, how long a child gets before SIGKILL. */
+export const KILL_GRACE_MS = 2000;
+
+/** Which package to install when a program is missing (Debian and RPM names agree for these). */
+const PACKAGE_OF: Record<string, string> = {
+  cryptsetup: 'cryptsetup',
+  mount: 'mount or util-linux',
+  umount: 'mount or util-linux',
+  flock: 'util-linux',
+};
+
+/**
+ * A Runner that never throws for a non-zero exit or a timeout (the result says so), and throws
+ * UnlockError('SYSTEM') only when the program cannot be started at all.
+ */
+export function createRunner(opts: { path?: string } = {}): Runner {
+  const env = { PATH: opts.path ?? DEFAULT_EXEC_PATH, LC_ALL: 'C' };
+  return async (file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> => {
+    const stdio = [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] as const;
+    const result = await execa(file, args, {
+      env,
+      extendEnv: false,
+      shell: false,
+      reject: false,
+      stripFinalNewline: false,
+      ...(options.input === undefined ? {} : { input: options.input }),
+      stdio: options.fd3 === undefined ? [...stdio] : [...stdio, options.fd3],
+      ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
+      killSignal: 'SIGTERM',
+      forceKillAfterDelay: KILL_GRACE_MS,
+    });
+    if (result.exitCode === undefined && !result.timedOut && result.signal === undefined) {
+      throw startFailure(file, result.cause);
+    }
+    return {
+      exitCode: result.exitCode ?? -1,
+      stdout: typeof result.stdout === 'string' ? result.stdout : '',
+      stderr: typeof result.stderr === 'string' ? result.stderr : '',
+      timedOut: result.timedOut,
+    };
+  };
+}
+
+/** Builds the error from the program name and errno only: execa's own message is never passed on. */
+function startFailure(file: string, cause: unknown): UnlockError {
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  if (code === 'ENOENT') {
+    const pkg = PACKAGE_OF[file] ?? file;
+    return new UnlockError('SYSTEM', `Failed to run ${file}: not found (install ${pkg})`, { cause });
+  }
+  if (code === 'EACCES') {
+    return new UnlockError('SYSTEM', `Failed to run ${file}: permission denied`, { cause });
+  }
+  return new UnlockError('SYSTEM', `Failed to run ${file}: ${typeof code === 'string' ? code : 'could not start'}`, {
+    cause,
+  });
+}
