@@ -24,15 +24,19 @@ const PACKAGE_OF: Record<string, string> = {
 export function createRunner(opts: { path?: string } = {}): Runner {
   const env = { PATH: opts.path ?? DEFAULT_EXEC_PATH, LC_ALL: 'C' };
   return async (file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> => {
-    const stdio = [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] as const;
+    const stdin = options.input === undefined ? 'ignore' : 'pipe';
     const result = await execa(file, args, {
+      encoding: 'utf8',
       env,
       extendEnv: false,
       shell: false,
       reject: false,
       stripFinalNewline: false,
       ...(options.input === undefined ? {} : { input: options.input }),
-      stdio: options.fd3 === undefined ? [...stdio] : [...stdio, options.fd3],
+      // execa's types reject a plain fd as an extra stdio item; at runtime it is dup2'ed into the child as-is.
+      stdio: (options.fd3 === undefined
+        ? [stdin, 'pipe', 'pipe']
+        : [stdin, 'pipe', 'pipe', options.fd3]) as ['ignore' | 'pipe', 'pipe', 'pipe'],
       ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
       killSignal: 'SIGTERM',
       forceKillAfterDelay: KILL_GRACE_MS,
