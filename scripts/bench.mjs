@@ -1,0 +1,54 @@
+// npm run bench: start-up of the BUILT luks-ssm (process start to passphrase in hand) against `node -e 0`
+// and the AWS CLI, interleaved in one process, under deployment conditions (no NODE_OPTIONS/EXTRA_CA_CERTS).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { FETCHED } from './build/code-cache.mjs';
+import { startFetchFixture } from './build/fetch-fixture.mjs';
+import { expectSuccess, GNU_TIME, median, runTimed, runWithPeakRss } from './build/measure.mjs';
+import { findAwsCli } from './build/aws-cli.mjs';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const RSS_RUNS = 5;
+const LOADER = fileURLToPath(new URL('../build/luks-ssm.cjs', import.meta.url));
+
+if (!existsSync(LOADER)) throw new Error('build/luks-ssm.cjs is missing: run `npm run build` first');
+if (!existsSync(GNU_TIME)) throw new Error(`${GNU_TIME} is missing (peak RSS): apt-get install time`);
+
+const fixture = await startFetchFixture();
+try {
+  const aws = await findAwsCli();
+  const subjects = [
+    { label: 'node -e 0', file: process.execPath, args: ['-e', '0'], env: fixture.env, expect: /^$/ },
+    { label: 'luks-ssm fetch (built)', file: process.execPath, args: [LOADER, ...fixture.args], env: fixture.env, expect: FETCHED },
+  ];
+  if (aws) subjects.push({ label: 'aws ssm get-parameters', ...aws.command(fixture), expect: /"Parameters"/ });
+  else console.log('aws: not installed, AWS CLI row skipped');
+
+  const cache = await runTimed(process.execPath, subjects[1].args, { ...fixture.env, LUKS_SSM_DEBUG_CACHE: '1' });
+  console.log(`code cache: ${/^cache: (\w+)/m.exec(cache.stderr)?.[1] ?? 'unknown'}`);
+
+  const times = subjects.map(() => []);
+  const peaks = subjects.map(() => []);
+  for (let round = -2; round < RUNS; round++) {
+    for (const [i, s] of subjects.entries()) {
+      const run = expectSuccess(s.label, await runTimed(s.file, s.args, s.env), s.expect);
+      if (round >= 0) times[i].push(run.ms);
+      if (round >= 0 && round < RSS_RUNS) peaks[i].push(expectSuccess(s.label, await runWithPeakRss(s.file, s.args, s.env), s.expect).peakKb);
+    }
+  }
+
+  console.log(`${RUNS} interleaved runs each (after 2 warm-ups); median (min-max) of spawn-to-exit; peak RSS median of ${RSS_RUNS}`);
+  const base = median(times[0]);
+  for (const [i, s] of subjects.entries()) {
+    const ms = times[i];
+    const rss = Math.round(median(peaks[i]) / 1024);
+    const ratio = (median(ms) / base).toFixed(2);
+    console.log(`  ${s.label.padEnd(24)} ${median(ms).toFixed(1).padStart(7)} ms (${Math.min(...ms).toFixed(1)}-${Math.max(...ms).toFixed(1)})  ${ratio.padStart(6)}x  ${String(rss).padStart(3)} MiB`);
+  }
+  const ratio = median(times[1]) / base;
+  console.log(`fetch vs node -e 0: ${ratio.toFixed(2)}x (target <= 2.5x, stretch 2.0x); peak RSS target <= 60 MiB`);
+  console.log(`fetch_vs_node_ratio=${ratio.toFixed(2)}`);
+  console.log(`fetch_peak_rss_mb=${Math.round(median(peaks[1]) / 1024)}`);
+} finally {
+  await fixture.stop();
+}

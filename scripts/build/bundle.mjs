@@ -1,0 +1,48 @@
+// The esbuild step: src/main.ts and its dependencies as one CommonJS file that needs no node_modules.
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+const VERSION = JSON.parse(readFileSync(ROOT + 'package.json', 'utf8')).version;
+
+/** The real entry and credential chain once they exist; the stand-ins in scripts/build/ until then. */
+function pick(real, standIn) {
+  return existsSync(ROOT + real) ? real : standIn;
+}
+
+export const ENTRY = 'scripts/build/temp-entry.ts';
+export const CREDENTIAL_CHAIN = pick('src/aws/credential-chain.ts', 'scripts/build/temp-credential-chain.ts');
+
+/** Options measured on the fetch path; see performance-facts.md for why each one is here. */
+export function bundleOptions({ outfile, minify = false }) {
+  return {
+    absWorkingDir: ROOT,
+    entryPoints: [ENTRY],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node24',
+    // ESM builds of the SDK tree-shake better than its CJS dist (4.0x vs 9x `node -e 0` unbundled).
+    mainFields: ['module', 'main'],
+    // A dynamic import() of node:http left in a CJS file starts Node's ESM loader (+15-20 ms): with
+    // dynamic import marked unsupported, esbuild emits Promise.resolve().then(() => require(...)).
+    supported: { 'dynamic-import': false },
+    // The SDK's full default chain (SSO, ini files, process, web identity…) costs ~10 ms to load;
+    // ours keeps the two providers that can apply: environment and instance metadata.
+    alias: { '@aws-sdk/credential-provider-node': './' + CREDENTIAL_CHAIN },
+    // src/main.ts prints this for --version; running from source it says "dev".
+    define: { LUKS_SSM_VERSION: JSON.stringify(VERSION) },
+    minify,
+    keepNames: true,
+    sourcemap: false,
+    metafile: true,
+    logLevel: 'warning',
+  };
+}
+
+export async function bundle(options) {
+  return build(bundleOptions(options));
+}

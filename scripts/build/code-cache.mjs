@@ -1,0 +1,17 @@
+// Build step: one real fetch against the emulator through the loader, leaving the V8 code cache behind.
+import { fileURLToPath } from 'node:url';
+import { startFetchFixture } from './fetch-fixture.mjs';
+import { expectSuccess, runTimed } from './measure.mjs';
+
+const PRODUCER = fileURLToPath(new URL('./code-cache.cjs', import.meta.url));
+export const FETCHED = /^fetched \d+ bytes/m;
+
+export async function writeCodeCache({ loader, cache }) {
+  const fixture = await startFetchFixture();
+  try {
+    const run = await runTimed(process.execPath, [PRODUCER, loader, cache, ...fixture.args], fixture.env);
+    expectSuccess('code-cache warm-up fetch', run, FETCHED);
+  } finally {
+    await fixture.stop();
+  }
+}
