@@ -1,0 +1,100 @@
+// The cryptsetup verbs luks-ssm uses; the key goes to cryptsetup on stdin only (--key-file=-), never argv.
+import { UnlockError } from '../errors.ts';
+import type { Secret } from '../secret/secret.ts';
+import type { Runner } from '../types.ts';
+import { CRYPTSETUP_EXIT, cryptsetupError } from './exit-status.ts';
+
+/** Opening runs the key slot's PBKDF (argon2 can take seconds and GiBs); other verbs are quick. */
+export const DEFAULT_OPEN_TIMEOUT_MS = 120_000;
+export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
+
+export interface MappingStatus {
+  active: boolean;
+  device?: string;
+  type?: string;
+}
+
+export async function isLuks(run: Runner, device: string): Promise<boolean> {
+  const result = await run('cryptsetup', ['isLuks', device], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
+  if (result.exitCode === 0) return true;
+  if (result.exitCode === CRYPTSETUP_EXIT.WRONG_PARAMETERS && !result.timedOut) return false;
+  throw cryptsetupError(`check whether ${device} is LUKS`, device, result);
+}
+
+export async function luksUuid(run: Runner, device: string): Promise<string> {
+  const result = await run('cryptsetup', ['luksUUID', device], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
+  if (result.exitCode === 0 && result.stdout.trim() !== '') return result.stdout.trim();
+  if (result.exitCode === CRYPTSETUP_EXIT.WRONG_PARAMETERS && !result.timedOut) {
+    throw new UnlockError('NOT_LUKS', `${device} is not a LUKS volume, refusing.`);
+  }
+  throw cryptsetupError(`read the LUKS UUID of ${device}`, device, result);
+}
+
+/**
+ * `--key-file=-` makes cryptsetup read all of stdin as binary (no newline processing, see
+ * cryptsetup(8) "NOTES ON PASSPHRASE PROCESSING"), so the secret's exact bytes are the key.
+ */
+export async function openLuks(
+  run: Runner,
+  device: string,
+  mapName: string,
+  secret: Secret,
+  opts: { timeoutMs?: number } = {},
+): Promise<void> {
+  const result = await run('cryptsetup', ['open', '--type', 'luks', '--key-file=-', device, mapName], {
+    input: secret.bytes(),
+    timeoutMs: opts.timeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS,
+  });
+  if (result.exitCode === 0 && !result.timedOut) return;
+  throw cryptsetupError(`open ${device} as ${mapName}`, device, result, true);
+}
+
+/** True when some key slot opens with the secret; nothing is mapped. */
+export async function testPassphrase(
+  run: Runner,
+  device: string,
+  secret: Secret,
+  opts: { timeoutMs?: number } = {},
+): Promise<boolean> {
+  const args = ['open', '--test-passphrase', '--type', 'luks', '--key-file=-', device];
+  const result = await run('cryptsetup', args, {
+    input: secret.bytes(),
+    timeoutMs: opts.timeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS,
+  });
+  if (!result.timedOut && result.exitCode === 0) return true;
+  if (!result.timedOut && result.exitCode === CRYPTSETUP_EXIT.NO_PERMISSION) return false;
+  throw cryptsetupError(`test the passphrase on ${device}`, device, result, true);
+}
+
+/** Idempotent: a mapping that is not active is already closed. */
+export async function closeLuks(run: Runner, mapName: string): Promise<void> {
+  const result = await run('cryptsetup', ['close', mapName], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
+  if (result.timedOut) throw cryptsetupError(`close ${mapName}`, mapName, result);
+  if (result.exitCode === 0 || result.exitCode === CRYPTSETUP_EXIT.WRONG_DEVICE) return;
+  if (result.exitCode === CRYPTSETUP_EXIT.BUSY) {
+    throw new UnlockError('BUSY', `Failed to close ${mapName}: it is still in use`, {
+      retryable: true,
+      hint: `see lsblk /dev/mapper/${mapName} for what holds it`,
+    });
+  }
+  throw cryptsetupError(`close ${mapName}`, mapName, result);
+}
+
+/** `cryptsetup status` exits 4 for a mapping that is not active. */
+export async function mappingStatus(run: Runner, mapName: string): Promise<MappingStatus> {
+  const result = await run('cryptsetup', ['status', mapName], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
+  if (result.exitCode === CRYPTSETUP_EXIT.WRONG_DEVICE && !result.timedOut) return { active: false };
+  if (result.exitCode !== 0 || result.timedOut) throw cryptsetupError(`read the status of ${mapName}`, mapName, result);
+  const status: MappingStatus = { active: true };
+  const device = statusField(result.stdout, 'device');
+  const type = statusField(result.stdout, 'type');
+  if (device !== undefined) status.device = device;
+  if (type !== undefined) status.type = type;
+  return status;
+}
+
+/** Lines look like "  device:  /dev/nvme1n1". */
+function statusField(stdout: string, name: string): string | undefined {
+  const match = new RegExp(`^\\s*${name}:\\s*(.+?)\\s*$`, 'm').exec(stdout);
+  return match?.[1];
+}
