@@ -1,0 +1,120 @@
+// The one table of config keys (name, default, check, meaning): the loader, the README and the man page all read it.
+import type { VolumeConfig } from '../types.ts';
+import * as v from './validate.ts';
+
+/** VolumeConfig without the fields the loader fills itself; each key row writes its part. */
+export type ConfigDraft = Omit<VolumeConfig, 'volume' | 'sources'>;
+
+export interface ConfigKey {
+  name: string;
+  required: boolean;
+  /** Value used when no file sets the key; undefined means "unset". Must pass `check`. */
+  default: string | undefined;
+  /** Accepted values in a few words (for the docs). */
+  syntax: string;
+  description: string;
+  /** Where the key comes from: the luks-mount.sh design (accepted unchanged) or luks-ssm. */
+  origin: 'luks-mount' | 'luks-ssm';
+  check: v.Check;
+  /** Writes a checked value into the draft. */
+  apply(draft: ConfigDraft, value: string): void;
+}
+
+/** Adding a key is one row here (and its field in VolumeConfig). */
+export const CONFIG_KEYS: readonly ConfigKey[] = [
+  {
+    name: 'LUKS_DEVICE', required: true, default: undefined, origin: 'luks-mount', check: v.checkDevice,
+    syntax: '/dev/… path, UUID=…, PARTUUID=… or EBS volume id vol-…',
+    description: 'The LUKS block device; an EBS volume id names a volume attached to this instance.',
+    apply: (d, value) => { d.device = value; },
+  },
+  {
+    name: 'LUKS_DEVICE_MAP', required: true, default: undefined, origin: 'luks-mount', check: v.checkMapName,
+    syntax: 'device-mapper name ([A-Za-z0-9_.-], at most 127)',
+    description: 'Name of the opened device: /dev/mapper/NAME.',
+    apply: (d, value) => { d.mapName = value; },
+  },
+  {
+    name: 'LUKS_DEVICE_FS', required: false, default: 'ext4', origin: 'luks-mount', check: v.checkFsType,
+    syntax: 'filesystem type', description: 'Filesystem type passed to mount -t.',
+    apply: (d, value) => { d.fsType = value; },
+  },
+  {
+    name: 'LUKS_DEVICE_MOUNT_OPT', required: false, default: 'defaults', origin: 'luks-mount', check: v.checkMountOptions,
+    syntax: 'comma-separated list, no spaces', description: 'Mount options passed to mount -o.',
+    apply: (d, value) => { d.mountOptions = value; },
+  },
+  {
+    name: 'LUKS_DEVICE_MOUNT_POINT', required: true, default: undefined, origin: 'luks-mount', check: v.checkMountPoint,
+    syntax: 'absolute normalized path, not / nor under /proc, /sys, /dev, /run',
+    description: 'Where the filesystem is mounted; created with MOUNT_POINT_MODE when missing.',
+    apply: (d, value) => { d.mountPoint = value; },
+  },
+  {
+    name: 'SSM_PATH', required: true, default: undefined, origin: 'luks-mount', check: v.checkSsmPath,
+    syntax: 'SSM parameter name (/a/b or name) or ARN',
+    description: 'The SecureString parameter holding the passphrase (an ARN reads a shared parameter).',
+    apply: (d, value) => { d.ssmPath = value; },
+  },
+  {
+    name: 'SSM_REGION', required: false, default: undefined, origin: 'luks-mount', check: v.checkRegion,
+    syntax: 'AWS region (like us-east-1)',
+    description: 'Region of the parameter. Unset: AWS_REGION from the environment, else the instance metadata region.',
+    apply: (d, value) => { d.region = value; },
+  },
+  {
+    name: 'SSM_PARAMETER_VERSION', required: false, default: undefined, origin: 'luks-ssm', check: v.checkPositiveInteger,
+    syntax: 'positive integer', description: 'Read this version of the parameter instead of the latest. Not with SSM_PARAMETER_LABEL.',
+    apply: (d, value) => { d.ssmSelector = { version: Number(value) }; },
+  },
+  {
+    name: 'SSM_PARAMETER_LABEL', required: false, default: undefined, origin: 'luks-ssm', check: v.checkSsmLabel,
+    syntax: 'SSM label', description: 'Read the parameter version carrying this label. Not with SSM_PARAMETER_VERSION.',
+    apply: (d, value) => { d.ssmSelector = { label: value }; },
+  },
+  {
+    name: 'SSM_ENDPOINT', required: false, default: undefined, origin: 'luks-ssm', check: v.checkEndpoint,
+    syntax: 'http(s) URL', description: 'SSM endpoint override (VPC endpoint, tests).',
+    apply: (d, value) => { d.endpoints.ssm = value; },
+  },
+  {
+    name: 'KMS_ENDPOINT', required: false, default: undefined, origin: 'luks-ssm', check: v.checkEndpoint,
+    syntax: 'http(s) URL', description: 'KMS endpoint override (VPC endpoint, tests).',
+    apply: (d, value) => { d.endpoints.kms = value; },
+  },
+  {
+    name: 'IMDS_ENDPOINT', required: false, default: undefined, origin: 'luks-ssm', check: v.checkEndpoint,
+    syntax: 'http(s) URL', description: 'Instance metadata endpoint override (tests).',
+    apply: (d, value) => { d.endpoints.imds = value; },
+  },
+  {
+    name: 'TIMEOUT_SEC', required: false, default: '90', origin: 'luks-ssm', check: v.checkIntegerIn(5, 3600),
+    syntax: 'seconds, 5 to 3600', description: 'Overall deadline for unlocking, including AWS retries and the device wait.',
+    apply: (d, value) => { d.timeoutSec = Number(value); },
+  },
+  {
+    name: 'DEVICE_TIMEOUT_SEC', required: false, default: '30', origin: 'luks-ssm', check: v.checkIntegerIn(1, 3600),
+    syntax: 'seconds, less than TIMEOUT_SEC', description: 'How long to wait for the device to appear.',
+    apply: (d, value) => { d.deviceTimeoutSec = Number(value); },
+  },
+  {
+    name: 'MOUNT_POINT_MODE', required: false, default: '0700', origin: 'luks-ssm', check: v.checkOctalMode,
+    syntax: 'octal mode (like 0700)', description: 'Mode of a mount point directory luks-ssm creates.',
+    apply: (d, value) => { d.mountPointMode = Number.parseInt(value, 8); },
+  },
+  {
+    name: 'MOUNT_OVER_NONEMPTY', required: false, default: 'no', origin: 'luks-ssm', check: v.checkBoolean,
+    syntax: 'yes/no, true/false, 1/0', description: 'Allow mounting over a directory that is not empty.',
+    apply: (d, value) => { d.mountOverNonEmpty = v.toBoolean(value); },
+  },
+  {
+    name: 'REQUIRED_BY', required: false, default: '', origin: 'luks-ssm', check: v.checkUnitList,
+    syntax: 'space-separated unit names (quote the list)',
+    description: 'Units that require this volume and start after it is mounted.',
+    apply: (d, value) => { d.requiredBy = v.splitWords(value); },
+  },
+];
+
+export function findConfigKey(name: string): ConfigKey | undefined {
+  return CONFIG_KEYS.find((key) => key.name === name);
+}

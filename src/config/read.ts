@@ -1,0 +1,84 @@
+// Reads one config file safely: only root may be able to change it, since it decides what is opened and mounted.
+import { open, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { dirname } from 'node:path';
+import { UnlockError } from '../errors.ts';
+import { parseKeyValueText, type ParsedConfigFile } from './parse.ts';
+
+/** Config files are a few lines; anything this big is not one. */
+export const CONFIG_FILE_MAX_BYTES = 64 * 1024;
+
+export interface ReadConfigOptions {
+  /** Refuse files (and their directory) not owned by uid 0. */
+  requireRootOwned: boolean;
+  /** Builds the error for a missing file; returning undefined means "missing is fine". */
+  onMissing: (path: string) => UnlockError | undefined;
+}
+
+/** Reads and parses `path`; undefined when it does not exist and `onMissing` allows that. */
+export async function readConfigFile(path: string, options: ReadConfigOptions): Promise<ParsedConfigFile | undefined> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    if (codeOf(error) === 'ENOENT' || codeOf(error) === 'ENOTDIR') {
+      const missing = options.onMissing(path);
+      if (missing) throw missing;
+      return undefined;
+    }
+    throw readFailure(path, error);
+  }
+  try {
+    checkOwnership(dirname(path), await statOrFail(dirname(path)), options.requireRootOwned);
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new UnlockError('CONFIG', `${path}: not a regular file, refusing`);
+    checkOwnership(path, stats, options.requireRootOwned);
+    if (stats.size > CONFIG_FILE_MAX_BYTES) throw new UnlockError('CONFIG', `${path}: larger than 64 KiB, refusing`);
+    const bytes = await handle.readFile().catch((error: unknown) => {
+      throw readFailure(path, error);
+    });
+    return parseKeyValueText(decodeText(path, bytes), path);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function statOrFail(path: string): Promise<Stats> {
+  try {
+    return await stat(path);
+  } catch (error) {
+    throw readFailure(path, error);
+  }
+}
+
+/** The same rule systemd and sshd apply to files that grant power: writable by root alone. */
+function checkOwnership(path: string, stats: Stats, requireRootOwned: boolean): void {
+  const mode = (stats.mode & 0o7777).toString(8).padStart(4, '0');
+  if ((stats.mode & 0o022) !== 0) {
+    throw new UnlockError('CONFIG', `${path}: writable by group/others (mode ${mode}), refusing; run: chmod go-w ${path}`);
+  }
+  if (requireRootOwned && stats.uid !== 0) {
+    throw new UnlockError('CONFIG', `${path}: owned by uid ${stats.uid}, not root, refusing; run: chown root: ${path}`);
+  }
+}
+
+function decodeText(path: string, bytes: Buffer): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (error) {
+    throw new UnlockError('CONFIG', `${path}: not UTF-8 text, refusing`, { cause: error });
+  }
+}
+
+function readFailure(path: string, error: unknown): UnlockError {
+  const code = codeOf(error);
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new UnlockError('PERMISSION', `${path}: permission denied`, { cause: error, hint: 'run luks-ssm as root' });
+  }
+  if (code === 'EISDIR') return new UnlockError('CONFIG', `${path}: is a directory, not a config file`, { cause: error });
+  return new UnlockError('CONFIG', `Failed to read ${path}: ${code ?? String(error)}`, { cause: error });
+}
+
+function codeOf(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}

@@ -1,0 +1,42 @@
+// Volume names (the systemd instance) and the per-volume files they name: <confDir>/<volume>.conf.
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UnlockError } from '../errors.ts';
+
+/** Instance-safe for luks-ssm@<volume>.service, and short enough that "<volume>.conf" fits NAME_MAX. */
+const VOLUME_NAME = /^[A-Za-z0-9_.@-]{1,250}$/;
+const CONF_SUFFIX = '.conf';
+
+export function isVolumeName(name: string): boolean {
+  return VOLUME_NAME.test(name) && name !== '.' && name !== '..';
+}
+
+export function assertVolumeName(name: string): void {
+  if (!isVolumeName(name)) {
+    const shown = name.length > 60 ? `${name.slice(0, 60)}…` : name;
+    throw new UnlockError('USAGE', `invalid volume name ${JSON.stringify(shown)}: use 1 to 250 of letters, digits and _ . @ -`);
+  }
+}
+
+export function volumeConfigPath(confDir: string, volume: string): string {
+  return join(confDir, `${volume}${CONF_SUFFIX}`);
+}
+
+/**
+ * Volumes with a <name>.conf in confDir, sorted by code point (stable whatever the locale). Hidden files
+ * and names that are not valid volume names are skipped; a missing directory means no volumes.
+ */
+export async function listConfiguredVolumes(confDir: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(confDir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new UnlockError('CONFIG', `Failed to list ${confDir}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
+  }
+  return entries
+    .filter((entry) => (entry.isFile() || entry.isSymbolicLink()) && entry.name.endsWith(CONF_SUFFIX))
+    .map((entry) => entry.name.slice(0, -CONF_SUFFIX.length))
+    .filter((name) => !name.startsWith('.') && isVolumeName(name))
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
