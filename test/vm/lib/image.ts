@@ -1,0 +1,82 @@
+// The cached guest image: keyed by a hash of the recipe (test/vm/image/**), built atomically, reused when unchanged.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { runCommand } from './proc.ts';
+
+export const DEFAULT_CACHE_ROOT = '/var/cache/luks-ssm-vm';
+const BUILD_TIMEOUT_MS = 25 * 60_000;
+const RECIPE_DIR = new URL('../image/', import.meta.url).pathname;
+const IMAGE_FILES = ['rootfs.raw', 'vmlinuz', 'initrd.img'] as const;
+
+export interface GuestImage {
+  dir: string;
+  rootfs: string;
+  kernel: string;
+  initrd: string;
+  built: boolean;
+}
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((entry) => (entry.isDirectory() ? listFiles(join(dir, entry.name)) : [join(dir, entry.name)]))
+    .sort();
+}
+
+/** sha256 over every recipe file's path, mode and bytes: any edit to the recipe means a new image. */
+export function hashRecipe(dir: string = RECIPE_DIR): string {
+  const hash = createHash('sha256');
+  for (const file of listFiles(dir)) {
+    hash.update(`${relative(dir, file)}\0${statSync(file).mode & 0o777}\0`);
+    hash.update(readFileSync(file));
+    hash.update('\0');
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+function isComplete(dir: string): boolean {
+  return IMAGE_FILES.every((name) => existsSync(join(dir, name)));
+}
+
+function describe(dir: string, built: boolean): GuestImage {
+  return { dir, rootfs: join(dir, 'rootfs.raw'), kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), built };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes temporary build directories left by interrupted builds (their builder process is gone). */
+function removeStaleBuilds(cacheRoot: string): void {
+  for (const name of readdirSync(cacheRoot)) {
+    const match = /^\.tmp-[0-9a-f]+-(\d+)$/.exec(name);
+    if (match && !isAlive(Number(match[1]))) rmSync(join(cacheRoot, name), { recursive: true, force: true });
+  }
+}
+
+/** Returns the cached image for the current recipe, building it first (into a temp dir, then rename) if needed. */
+export async function ensureImage(progress: (line: string) => void, cacheRoot = DEFAULT_CACHE_ROOT): Promise<GuestImage> {
+  const hash = hashRecipe();
+  const final = join(cacheRoot, hash);
+  if (isComplete(final)) return describe(final, false);
+  mkdirSync(cacheRoot, { recursive: true });
+  removeStaleBuilds(cacheRoot);
+  const tmp = join(cacheRoot, `.tmp-${hash}-${process.pid}`);
+  const logFile = join(cacheRoot, `build-${hash}.log`);
+  rmSync(tmp, { recursive: true, force: true });
+  progress(`building guest image ${hash} (log: ${logFile})`);
+  const result = await runCommand('bash', [join(RECIPE_DIR, 'build.sh'), tmp], { timeoutMs: BUILD_TIMEOUT_MS, logFile });
+  if (result.timedOut || result.code !== 0 || !isComplete(tmp)) {
+    rmSync(tmp, { recursive: true, force: true });
+    const why = result.timedOut ? `timed out after ${BUILD_TIMEOUT_MS / 1000} s` : `exited ${result.code ?? result.signal}`;
+    throw new Error(`guest image build ${why}; see ${logFile}`);
+  }
+  if (isComplete(final)) rmSync(tmp, { recursive: true, force: true });
+  else renameSync(tmp, final);
+  return describe(final, true);
+}

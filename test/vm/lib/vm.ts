@@ -1,0 +1,111 @@
+// One guest for a suite: boots (a fresh QEMU per boot on the same overlay), runs step scripts, reboots, powers off.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { GuestImage } from './image.ts';
+import { startQemu, type DataDisk, type QemuProcess } from './qemu.ts';
+import { bootScriptPath, resultDir, stepScriptPath, waitForResult, writeScript, type ScriptResult } from './share.ts';
+
+export interface VmConfig {
+  image: GuestImage;
+  workDir: string;
+  shareDir: string;
+  overlay: string;
+  disks: DataDisk[];
+  memoryMb: number;
+  cpus: number;
+  /** From QEMU start to the agent's DONE for the boot script. */
+  bootTimeoutMs: number;
+  /** From `systemctl reboot/poweroff` to QEMU exiting. */
+  shutdownTimeoutMs: number;
+  /** Exported into every guest script (names and addresses only: never a secret). */
+  vars: Record<string, string>;
+  progress: (line: string) => void;
+}
+
+export interface Vm {
+  /** Current boot number (0 before the first boot). */
+  boot(): number;
+  isRunning(): boolean;
+  /** Starts the next boot with `script` as its boot script and waits for its result. */
+  start(script: string): Promise<ScriptResult>;
+  /** Runs one step script in the running guest and waits (bounded) for its result. */
+  run(label: string, script: string, timeoutMs: number): Promise<ScriptResult>;
+  /** `systemctl reboot` in the guest, waits for it to go down, boots again with `script`. */
+  reboot(script: string): Promise<ScriptResult>;
+  /** `systemctl poweroff` in the guest and waits for QEMU to exit (a clean shutdown). */
+  poweroff(): Promise<void>;
+  /** Kills QEMU if it is still running (always called at the end). */
+  kill(): Promise<void>;
+}
+
+function serialTail(path: string): string {
+  if (!existsSync(path)) return '(no serial log)';
+  return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-3).join(' | ');
+}
+
+export function createVm(config: VmConfig): Vm {
+  let boot = 0;
+  let step = 0;
+  let qemu: QemuProcess | undefined;
+  const serialLog = () => join(config.workDir, `serial-boot-${boot}.log`);
+  const exitReason = () =>
+    qemu?.hasExited() ? `QEMU exited (guest down); serial: ${serialTail(serialLog())}` : undefined;
+
+  async function start(script: string): Promise<ScriptResult> {
+    if (qemu && !qemu.hasExited()) throw new Error('start: the guest is already running');
+    boot += 1;
+    step = 0;
+    writeScript(bootScriptPath(config.shareDir, boot), script, config.vars, config.bootTimeoutMs);
+    config.progress(`boot ${boot}: starting QEMU (serial log ${serialLog()})`);
+    qemu = startQemu({
+      kernel: config.image.kernel, initrd: config.image.initrd, overlay: config.overlay, disks: config.disks,
+      shareDir: config.shareDir, boot, serialLog: serialLog(), qemuLog: join(config.workDir, 'qemu.log'),
+      memoryMb: config.memoryMb, cpus: config.cpus,
+    });
+    const result = await waitForResult(resultDir(config.shareDir, boot), `boot ${boot}`, {
+      timeoutMs: config.bootTimeoutMs, abortReason: exitReason,
+    });
+    config.progress(`boot ${boot}: agent done, boot script exit ${result.status} (${result.seconds.toFixed(1)} s)`);
+    return result;
+  }
+
+  async function run(label: string, script: string, timeoutMs: number): Promise<ScriptResult> {
+    if (!qemu || qemu.hasExited()) throw new Error(`${label}: the guest is not running`);
+    step += 1;
+    writeScript(stepScriptPath(config.shareDir, boot, step), script, config.vars, timeoutMs);
+    const result = await waitForResult(resultDir(config.shareDir, boot, step), `boot ${boot} step ${step} (${label})`, {
+      timeoutMs, abortReason: exitReason,
+    });
+    config.progress(`boot ${boot} step ${step}: ${label}: exit ${result.status} (${result.seconds.toFixed(1)} s)`);
+    return result;
+  }
+
+  async function shutDown(verb: 'reboot' | 'poweroff'): Promise<void> {
+    if (!qemu || qemu.hasExited()) throw new Error(`${verb}: the guest is not running`);
+    const running = qemu;
+    const started = Date.now();
+    step += 1;
+    writeScript(stepScriptPath(config.shareDir, boot, step), `systemctl ${verb}`, config.vars, config.shutdownTimeoutMs);
+    const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs).unref());
+    if ((await Promise.race([running.exited, timer])) === 'timeout') {
+      await running.kill();
+      throw new Error(`${verb}: guest still up after ${config.shutdownTimeoutMs / 1000} s (killed); serial: ${serialTail(serialLog())}`);
+    }
+    config.progress(`boot ${boot}: guest went down for ${verb} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+
+  return {
+    boot: () => boot,
+    isRunning: () => qemu !== undefined && !qemu.hasExited(),
+    start,
+    run,
+    async reboot(script: string) {
+      await shutDown('reboot');
+      return start(script);
+    },
+    poweroff: () => shutDown('poweroff'),
+    async kill() {
+      await qemu?.kill();
+    },
+  };
+}
