@@ -23,6 +23,7 @@ export function renderConfigKeysMarkdown(): string {
     ...rows,
     '',
     '¹ Same key and meaning as in the luks-mount.sh design: an existing /etc/default/luks-mount works unchanged.',
+    '',
     'An empty value (`KEY=`) means the default; for a required key it is an error.',
     '',
   ].join('\n');

@@ -35,7 +35,7 @@ const KEY_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const EXPORT_PREFIX = /^export[ \t]+/;
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f\u2028\u2029]/;
 const EXPANSION = /[$`]/;
-const UNQUOTED_SPECIAL = /["'&|<>();~]/;
+const UNQUOTED_SPECIAL = /[&|<>();~]/;
 
 interface ScannedValue {
   value: string;
@@ -91,6 +91,7 @@ function checkValueSyntax(raw: string): ScannedValue | string {
   }
   if (/\s#/.test(raw)) return 'inline comments are not supported: put the comment on its own line';
   if (/\s/.test(raw)) return 'a value with spaces must be quoted, like KEY="a b"';
+  if (/["']/.test(raw)) return 'quotes must enclose the whole value, like KEY="a b"';
   if (raw.includes('#')) return "'#' in a value must be quoted, like KEY=\"a#b\"";
   const special = raw.match(UNQUOTED_SPECIAL);
   if (special) return `${quote(special[0])} in a value must be quoted, like KEY="a${special[0]}b"`;
