@@ -1,0 +1,51 @@
+// The only import of @aws-sdk/client-ssm: region, credentials and endpoints resolved once, clients made lazily.
+import { SSMClient } from '@aws-sdk/client-ssm';
+import type { Clock, Logger, VolumeConfig } from '../types.ts';
+import { createCredentialProvider } from './credential-chain.ts';
+import type { KMSClient } from './kms-client.ts';
+import { clientConfigOf } from './client-config.ts';
+import { resolveRegion } from './region.ts';
+
+export { GetParameterCommand, GetParameterHistoryCommand, LabelParameterVersionCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
+export type { Parameter, ParameterHistory, SSMClient } from '@aws-sdk/client-ssm';
+export type { KMSClient } from './kms-client.ts';
+
+export interface AwsContext {
+  region: string;
+  /** Created on first call, then the same client. */
+  ssm(): SSMClient;
+  /** Async so @aws-sdk/client-kms is only loaded when KMS is used; import its commands the same way. */
+  kms(): Promise<KMSClient>;
+}
+
+export interface AwsContextOptions {
+  /** SSM_REGION from the config file. */
+  region?: string;
+  endpoints: VolumeConfig['endpoints'];
+  env: Record<string, string | undefined>;
+  deadline: number;
+  clock: Clock;
+  log?: Logger;
+  /** The volume's config file, named in "No AWS region" messages. */
+  configFile?: string;
+}
+
+/** Resolves the region (may ask instance metadata, within the deadline); credentials are fetched on first use. */
+export async function createAwsContext(opts: AwsContextOptions): Promise<AwsContext> {
+  const { env, endpoints, deadline, clock } = opts;
+  const region = await resolveRegion({
+    env, deadline, clock,
+    ...(opts.region === undefined ? {} : { configured: opts.region }),
+    ...(endpoints.imds === undefined ? {} : { imdsEndpoint: endpoints.imds }),
+    ...(opts.log === undefined ? {} : { log: opts.log }),
+    ...(opts.configFile === undefined ? {} : { configFile: opts.configFile }),
+  });
+  const credentials = createCredentialProvider({ env, deadline, clock, ...(endpoints.imds === undefined ? {} : { imdsEndpoint: endpoints.imds }) });
+  let ssm: SSMClient | undefined;
+  let kms: Promise<KMSClient> | undefined;
+  return {
+    region,
+    ssm: () => (ssm ??= new SSMClient({ ...clientConfigOf('SSM', { region, credentials, endpoint: endpoints.ssm, env }) })),
+    kms: () => (kms ??= import('./kms-client.ts').then((m) => m.createKmsClient({ region, credentials, endpoint: endpoints.kms, env }))),
+  };
+}

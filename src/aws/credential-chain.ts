@@ -1,0 +1,128 @@
+// AWS credentials from the environment, then the instance profile (IMDSv2): the only two that apply at boot.
+// The bundle aliases @aws-sdk/credential-provider-node to this file, so it exports that package's names.
+import { UnlockError } from '../errors.ts';
+import type { Clock } from '../types.ts';
+import { remainingMs } from './deadline.ts';
+import { createImdsClient, imdsDisabled, imdsEndpointOf, IMDS_REQUEST_TIMEOUT_MS, type Env, type ImdsClient } from './imds.ts';
+
+/** Structurally the SDK's AwsCredentialIdentity. */
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  expiration?: Date;
+  accountId?: string;
+}
+
+export type CredentialProvider = (options?: { forceRefresh?: boolean }) => Promise<AwsCredentials>;
+
+export interface CredentialOptions {
+  env: Env;
+  /** IMDS_ENDPOINT from the config file (else the environment's, else the default). */
+  imdsEndpoint?: string;
+  /** When set, IMDS requests never run past it. */
+  deadline?: number;
+  clock?: Clock;
+  /** Per IMDS request. */
+  timeoutMs?: number;
+  /** Seam for tests. */
+  imds?: ImdsClient;
+}
+
+const ROLE_PATH = '/latest/meta-data/iam/security-credentials/';
+/** Refresh five minutes before expiry, as the SDK's default chain does. */
+const EXPIRY_MARGIN_MS = 300_000;
+
+export const credentialsWillNeedRefresh = (credentials: AwsCredentials): boolean => credentials?.expiration !== undefined;
+export const credentialsTreatedAsExpired = (credentials: AwsCredentials): boolean =>
+  credentials?.expiration !== undefined && credentials.expiration.getTime() - Date.now() < EXPIRY_MARGIN_MS;
+
+function noCredentials(detail: string, cause?: unknown): UnlockError {
+  return new UnlockError('AWS_UNAVAILABLE',
+    `No AWS credentials: attach an instance profile with ssm:GetParameter, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (${detail})`,
+    { cause });
+}
+
+function fromEnvironment(env: Env): AwsCredentials | undefined {
+  if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) return undefined;
+  const expiration = env.AWS_CREDENTIAL_EXPIRATION ? new Date(env.AWS_CREDENTIAL_EXPIRATION) : undefined;
+  return {
+    accessKeyId: env.AWS_ACCESS_KEY_ID,
+    secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+    ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+    ...(expiration && !Number.isNaN(expiration.getTime()) ? { expiration } : {}),
+    ...(env.AWS_ACCOUNT_ID ? { accountId: env.AWS_ACCOUNT_ID } : {}),
+  };
+}
+
+interface ImdsCredentialsDocument {
+  Code?: string;
+  AccessKeyId?: string;
+  SecretAccessKey?: string;
+  Token?: string;
+  Expiration?: string;
+  AccountId?: string;
+}
+
+/** One try (callers retry transient failures within their deadline); a missing role is final. */
+async function fromInstanceProfile(imds: ImdsClient, timeoutMs: () => number): Promise<AwsCredentials> {
+  const at = `instance metadata at ${imds.endpoint}`;
+  const notFound = (err: unknown): never => {
+    if ((err as { statusCode?: number }).statusCode === 404) throw noCredentials(`${at}: no instance profile attached`, err);
+    throw err;
+  };
+  const roles = await imds.get(ROLE_PATH, { timeoutMs: timeoutMs() }).catch(notFound);
+  const role = roles.split('\n')[0]?.trim();
+  if (!role) throw noCredentials(`${at}: no instance profile attached`);
+  const body = await imds.get(ROLE_PATH + encodeURIComponent(role), { timeoutMs: timeoutMs() }).catch(notFound);
+  let doc: ImdsCredentialsDocument;
+  try {
+    doc = JSON.parse(body) as ImdsCredentialsDocument;
+  } catch (err) {
+    throw noCredentials(`${at}: role ${role} returned a credentials document that is not JSON`, err);
+  }
+  if (doc.Code !== undefined && doc.Code !== 'Success') throw noCredentials(`${at}: role ${role} credentials: ${doc.Code}`);
+  if (!doc.AccessKeyId || !doc.SecretAccessKey) throw noCredentials(`${at}: role ${role} credentials document is incomplete`);
+  return {
+    accessKeyId: doc.AccessKeyId,
+    secretAccessKey: doc.SecretAccessKey,
+    ...(doc.Token ? { sessionToken: doc.Token } : {}),
+    ...(doc.Expiration ? { expiration: new Date(doc.Expiration) } : {}),
+    ...(doc.AccountId ? { accountId: doc.AccountId } : {}),
+  };
+}
+
+/** Environment, then instance profile; memoized until five minutes before expiry, failures not cached. */
+export function createCredentialProvider(opts: CredentialOptions): CredentialProvider {
+  let cached: Promise<AwsCredentials> | undefined;
+  let imds = opts.imds;
+  const timeoutMs = (): number => {
+    const perRequest = opts.timeoutMs ?? IMDS_REQUEST_TIMEOUT_MS;
+    if (opts.deadline === undefined || opts.clock === undefined) return perRequest;
+    return Math.max(1, Math.min(perRequest, remainingMs(opts.deadline, opts.clock)));
+  };
+  const resolve = async (): Promise<AwsCredentials> => {
+    const env = fromEnvironment(opts.env);
+    if (env) return env;
+    if (imdsDisabled(opts.env)) throw noCredentials('none in the environment, and AWS_EC2_METADATA_DISABLED is set');
+    imds ??= createImdsClient(imdsEndpointOf(opts.imdsEndpoint, opts.env));
+    return fromInstanceProfile(imds, timeoutMs);
+  };
+  return async (options) => {
+    if (cached !== undefined && !options?.forceRefresh) {
+      const current = await cached.catch(() => undefined);
+      if (current !== undefined && !credentialsTreatedAsExpired(current)) return current;
+    }
+    const pending = resolve();
+    cached = pending;
+    pending.catch(() => {
+      if (cached === pending) cached = undefined;
+    });
+    return pending;
+  };
+}
+
+/** Same shape as @aws-sdk/credential-provider-node's defaultProvider, reading process.env when called. */
+export function defaultProvider(init: { timeout?: number } = {}): CredentialProvider {
+  return createCredentialProvider({ env: process.env, ...(init.timeout === undefined ? {} : { timeoutMs: init.timeout }) });
+}

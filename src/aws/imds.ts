@@ -1,0 +1,102 @@
+// A small IMDSv2 client over node:http(s) with per-request timeouts, so region and credentials honour our deadline.
+
+/** The production default (EC2 User Guide, "Access instance metadata"); tests always point it at loopback. */
+export const DEFAULT_IMDS_ENDPOINT = 'http://169.254.169.254';
+export const DEFAULT_IMDS_IPV6_ENDPOINT = 'http://[fd00:ec2::254]';
+/** Per request. IMDS answers in well under a millisecond once up; at early boot it may not answer at all. */
+export const IMDS_REQUEST_TIMEOUT_MS = 2_000;
+/** IMDS answers are tiny (a region, a role, a credentials document); anything larger is not IMDS. */
+const IMDS_BODY_MAX_BYTES = 64 * 1024;
+const TOKEN_TTL_SEC = '21600';
+
+export type Env = Record<string, string | undefined>;
+
+/** IMDS_ENDPOINT from config, else AWS_EC2_METADATA_SERVICE_ENDPOINT(_MODE) as the SDK reads them, else the default. */
+export function imdsEndpointOf(configured: string | undefined, env: Env): string {
+  if (configured) return configured;
+  if (env.AWS_EC2_METADATA_SERVICE_ENDPOINT) return env.AWS_EC2_METADATA_SERVICE_ENDPOINT;
+  return env.AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE?.toLowerCase() === 'ipv6' ? DEFAULT_IMDS_IPV6_ENDPOINT : DEFAULT_IMDS_ENDPOINT;
+}
+
+/** AWS_EC2_METADATA_DISABLED=true turns instance metadata off, as in the SDKs. */
+export function imdsDisabled(env: Env): boolean {
+  return env.AWS_EC2_METADATA_DISABLED?.toLowerCase() === 'true';
+}
+
+export interface ImdsClient {
+  endpoint: string;
+  /** GET a metadata path with a session token (fetched once, refreshed on 401). One try; callers retry. */
+  get(path: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<string>;
+}
+
+interface ImdsRequest {
+  method: 'GET' | 'PUT';
+  path: string;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/** Errors carry `imds: true` and the HTTP status, or keep Node's network `code`, for classifyTransient. */
+function imdsError(message: string, fields: { statusCode?: number; code?: string; cause?: unknown }): Error {
+  return Object.assign(new Error(message, { cause: fields.cause }), { name: 'ImdsError', imds: true, ...fields });
+}
+
+async function request(endpoint: string, req: ImdsRequest): Promise<string> {
+  const url = new URL(req.path, endpoint);
+  // Loaded on first use, not at import: start-up snapshots cannot hold node:http (performance-facts.md).
+  const http = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  return new Promise((resolve, reject) => {
+    const fail = (err: Error & { code?: string }): void => {
+      reject(imdsError(`instance metadata ${req.method} ${req.path} failed: ${err.code ?? err.message}`, { code: err.code ?? (err.name === 'AbortError' ? 'ETIMEDOUT' : undefined), cause: err }));
+    };
+    const signal = AbortSignal.any([AbortSignal.timeout(Math.max(1, req.timeoutMs)), ...(req.signal ? [req.signal] : [])]);
+    const outgoing = http.request(url, { method: req.method, headers: req.headers, signal, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > IMDS_BODY_MAX_BYTES) res.destroy(new Error('response too large'));
+        else chunks.push(chunk);
+      });
+      res.on('error', fail);
+      res.on('end', () => {
+        const status = res.statusCode ?? 0;
+        if (status === 200) resolve(Buffer.concat(chunks).toString('utf8'));
+        else reject(imdsError(`instance metadata ${req.method} ${req.path}: HTTP ${status}`, { statusCode: status }));
+      });
+    });
+    outgoing.on('error', fail);
+    outgoing.end();
+  });
+}
+
+/** IMDSv2 only: a PUT for a session token, then GETs with it (no IMDSv1 fallback). */
+export function createImdsClient(endpoint: string): ImdsClient {
+  let token: Promise<string> | undefined;
+  const fetchToken = (timeoutMs: number, signal?: AbortSignal): Promise<string> => {
+    if (token !== undefined) return token;
+    const pending = request(endpoint, {
+      method: 'PUT', path: '/latest/api/token', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': TOKEN_TTL_SEC }, timeoutMs, signal,
+    });
+    token = pending;
+    pending.catch(() => {
+      if (token === pending) token = undefined;
+    });
+    return pending;
+  };
+  const getOnce = async (path: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<string> => {
+    const headers = { 'x-aws-ec2-metadata-token': await fetchToken(options.timeoutMs, options.signal) };
+    return request(endpoint, { method: 'GET', path, headers, ...options });
+  };
+  const get = async (path: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<string> => {
+    try {
+      return await getOnce(path, options);
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 401) throw err;
+      token = undefined; // expired or rejected session token: fetch a new one, once
+      return getOnce(path, options);
+    }
+  };
+  return { endpoint, get };
+}

@@ -1,0 +1,79 @@
+// Calls AWS (or instance metadata) until it answers or our deadline passes: capped full-jitter backoff.
+import { UnlockError } from '../errors.ts';
+import type { Clock, Logger } from '../types.ts';
+import { abortAfter, formatSeconds } from './deadline.ts';
+import { classifyTransient, describeTransient, type TransientFailure } from './transient.ts';
+
+/** Backoff base and cap, as in the AWS SDKs' standard retry mode (base 100 ms, cap 20 s; ours 5 s for boot). */
+export const DEFAULT_RETRY_BASE_MS = 100;
+export const DEFAULT_RETRY_CAP_MS = 5_000;
+
+export interface RetryOptions {
+  /** Absolute epoch ms (from clock.now()) after which no attempt starts and none is waited for. */
+  deadline: number;
+  clock: Clock;
+  log?: Logger;
+  /** What is being done, for messages: "get SSM parameter /x" -> "Failed to get SSM parameter /x: …". */
+  what: string;
+  baseMs?: number;
+  capMs?: number;
+  /** Abort a single attempt after this long (it is then retried); the deadline bounds it anyway. */
+  attemptTimeoutMs?: number;
+}
+
+/** Full jitter ("Exponential Backoff and Jitter", AWS Architecture Blog 2015): random in [0, min(cap, base·2^(n-1))). */
+export function backoffMs(attempt: number, random: number, baseMs: number, capMs: number): number {
+  return random * Math.min(capMs, baseMs * 2 ** (attempt - 1));
+}
+
+function deadlineError(opts: RetryOptions, attempts: number, elapsedMs: number, last: TransientFailure | undefined, cause: unknown): UnlockError {
+  const over = `over ${formatSeconds(elapsedMs)} s`;
+  const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
+  const message = last === undefined
+    ? `Failed to ${opts.what}: the deadline had passed before the first attempt`
+    : `Failed to ${opts.what}: ${describeTransient(last)} on ${tries} ${over}, giving up at the deadline`;
+  const kind = last === undefined || last.kind === 'timeout' ? 'TIMEOUT' : 'AWS_UNAVAILABLE';
+  return new UnlockError(kind, message, { cause, retryable: true });
+}
+
+/**
+ * Runs `attempt` until it resolves, throws a final (non-transient) error, or the deadline passes. Each
+ * attempt gets a signal that fires at the deadline (or after attemptTimeoutMs) and is raced against it,
+ * so an attempt that ignores the signal still cannot outlive the deadline. Final errors are rethrown
+ * unchanged for the caller to map; a passed deadline throws UnlockError TIMEOUT or AWS_UNAVAILABLE.
+ */
+export async function callWithRetry<T>(attempt: (signal: AbortSignal) => Promise<T>, opts: RetryOptions): Promise<T> {
+  const { clock, deadline } = opts;
+  const baseMs = opts.baseMs ?? DEFAULT_RETRY_BASE_MS;
+  const capMs = opts.capMs ?? DEFAULT_RETRY_CAP_MS;
+  const start = clock.now();
+  let attempts = 0;
+  let last: TransientFailure | undefined;
+  let lastError: unknown;
+  for (;;) {
+    const remaining = deadline - clock.now();
+    if (remaining <= 0) throw deadlineError(opts, attempts, clock.now() - start, last, lastError);
+    attempts += 1;
+    const timer = abortAfter(Math.min(remaining, opts.attemptTimeoutMs ?? Infinity));
+    try {
+      return await Promise.race([attempt(timer.signal), timer.aborted]);
+    } catch (err) {
+      const aborted = timer.signal.aborted;
+      const failure = aborted ? { kind: 'timeout' as const, detail: `after ${formatSeconds(timer.ms)} s`, imds: false } : classifyTransient(err);
+      if (failure === undefined) throw err;
+      // An attempt cut short by the deadline says less than the failures before it: keep theirs.
+      if (!(aborted && clock.now() >= deadline && last !== undefined)) {
+        last = failure;
+        lastError = err;
+      }
+    } finally {
+      timer.dispose();
+    }
+    const delay = Math.min(backoffMs(attempts, clock.random(), baseMs, capMs), Math.max(0, deadline - clock.now()));
+    opts.log?.warn(
+      { what: opts.what, attempt: attempts, reason: describeTransient(last), retryInMs: Math.round(delay) },
+      `Failed to ${opts.what}: ${describeTransient(last)}, retrying`,
+    );
+    await clock.sleep(delay);
+  }
+}

@@ -1,0 +1,148 @@
+// The passphrase from an SSM SecureString: its exact bytes, at a chosen version or label, or the recent versions.
+import { GetParameterCommand, GetParameterHistoryCommand, type AwsContext } from '../aws/clients.ts';
+import { AWS_ATTEMPT_TIMEOUT_MS } from '../aws/client-config.ts';
+import { mapAwsError, type AwsCallContext } from '../aws/errors.ts';
+import { callWithRetry } from '../aws/retry.ts';
+import { UnlockError } from '../errors.ts';
+import type { Clock, Logger, VolumeConfig } from '../types.ts';
+import { Secret, SECRET_MAX_BYTES } from './secret.ts';
+
+/** How many versions fetchSsmHistory returns unless told; SSM itself keeps at most 100. */
+export const SSM_HISTORY_DEFAULT = 5;
+export const SSM_HISTORY_MAX = 100;
+const HISTORY_PAGE_SIZE = 50;
+const HISTORY_PAGES_MAX = 4;
+
+export interface FetchedSecret {
+  secret: Secret;
+  version: number;
+  name: string;
+  arn?: string;
+  lastModified?: Date;
+}
+
+export interface SsmFetchOptions {
+  aws: AwsContext;
+  /** SSM_PATH: a name or an ARN, without :version or :label. */
+  name: string;
+  selector: VolumeConfig['ssmSelector'];
+  deadline: number;
+  clock: Clock;
+  log?: Logger;
+}
+
+export interface SsmHistoryOptions extends Omit<SsmFetchOptions, 'selector'> {
+  /** At most this many versions, newest first (default SSM_HISTORY_DEFAULT, at most SSM_HISTORY_MAX). */
+  limit?: number;
+}
+
+/** The fields of Parameter and ParameterHistory that we read. */
+interface StoredValue {
+  Name?: string;
+  Type?: string;
+  Value?: string;
+  Version?: number;
+  ARN?: string;
+  LastModifiedDate?: Date;
+}
+
+/** "/x", "/x:3", "/x:prod": GetParameter's name syntax for a version or label. */
+export function parameterNameOf(name: string, selector: VolumeConfig['ssmSelector']): string {
+  if (selector === undefined) return name;
+  return 'version' in selector ? `${name}:${selector.version}` : `${name}:${selector.label}`;
+}
+
+/**
+ * Checks type and size, then copies the value into a Secret byte for byte (UTF-8, no trimming) and drops
+ * the response's string. Refusals are CONFIG: the parameter exists but cannot be a passphrase, and retrying
+ * will not change that; the fix is in how it is stored.
+ */
+function toSecret(stored: StoredValue, display: string): Secret {
+  const value = stored.Value;
+  stored.Value = undefined;
+  if (stored.Type !== 'SecureString') {
+    throw new UnlockError('CONFIG', `SSM parameter ${display} is a ${stored.Type ?? 'parameter of unknown type'}, not a SecureString, refusing.`, {
+      hint: 'store the passphrase as a SecureString: aws ssm put-parameter --type SecureString …',
+    });
+  }
+  if (value === undefined || value.length === 0) throw new UnlockError('CONFIG', `SSM parameter ${display} is empty, refusing.`);
+  const bytes = Buffer.from(value, 'utf8');
+  if (bytes.length > SECRET_MAX_BYTES) {
+    bytes.fill(0);
+    throw new UnlockError('CONFIG', `SSM parameter ${display} is larger than 16 MiB, refusing.`);
+  }
+  return Secret.adopt(bytes);
+}
+
+function fetched(stored: StoredValue, secret: Secret, fallbackName: string): FetchedSecret {
+  return {
+    secret,
+    version: stored.Version ?? 0,
+    name: stored.Name ?? fallbackName,
+    ...(stored.ARN === undefined ? {} : { arn: stored.ARN }),
+    ...(stored.LastModifiedDate === undefined ? {} : { lastModified: stored.LastModifiedDate }),
+  };
+}
+
+/** GetParameter WithDecryption, retried within the deadline; every failure is one UnlockError line. */
+export async function fetchSsmSecret(opts: SsmFetchOptions): Promise<FetchedSecret> {
+  const { aws, name, selector, log } = opts;
+  const full = parameterNameOf(name, selector);
+  const ctx: AwsCallContext = { what: `get SSM parameter ${full}`, action: 'ssm:GetParameter', region: aws.region, parameter: name, selector };
+  let stored: StoredValue;
+  try {
+    const out = await callWithRetry(
+      (abortSignal) => aws.ssm().send(new GetParameterCommand({ Name: full, WithDecryption: true }), { abortSignal }),
+      { deadline: opts.deadline, clock: opts.clock, what: ctx.what, attemptTimeoutMs: AWS_ATTEMPT_TIMEOUT_MS, ...(log ? { log } : {}) },
+    );
+    if (out.Parameter === undefined) throw new UnlockError('AWS_NOT_FOUND', `SSM parameter ${full} not found in ${aws.region} (empty answer)`);
+    stored = out.Parameter;
+  } catch (err) {
+    throw mapAwsError(err, ctx);
+  }
+  const result = fetched(stored, toSecret(stored, full), name);
+  log?.debug({ parameter: result.name, version: result.version, region: aws.region }, 'Fetched SSM parameter');
+  return result;
+}
+
+/**
+ * The newest `limit` versions, newest first, for falling back to an older passphrase after a rotation.
+ * Versions that are not a usable SecureString are skipped with a warning. The caller wipes every secret.
+ */
+export async function fetchSsmHistory(opts: SsmHistoryOptions): Promise<FetchedSecret[]> {
+  const { aws, name, log } = opts;
+  const limit = Math.max(1, Math.min(opts.limit ?? SSM_HISTORY_DEFAULT, SSM_HISTORY_MAX));
+  const ctx: AwsCallContext = { what: `get the history of SSM parameter ${name}`, action: 'ssm:GetParameterHistory', region: aws.region, parameter: name };
+  const all: StoredValue[] = [];
+  try {
+    let nextToken: string | undefined;
+    for (let page = 0; page < HISTORY_PAGES_MAX; page += 1) {
+      const input = { Name: name, WithDecryption: true, MaxResults: HISTORY_PAGE_SIZE, ...(nextToken ? { NextToken: nextToken } : {}) };
+      const out = await callWithRetry(
+        (abortSignal) => aws.ssm().send(new GetParameterHistoryCommand(input), { abortSignal }),
+        { deadline: opts.deadline, clock: opts.clock, what: ctx.what, attemptTimeoutMs: AWS_ATTEMPT_TIMEOUT_MS, ...(log ? { log } : {}) },
+      );
+      all.push(...(out.Parameters ?? []));
+      nextToken = out.NextToken;
+      if (!nextToken) break;
+    }
+  } catch (err) {
+    for (const stored of all) stored.Value = undefined;
+    throw mapAwsError(err, ctx);
+  }
+  all.sort((a, b) => (b.Version ?? 0) - (a.Version ?? 0));
+  const result: FetchedSecret[] = [];
+  for (const stored of all) {
+    if (result.length >= limit) {
+      stored.Value = undefined;
+      continue;
+    }
+    const display = `${name}:${stored.Version ?? '?'}`;
+    try {
+      result.push(fetched(stored, toSecret(stored, display), name));
+    } catch (err) {
+      log?.warn({ parameter: name, version: stored.Version, reason: (err as Error).message }, `SSM parameter ${display} is not usable, ignoring.`);
+    }
+  }
+  return result;
+}
