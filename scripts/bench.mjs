@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FETCHED } from './build/code-cache.mjs';
-import { startFetchFixture } from './build/fetch-fixture.mjs';
+import { startFetchFixture } from './build/fetch-fixture.ts';
 import { expectSuccess, GNU_TIME, median, runTimed, runWithPeakRss } from './build/measure.mjs';
 import { findAwsCli } from './build/aws-cli.mjs';
 

@@ -1,5 +1,6 @@
 // The esbuild step: src/main.ts and its dependencies as one CommonJS file that needs no node_modules.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -7,13 +8,22 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 const VERSION = JSON.parse(readFileSync(ROOT + 'package.json', 'utf8')).version;
 
-/** The real entry and credential chain once they exist; the stand-ins in scripts/build/ until then. */
-function pick(real, standIn) {
-  return existsSync(ROOT + real) ? real : standIn;
-}
-
 export const ENTRY = 'scripts/build/temp-entry.ts';
-export const CREDENTIAL_CHAIN = pick('src/aws/credential-chain.ts', 'scripts/build/temp-credential-chain.ts');
+export const CREDENTIAL_CHAIN = 'src/aws/credential-chain.ts';
+
+/**
+ * SDK clients import their whole package.json for one field (the version in the user agent): keep name
+ * and version only, so the bundle carries no dependency list (which names packages it does not contain).
+ */
+const trimSdkPackageJson = {
+  name: 'trim-sdk-package-json',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]@aws-sdk[\\/][^\\/]+[\\/]package\.json$/ }, async ({ path }) => {
+      const { name, version } = JSON.parse(await readFile(path, 'utf8'));
+      return { contents: JSON.stringify({ name, version }), loader: 'json' };
+    });
+  },
+};
 
 /** Options measured on the fetch path; see performance-facts.md for why each one is here. */
 export function bundleOptions({ outfile, minify = false }) {
@@ -35,6 +45,7 @@ export function bundleOptions({ outfile, minify = false }) {
     alias: { '@aws-sdk/credential-provider-node': './' + CREDENTIAL_CHAIN },
     // src/main.ts prints this for --version; running from source it says "dev".
     define: { LUKS_SSM_VERSION: JSON.stringify(VERSION) },
+    plugins: [trimSdkPackageJson],
     minify,
     keepNames: true,
     sourcemap: false,

@@ -1,6 +1,6 @@
 // Build step: one real fetch against the emulator through the loader, leaving the V8 code cache behind.
 import { fileURLToPath } from 'node:url';
-import { startFetchFixture } from './fetch-fixture.mjs';
+import { startFetchFixture } from './fetch-fixture.ts';
 import { expectSuccess, runTimed } from './measure.mjs';
 
 const PRODUCER = fileURLToPath(new URL('./code-cache.cjs', import.meta.url));

@@ -1,5 +1,6 @@
 // Stand-in CLI entry for the build until src/main.ts lands: --version, --help and the hidden `fetch` verb.
 import { readFileSync } from 'node:fs';
+declare const LUKS_SSM_VERSION: string;
 import { SSMClient, GetParameterCommand } from '@aws-sdk/client-ssm';
 
 function readConfig(file: string): Record<string, string> {
@@ -16,16 +17,16 @@ async function fetchVolume(configFile: string): Promise<void> {
   const client = new SSMClient({ region: config.SSM_REGION, endpoint: config.SSM_ENDPOINT, maxAttempts: 1 });
   const out = await client.send(new GetParameterCommand({ Name: config.SSM_PATH, WithDecryption: true }));
   const bytes = Buffer.from(out.Parameter?.Value ?? '', 'utf8');
-  process.stdout.write(`fetched ${bytes.length} bytes (version ${out.Parameter?.Version})\n`);
+  process.stdout.write(`fetched ${bytes.length} bytes from ssm:${config.SSM_PATH} (version ${out.Parameter?.Version})\n`);
   bytes.fill(0);
 }
 
 async function runCli(argv: string[]): Promise<number> {
-  if (argv[0] === '--version') return (process.stdout.write('luks-ssm 0.1.0\n'), 0);
-  if (argv[0] === '--help') return (process.stdout.write('usage: luks-ssm <verb> <volume>\n'), 0);
+  if (argv[0] === '--version') return (process.stdout.write(`luks-ssm ${LUKS_SSM_VERSION}\n`), 0);
+  if (argv[0] === '--help') return (process.stdout.write('Usage: luks-ssm <verb> [options] <volume>\n'), 0);
   const configAt = argv.indexOf('--config');
   if (argv[0] === 'fetch' && configAt > 0) return fetchVolume(argv[configAt + 1]).then(() => 0);
-  process.stderr.write('usage: luks-ssm <verb> <volume>\n');
+  process.stderr.write('Usage: luks-ssm <verb> [options] <volume>\n');
   return 2;
 }
 

@@ -1,0 +1,60 @@
+// A volume whose passphrase sits in the emulator on loopback: what the code-cache warm-up and the bench fetch.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEmulator } from '../../test/emulator/index.ts';
+
+export const FIXTURE_VOLUME = 'bench';
+export const FIXTURE_PARAMETER = '/luks-ssm/bench/passphrase';
+/** What the fixture stores: tests check it never shows up in any output. */
+export const FIXTURE_PASSPHRASE = 'correct horse battery staple';
+
+export interface FetchFixture {
+  /** luks-ssm arguments: `fetch <volume> --config <file>`. */
+  args: string[];
+  /** The whole environment for the child: no NODE_OPTIONS, no NODE_EXTRA_CA_CERTS, HOME in the temp dir. */
+  env: Record<string, string>;
+  emulator: Awaited<ReturnType<typeof startEmulator>>;
+  stop(): Promise<void>;
+}
+
+function configLines(dir: string, url: string, region: string): string[] {
+  return [
+    'LUKS_DEVICE=/dev/disk/by-id/bench-not-used',
+    `LUKS_DEVICE_MAP=luks-ssm-${FIXTURE_VOLUME}`,
+    `LUKS_DEVICE_MOUNT_POINT=${join(dir, 'mnt')}`,
+    `SSM_PATH=${FIXTURE_PARAMETER}`,
+    `SSM_REGION=${region}`,
+    `SSM_ENDPOINT=${url}`,
+    `KMS_ENDPOINT=${url}`,
+    `IMDS_ENDPOINT=${url}`,
+  ];
+}
+
+/** Starts the emulator, stores the passphrase and writes the volume's config in a temp dir. */
+export async function startFetchFixture(): Promise<FetchFixture> {
+  const emulator = await startEmulator();
+  const dir = await mkdtemp(join(tmpdir(), 'luks-ssm-bench-'));
+  const stop = async () => {
+    await emulator.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const keyId = await emulator.createKey();
+    await emulator.putParameter(FIXTURE_PARAMETER, FIXTURE_PASSPHRASE, { keyId });
+    const configFile = join(dir, `${FIXTURE_VOLUME}.conf`);
+    await writeFile(configFile, `${configLines(dir, emulator.url, emulator.region).join('\n')}\n`, { mode: 0o600 });
+    const env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: dir,
+      ...emulator.env(),
+      LUKS_SSM_CONF_DIR: join(dir, 'conf.d'),
+      LUKS_SSM_DEFAULTS: join(dir, 'defaults'),
+      LUKS_SSM_RUN_DIR: join(dir, 'run'),
+    };
+    return { args: ['fetch', FIXTURE_VOLUME, '--config', configFile], env, emulator, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
