@@ -1,0 +1,64 @@
+// Names the processes that keep a mount busy, so a refused stop can say who to stop first (like fuser -m).
+import { readdir, readFile, readlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+
+export interface Holder {
+  pid: number;
+  /** comm, then the command line when there is one: "postgres (/usr/lib/postgresql/16/bin/postgres -D /data)". */
+  command: string;
+}
+
+export const COMMAND_LINE_MAX = 120;
+
+/** Links under /proc/<pid> that pin a mount: working dir, root dir, executable, open files. */
+const LINKS = ['cwd', 'root', 'exe'];
+
+/**
+ * Scans /proc/<pid>/{cwd,root,exe,fd/*,maps} for paths at or under `target`. Processes that vanish
+ * or that we may not inspect are skipped: the answer is a hint for the user, not a guarantee.
+ */
+export async function findHolders(target: string, opts: { procRoot?: string } = {}): Promise<Holder[]> {
+  const procRoot = opts.procRoot ?? '/proc';
+  const mount = resolve(target);
+  const pids = (await readdir(procRoot)).filter((name) => /^\d+$/.test(name)).map(Number);
+  const holders: Holder[] = [];
+  for (const pid of pids.sort((a, b) => a - b)) {
+    const dir = join(procRoot, String(pid));
+    if (await holds(dir, mount)) holders.push({ pid, command: await describe(dir) });
+  }
+  return holders;
+}
+
+async function holds(dir: string, mount: string): Promise<boolean> {
+  const fds = await readdir(join(dir, 'fd')).catch(() => []);
+  const links = [...LINKS, ...fds.map((fd) => join('fd', fd))];
+  for (const link of links) {
+    const path = await readlink(join(dir, link)).catch(() => undefined);
+    if (path !== undefined && isUnder(stripDeleted(path), mount)) return true;
+  }
+  const maps = await readFile(join(dir, 'maps'), 'utf8').catch(() => '');
+  return maps.split('\n').some((line) => {
+    const path = line.split(/\s+/).slice(5).join(' ');
+    return path.startsWith('/') && isUnder(stripDeleted(path), mount);
+  });
+}
+
+function isUnder(path: string, mount: string): boolean {
+  return mount === '/' ? path.startsWith('/') : path === mount || path.startsWith(`${mount}/`);
+}
+
+/** The kernel appends " (deleted)" to links of unlinked files, which still pin the mount. */
+function stripDeleted(path: string): string {
+  return path.endsWith(' (deleted)') ? path.slice(0, -' (deleted)'.length) : path;
+}
+
+async function describe(dir: string): Promise<string> {
+  const comm = (await readFile(join(dir, 'comm'), 'utf8').catch(() => '?')).trim();
+  const cmdline = (await readFile(join(dir, 'cmdline'), 'utf8').catch(() => ''))
+    .split('\0')
+    .filter((arg) => arg !== '')
+    .join(' ');
+  if (cmdline === '') return comm;
+  const shown = cmdline.length > COMMAND_LINE_MAX ? `${cmdline.slice(0, COMMAND_LINE_MAX - 1)}…` : cmdline;
+  return `${comm} (${shown})`;
+}
