@@ -1,0 +1,113 @@
+// The systemd generator: reads every /etc/luks-ssm/*.conf and writes its units; a bad config skips one volume.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { listConfiguredVolumes, loadVolumeConfig } from '../config/index.ts';
+import type { VolumeConfig } from '../types.ts';
+import { isValidInstance, isValidUnitName, serviceNameOf } from './unit-name.ts';
+import { renderVolumeUnits, type UnitFile } from './unit-text.ts';
+
+export const DEFAULT_CONF_DIR = '/etc/luks-ssm';
+export const DEFAULT_DEFAULTS_FILE = '/etc/default/luks-ssm';
+
+export interface GeneratorOptions {
+  /** LUKS_SSM_CONF_DIR, else /etc/luks-ssm. */
+  confDir: string;
+  /** LUKS_SSM_DEFAULTS, else /etc/default/luks-ssm. */
+  defaultsFile: string;
+  /** For the config's AWS_REGION fallback only. */
+  env: Record<string, string | undefined>;
+  /** Refuse config files not owned by root (default true; tests pass false). */
+  requireRootOwned?: boolean;
+  /** One line per tolerated problem; the CLI sends these to stderr, which systemd logs for generators. */
+  warn: (line: string) => void;
+}
+
+export interface GeneratorResult {
+  /** Volumes whose units were written. */
+  volumes: string[];
+  /** Volumes left out because of a problem (each was reported through warn). */
+  skipped: string[];
+  /** Paths written, relative to the output directory. */
+  files: string[];
+}
+
+/** The input paths, overridable through the environment so golden tests can point them at a fixture. */
+export function generatorPathsFromEnv(env: Record<string, string | undefined>): Pick<GeneratorOptions, 'confDir' | 'defaultsFile'> {
+  return {
+    confDir: env.LUKS_SSM_CONF_DIR || DEFAULT_CONF_DIR,
+    defaultsFile: env.LUKS_SSM_DEFAULTS || DEFAULT_DEFAULTS_FILE,
+  };
+}
+
+/**
+ * Writes the units for every configured volume into `normalDir` (the generator's first argument; the early
+ * and late directories are not used: admins' files in /etc must win over ours, and ours over the package's).
+ * Never throws for a volume's problem: boot must go on for the other volumes. Throws only when the output
+ * directory cannot be written.
+ */
+export async function generateUnits(normalDir: string, opts: GeneratorOptions): Promise<GeneratorResult> {
+  const result: GeneratorResult = { volumes: [], skipped: [], files: [] };
+  const claimed = new Map<string, string>();
+  let volumes: string[];
+  try {
+    volumes = await listConfiguredVolumes(opts.confDir);
+  } catch (error) {
+    opts.warn(ignoring(describe(error)));
+    return result;
+  }
+  for (const volume of volumes) {
+    const files = await renderVolume(volume, opts, claimed);
+    if (files === undefined) {
+      result.skipped.push(volume);
+      continue;
+    }
+    for (const file of files) {
+      const path = join(normalDir, file.path);
+      await mkdir(dirname(path), { recursive: true, mode: 0o755 });
+      await writeFile(path, file.text, { mode: 0o644 });
+      result.files.push(file.path);
+    }
+    result.volumes.push(volume);
+  }
+  return result;
+}
+
+/** The volume's files, or undefined after reporting why it is skipped. */
+async function renderVolume(volume: string, opts: GeneratorOptions, claimed: Map<string, string>): Promise<UnitFile[] | undefined> {
+  const skip = (problem: string): undefined => {
+    opts.warn(`Volume '${volume}': ${ignoring(problem)}`);
+    return undefined;
+  };
+  if (!isValidInstance(volume)) return skip(`luks-ssm@${volume}.service is not a valid unit name`);
+  let config: VolumeConfig;
+  try {
+    config = await loadVolumeConfig({ volume, confDir: opts.confDir, defaultsFile: opts.defaultsFile, env: opts.env, requireRootOwned: opts.requireRootOwned });
+  } catch (error) {
+    return skip(describe(error));
+  }
+  const badUnit = config.requiredBy.find((unit) => !isValidUnitName(unit));
+  if (badUnit !== undefined) return skip(`REQUIRED_BY names '${badUnit}', which is not a unit name`);
+  let files: UnitFile[];
+  try {
+    files = renderVolumeUnits(config);
+  } catch (error) {
+    return skip(describe(error));
+  }
+  const mountUnit = files[0]!.path;
+  const own = [serviceNameOf(volume), mountUnit].find((unit) => config.requiredBy.includes(unit));
+  if (own !== undefined) return skip(`REQUIRED_BY names the volume's own unit ${own}, a dependency on itself`);
+  const claims = [`mount unit ${mountUnit}`, `mapping /dev/mapper/${config.mapName}`];
+  const taken = claims.find((claim) => claimed.has(claim));
+  if (taken !== undefined) return skip(`${taken} is already used by volume '${claimed.get(taken)}'`);
+  for (const claim of claims) claimed.set(claim, volume);
+  return files;
+}
+
+/** systemd's wording for a tolerated problem: "…, ignoring." (or "…? Ignoring." after a question). */
+function ignoring(problem: string): string {
+  return /[.?!]$/.test(problem) ? `${problem} Ignoring.` : `${problem}, ignoring.`;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

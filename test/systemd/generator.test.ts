@@ -1,0 +1,85 @@
+// Golden-file tests of the generator: each test/systemd/golden/<case>/input gives exactly <case>/expected.
+import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { generatorPathsFromEnv, generateUnits } from '../../src/systemd/generator.ts';
+
+const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), 'golden');
+/** Set to rewrite expected/ from the current output (then review the diff before committing). */
+const UPDATE = process.env.LUKS_SSM_UPDATE_GOLDEN === '1';
+
+const temps: string[] = [];
+afterEach(async () => {
+  await Promise.all(temps.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+async function listFiles(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => relative(root, join(e.parentPath, e.name))).sort();
+}
+
+/** Input copied to a temp dir with the modes a root-owned /etc has (a checkout may be group-writable). */
+async function stageInput(name: string): Promise<{ root: string; confDir: string; defaultsFile: string }> {
+  const root = await mkdtemp(join(tmpdir(), `luks-ssm-golden-${name}-`));
+  temps.push(root);
+  await cp(join(GOLDEN, name, 'input'), join(root, 'etc'), { recursive: true });
+  await mkdir(join(root, 'etc', 'luks-ssm'), { recursive: true });
+  for (const dir of [join(root, 'etc'), join(root, 'etc', 'luks-ssm')]) await chmod(dir, 0o755);
+  for (const file of await listFiles(join(root, 'etc'))) await chmod(join(root, 'etc', file), 0o644);
+  return { root, confDir: join(root, 'etc', 'luks-ssm'), defaultsFile: join(root, 'etc', 'defaults') };
+}
+
+const placeholders = (paths: { confDir: string; defaultsFile: string }) => (text: string) =>
+  text.replaceAll(paths.confDir, '@CONF_DIR@').replaceAll(paths.defaultsFile, '@DEFAULTS@');
+
+const cases = (await readdir(GOLDEN)).sort();
+
+describe('generator golden files', () => {
+  it.each(cases)('%s', async (name) => {
+    const paths = await stageInput(name);
+    const out = join(paths.root, 'run', 'systemd', 'generator');
+    await mkdir(out, { recursive: true });
+    const warnings: string[] = [];
+    const result = await generateUnits(out, { ...paths, env: {}, requireRootOwned: false, warn: (line) => warnings.push(line) });
+
+    const redact = placeholders(paths);
+    const actual = new Map<string, string>();
+    for (const file of await listFiles(out)) actual.set(file, redact(await readFile(join(out, file), 'utf8')));
+    const actualWarnings = warnings.map(redact).join('\n') + (warnings.length ? '\n' : '');
+    const expectedDir = join(GOLDEN, name, 'expected');
+    if (UPDATE) {
+      await rm(expectedDir, { recursive: true, force: true });
+      for (const [file, text] of actual) {
+        await mkdir(dirname(join(expectedDir, file)), { recursive: true });
+        await writeFile(join(expectedDir, file), text);
+      }
+      await writeFile(join(GOLDEN, name, 'warnings.txt'), actualWarnings);
+    }
+
+    const expectedFiles = await listFiles(expectedDir);
+    expect([...actual.keys()]).toEqual(expectedFiles);
+    for (const file of expectedFiles) expect(actual.get(file), file).toBe(await readFile(join(expectedDir, file), 'utf8'));
+    expect(actualWarnings).toBe(await readFile(join(GOLDEN, name, 'warnings.txt'), 'utf8'));
+    expect(result.files.sort()).toEqual(expectedFiles);
+    expect(result.skipped.length).toBe(warnings.length);
+  });
+});
+
+describe('generator input paths', () => {
+  it('defaults to /etc and follows LUKS_SSM_CONF_DIR and LUKS_SSM_DEFAULTS', () => {
+    expect(generatorPathsFromEnv({})).toEqual({ confDir: '/etc/luks-ssm', defaultsFile: '/etc/default/luks-ssm' });
+    expect(generatorPathsFromEnv({ LUKS_SSM_CONF_DIR: '/x/conf', LUKS_SSM_DEFAULTS: '/x/defaults' })).toEqual({ confDir: '/x/conf', defaultsFile: '/x/defaults' });
+  });
+
+  it('writes nothing and warns when the config directory cannot be listed', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'luks-ssm-gen-'));
+    temps.push(root);
+    await writeFile(join(root, 'luks-ssm'), 'a file where a directory should be');
+    const warnings: string[] = [];
+    const result = await generateUnits(join(root, 'out'), { confDir: join(root, 'luks-ssm'), defaultsFile: join(root, 'none'), env: {}, requireRootOwned: false, warn: (l) => warnings.push(l) });
+    expect(result).toEqual({ volumes: [], skipped: [], files: [] });
+    expect(warnings).toEqual([`Failed to list ${join(root, 'luks-ssm')}: ENOTDIR, ignoring.`]);
+  });
+});
