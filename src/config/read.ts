@@ -1,6 +1,6 @@
 // Reads one config file safely: only root may be able to change it, since it decides what is opened and mounted.
 import { open, stat } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { UnlockError } from '../errors.ts';
 import { parseKeyValueText, type ParsedConfigFile } from './parse.ts';
@@ -19,7 +19,8 @@ export interface ReadConfigOptions {
 export async function readConfigFile(path: string, options: ReadConfigOptions): Promise<ParsedConfigFile | undefined> {
   let handle;
   try {
-    handle = await open(path, 'r');
+    // O_NONBLOCK: a FIFO planted as a config file must be refused below, not block start-up here.
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     if (codeOf(error) === 'ENOENT' || codeOf(error) === 'ENOTDIR') {
       const missing = options.onMissing(path);

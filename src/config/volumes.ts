@@ -31,8 +31,10 @@ export async function listConfiguredVolumes(confDir: string): Promise<string[]> 
   try {
     entries = await readdir(confDir, { withFileTypes: true });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new UnlockError('CONFIG', `Failed to list ${confDir}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return [];
+    if (code === 'EACCES') throw new UnlockError('PERMISSION', `${confDir}: permission denied`, { cause: error, hint: 'run luks-ssm as root' });
+    throw new UnlockError('CONFIG', `Failed to list ${confDir}: ${code ?? String(error)}`, { cause: error });
   }
   return entries
     .filter((entry) => (entry.isFile() || entry.isSymbolicLink()) && entry.name.endsWith(CONF_SUFFIX))
