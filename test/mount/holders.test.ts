@@ -1,0 +1,84 @@
+// Who keeps a mount busy: a fake /proc tree for every kind of reference, and the real /proc with a child we start.
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { findHolders } from '../../src/mount/holders.ts';
+
+let procRoot: string;
+beforeEach(async () => {
+  procRoot = await mkdtemp(join(tmpdir(), 'luks-ssm-proc-'));
+});
+afterEach(async () => {
+  await rm(procRoot, { recursive: true, force: true });
+});
+
+interface FakeProcess {
+  comm: string;
+  cmdline?: string[];
+  cwd?: string;
+  root?: string;
+  exe?: string;
+  fds?: string[];
+  maps?: string[];
+}
+
+async function addProcess(pid: number, p: FakeProcess): Promise<void> {
+  const dir = join(procRoot, String(pid));
+  await mkdir(join(dir, 'fd'), { recursive: true });
+  await writeFile(join(dir, 'comm'), `${p.comm}\n`);
+  await writeFile(join(dir, 'cmdline'), p.cmdline === undefined ? '' : `${p.cmdline.join('\0')}\0`);
+  await symlink(p.cwd ?? '/', join(dir, 'cwd'));
+  await symlink(p.root ?? '/', join(dir, 'root'));
+  await symlink(p.exe ?? '/usr/bin/true', join(dir, 'exe'));
+  for (const [fd, target] of (p.fds ?? []).entries()) await symlink(target, join(dir, 'fd', String(fd)));
+  await writeFile(join(dir, 'maps'), (p.maps ?? []).map((m) => `7f0000000000-7f0000001000 r--p 00000000 fd:01 1234    ${m}\n`).join(''));
+}
+
+describe('findHolders with a fake /proc', () => {
+  it('finds cwd, root, exe, open files (even deleted ones) and mapped files under the mount point', async () => {
+    await addProcess(10, { comm: 'bash', cmdline: ['-bash'], cwd: '/srv/data/project' });
+    await addProcess(11, { comm: 'chrooted', root: '/srv/data' });
+    await addProcess(12, { comm: 'tool', exe: '/srv/data/bin/tool' });
+    await addProcess(13, { comm: 'postgres', cmdline: ['postgres', '-D', '/srv/data/pg'], fds: ['/dev/null', 'socket:[123]', '/srv/data/pg/wal (deleted)'] });
+    await addProcess(14, { comm: 'app', maps: ['/usr/lib/libc.so.6', '/srv/data/lib/libx.so'] });
+    await addProcess(20, { comm: 'other', cwd: '/srv/data2', fds: ['/srv/database'], maps: ['[heap]'] });
+    await mkdir(join(procRoot, 'self'));
+    await writeFile(join(procRoot, 'version'), 'Linux');
+
+    expect(await findHolders('/srv/data/', { procRoot })).toEqual([
+      { pid: 10, command: 'bash (-bash)' },
+      { pid: 11, command: 'chrooted' },
+      { pid: 12, command: 'tool' },
+      { pid: 13, command: 'postgres (postgres -D /srv/data/pg)' },
+      { pid: 14, command: 'app' },
+    ]);
+  });
+
+  it('truncates long command lines and survives processes it cannot read', async () => {
+    await addProcess(30, { comm: 'java', cmdline: ['java', ...Array(40).fill('-Dx=yyyyyy')], cwd: '/srv/data' });
+    await mkdir(join(procRoot, '31'));
+    const [holder] = await findHolders('/srv/data', { procRoot });
+    expect(holder!.pid).toBe(30);
+    expect(holder!.command.length).toBeLessThanOrEqual('java ()'.length + 120);
+    expect(holder!.command.endsWith('…)')).toBe(true);
+  });
+});
+
+describe('findHolders with the real /proc', () => {
+  it('names a child process whose working directory is inside the mount point', async () => {
+    const mount = await realpath(await mkdtemp(join(tmpdir(), 'luks-ssm-busy-')));
+    await mkdir(join(mount, 'sub'));
+    const child = spawn('sleep', ['30'], { cwd: join(mount, 'sub'), stdio: 'ignore' });
+    try {
+      await new Promise((resolve, reject) => child.once('spawn', resolve).once('error', reject));
+      const holders = await findHolders(mount);
+      expect(holders).toContainEqual({ pid: child.pid, command: 'sleep (sleep 30)' });
+      expect(holders.map((h) => h.pid)).not.toContain(process.pid);
+    } finally {
+      child.kill('SIGKILL');
+      await rm(mount, { recursive: true, force: true });
+    }
+  });
+});
