@@ -61,8 +61,21 @@ function notFound(ctx: AwsCallContext, name: string): UnlockError {
   });
 }
 
+/** SSM passes KMS failures on as "<KMS message> (Service: AWSKMS; …; Error Code: DisabledException; …)". */
+function kmsCodeIn(message: string): string | undefined {
+  return message.includes('Service: AWSKMS') ? /Error Code: ([A-Za-z]+)/.exec(message)?.[1] : undefined;
+}
+
 function denied(err: unknown, ctx: AwsCallContext): UnlockError {
   const message = messageOf(err);
+  if (/ciphertext refers to a (customer master|KMS) key that does not exist/i.test(message)) {
+    // SSM's answer when the key is gone or kms:Decrypt is not allowed: it cannot tell which, nor name the key.
+    return new UnlockError('AWS_DENIED', `Failed to ${ctx.what}: kms:Decrypt was denied, or the parameter's KMS key no longer exists`, {
+      cause: err,
+      hint: `find the key (aws ssm describe-parameters --parameter-filters Key=Name,Values=${ctx.parameter ?? '…'} --query 'Parameters[].KeyId'), ` +
+        'check it exists (aws kms describe-key), and allow kms:Decrypt on it in the instance role\'s policy and the key policy',
+    });
+  }
   const action = /perform: ([a-z0-9-]+:[A-Za-z]+)/.exec(message)?.[1]
     ?? (message.includes('Service: AWSKMS') ? 'kms:Decrypt' : ctx.action);
   const isKms = action.startsWith('kms:');
@@ -105,6 +118,8 @@ export function mapAwsError(err: unknown, ctx: AwsCallContext): UnlockError {
   if (isUnlockError(err)) return err;
   const name = errorNameOf(err);
   const viaKms = (err as { name?: unknown })?.name !== name || ctx.action.startsWith('kms:');
+  const kmsName = name === 'InvalidKeyId' ? kmsCodeIn(messageOf(err)) : undefined;
+  if (kmsName !== undefined && KEY_UNUSABLE.has(kmsName)) return keyUnusable(err, ctx, kmsName);
   if (name === 'ParameterNotFound' || name === 'ParameterVersionNotFound') return notFound(ctx, name);
   if (name === 'AccessDeniedException' || name === 'AccessDenied') return denied(err, ctx);
   // NotFoundException is KMS's name for a missing key; other services use it for other things.

@@ -48,7 +48,9 @@ async function request(endpoint: string, req: ImdsRequest): Promise<string> {
   const http = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
   return new Promise((resolve, reject) => {
     const fail = (err: Error & { code?: string }): void => {
-      reject(imdsError(`instance metadata ${req.method} ${req.path} failed: ${err.code ?? err.message}`, { code: err.code ?? (err.name === 'AbortError' ? 'ETIMEDOUT' : undefined), cause: err }));
+      // An abort is our timeout (or the deadline's): report it as ETIMEDOUT, a transient "no answer".
+      const code = err.name === 'AbortError' ? 'ETIMEDOUT' : err.code;
+      reject(imdsError(`instance metadata ${req.method} ${req.path} failed: ${code ?? err.message}`, { ...(code ? { code } : {}), cause: err }));
     };
     const signal = AbortSignal.any([AbortSignal.timeout(Math.max(1, req.timeoutMs)), ...(req.signal ? [req.signal] : [])]);
     const outgoing = http.request(url, { method: req.method, headers: req.headers, signal, agent: false }, (res) => {

@@ -54,7 +54,8 @@ export async function callWithRetry<T>(attempt: (signal: AbortSignal) => Promise
     const remaining = deadline - clock.now();
     if (remaining <= 0) throw deadlineError(opts, attempts, clock.now() - start, last, lastError);
     attempts += 1;
-    const timer = abortAfter(Math.min(remaining, opts.attemptTimeoutMs ?? Infinity));
+    const attemptMs = opts.attemptTimeoutMs ?? Infinity;
+    const timer = abortAfter(Math.min(remaining, attemptMs));
     try {
       return await Promise.race([attempt(timer.signal), timer.aborted]);
     } catch (err) {
@@ -62,7 +63,7 @@ export async function callWithRetry<T>(attempt: (signal: AbortSignal) => Promise
       const failure = aborted ? { kind: 'timeout' as const, detail: `after ${formatSeconds(timer.ms)} s`, imds: false } : classifyTransient(err);
       if (failure === undefined) throw err;
       // An attempt cut short by the deadline says less than the failures before it: keep theirs.
-      if (!(aborted && clock.now() >= deadline && last !== undefined)) {
+      if (!(aborted && remaining <= attemptMs && last !== undefined)) {
         last = failure;
         lastError = err;
       }
