@@ -31,6 +31,7 @@ export async function loadVolumeConfig(opts: LoadConfigOptions): Promise<VolumeC
   assertVolumeName(opts.volume);
   const requireRootOwned = opts.requireRootOwned ?? true;
   const path = opts.configFile ?? volumeConfigPath(opts.confDir, opts.volume);
+  // Never undefined: onMissing turns a missing volume file into NOT_CONFIGURED.
   const own = (await readConfigFile(path, {
     requireRootOwned,
     onMissing: (missing) =>
@@ -45,9 +46,10 @@ export async function loadVolumeConfig(opts: LoadConfigOptions): Promise<VolumeC
     const fallback = findConfigKey(name)?.default;
     return settings.get(name) ?? (fallback === undefined ? undefined : { value: fallback, order: -1 });
   };
-  for (const key of CONFIG_KEYS.filter((k) => k.required && !settings.has(k.name))) {
+  const unset = CONFIG_KEYS.find((key) => key.required && !settings.has(key.name));
+  if (unset !== undefined) {
     const elsewhere = defaults ? ` (nor in ${defaults.file})` : '';
-    throw new UnlockError('CONFIG', `${own.file}: required key ${key.name} is not set${elsewhere}`);
+    throw new UnlockError('CONFIG', `${own.file}: required key ${unset.name} is not set${elsewhere}`);
   }
   checkCombinations(get);
   const draft = emptyDraft();
