@@ -1,0 +1,104 @@
+// The run lock with the real flock(1): one holder at a time, waiters time out with LOCKED, a crash frees it.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createRunner } from '../src/exec/run.ts';
+import { acquireRunLock } from '../src/run-lock.ts';
+
+let base: string;
+let dir: string;
+beforeEach(async () => {
+  base = await mkdtemp(join(tmpdir(), 'luks-ssm-runlock-'));
+  dir = join(base, 'run', 'luks-ssm');
+});
+afterEach(async () => {
+  await rm(base, { recursive: true, force: true });
+});
+
+/** Whether another process could take the lock right now (flock -n exits 1 when it is held). */
+function freeForOthers(): boolean {
+  try {
+    execFileSync('flock', ['--nonblock', join(dir, 'lock'), 'true'], { stdio: 'ignore', timeout: 5000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('acquireRunLock', () => {
+  it('creates the lock dir 0700 and holds the lock after flock(1) has exited, until release', async () => {
+    const lock = await acquireRunLock({ dir, timeoutMs: 1000 });
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
+    expect(freeForOthers()).toBe(false);
+    await lock.release();
+    expect(freeForOthers()).toBe(true);
+    await lock.release();
+  });
+
+  it('does not leak the lock to other children (cryptsetup, mount) started while it is held', async () => {
+    const lock = await acquireRunLock({ dir, timeoutMs: 1000 });
+    const child = createRunner()('sleep', ['3'], { timeoutMs: 5000 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await lock.release();
+    expect(freeForOthers()).toBe(true);
+    await child;
+  });
+
+  it('makes a second run wait until the first releases', async () => {
+    const first = await acquireRunLock({ dir, timeoutMs: 1000 });
+    const started = Date.now();
+    const second = acquireRunLock({ dir, timeoutMs: 10_000 });
+    setTimeout(() => void first.release(), 500);
+    const lock = await second;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(450);
+    expect(freeForOthers()).toBe(false);
+    await lock.release();
+  });
+
+  it('gives up with LOCKED when the lock is held past the timeout', async () => {
+    const first = await acquireRunLock({ dir, timeoutMs: 1000 });
+    try {
+      const started = Date.now();
+      await expect(acquireRunLock({ dir, timeoutMs: 300 })).rejects.toMatchObject({
+        kind: 'LOCKED',
+        message: `Another luks-ssm run holds ${join(dir, 'lock')}; gave up after 0.3 s`,
+      });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    } finally {
+      await first.release();
+    }
+  });
+
+  it('is freed by the kernel when the holding process is killed', async () => {
+    const script = [
+      `import { acquireRunLock } from ${JSON.stringify(new URL('../src/run-lock.ts', import.meta.url).pathname)};`,
+      `await acquireRunLock({ dir: ${JSON.stringify(dir)}, timeoutMs: 5000 });`,
+      `console.log('locked');`,
+      `setInterval(() => {}, 1000);`,
+    ].join('\n');
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('locked') && resolve());
+        child.once('exit', (code) => reject(new Error(`lock holder exited early (${code})`)));
+        setTimeout(() => reject(new Error('lock holder did not report in time')), 15_000);
+      });
+      expect(freeForOthers()).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once('exit', resolve)));
+    const lock = await acquireRunLock({ dir, timeoutMs: 2000 });
+    await lock.release();
+  });
+
+  it('says to install util-linux when flock is missing', async () => {
+    const run = createRunner({ path: base });
+    await expect(acquireRunLock({ dir, timeoutMs: 100, run })).rejects.toMatchObject({
+      kind: 'SYSTEM',
+      message: 'Failed to run flock: not found (install util-linux)',
+    });
+  });
+});
