@@ -1,6 +1,7 @@
 // The 9p share seen by the guest at /mnt/host: the agent, guest helpers, scripts the host writes, results it reads.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { HarnessError } from './errors.ts';
 
 const GUEST_DIR = new URL('../guest/', import.meta.url).pathname;
 const POLL_MS = 250;
@@ -50,8 +51,8 @@ export async function waitForResult(dir: string, label: string, options: WaitOpt
   const deadline = started + options.timeoutMs;
   while (!existsSync(join(dir, 'DONE'))) {
     const aborted = options.abortReason();
-    if (aborted !== undefined) throw new Error(`${label}: ${aborted}`);
-    if (Date.now() > deadline) throw new Error(`${label}: no result within ${options.timeoutMs / 1000} s`);
+    if (aborted !== undefined) throw new HarnessError(`${label}: ${aborted}`);
+    if (Date.now() > deadline) throw new HarnessError(`${label}: no result within ${options.timeoutMs / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
   const status = Number.parseInt(readText(join(dir, 'status')).trim(), 10);

@@ -1,6 +1,7 @@
 // One guest for a suite: boots (a fresh QEMU per boot on the same overlay), runs step scripts, reboots, powers off.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { HarnessError } from './errors.ts';
 import type { GuestImage } from './image.ts';
 import { startQemu, type DataDisk, type QemuProcess } from './qemu.ts';
 import { bootScriptPath, resultDir, stepScriptPath, waitForResult, writeScript, type ScriptResult } from './share.ts';
@@ -70,7 +71,7 @@ export function createVm(config: VmConfig): Vm {
   }
 
   async function run(label: string, script: string, timeoutMs: number): Promise<ScriptResult> {
-    if (!qemu || qemu.hasExited()) throw new Error(`${label}: the guest is not running`);
+    if (!qemu || qemu.hasExited()) throw new HarnessError(`${label}: the guest is not running`);
     step += 1;
     writeScript(stepScriptPath(config.shareDir, boot, step), script, config.vars, timeoutMs);
     const result = await waitForResult(resultDir(config.shareDir, boot, step), `boot ${boot} step ${step} (${label})`, {
@@ -81,7 +82,7 @@ export function createVm(config: VmConfig): Vm {
   }
 
   async function shutDown(verb: 'reboot' | 'poweroff'): Promise<void> {
-    if (!qemu || qemu.hasExited()) throw new Error(`${verb}: the guest is not running`);
+    if (!qemu || qemu.hasExited()) throw new HarnessError(`${verb}: the guest is not running`);
     const running = qemu;
     const started = Date.now();
     step += 1;
@@ -89,7 +90,7 @@ export function createVm(config: VmConfig): Vm {
     const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs).unref());
     if ((await Promise.race([running.exited, timer])) === 'timeout') {
       await running.kill();
-      throw new Error(`${verb}: guest still up after ${config.shutdownTimeoutMs / 1000} s (killed); serial: ${serialTail(serialLog())}`);
+      throw new HarnessError(`${verb}: guest still up after ${config.shutdownTimeoutMs / 1000} s (killed); serial: ${serialTail(serialLog())}`);
     }
     config.progress(`boot ${boot}: guest went down for ${verb} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }

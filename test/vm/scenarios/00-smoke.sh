@@ -1,0 +1,45 @@
+#!/bin/bash
+# Guest half of 00-smoke: the harness works without the product (network fence, 9p, NVMe names, LUKS in the guest).
+
+smoke() {
+  wait_booted 120 || fail "system not up: $(systemctl is-system-running); failed units: $(systemctl --failed --no-legend)"
+  mountpoint -q /mnt/host || fail "9p share not mounted at /mnt/host"
+  show routes ip route
+  ip route | grep -q '^default' && fail "a default route exists: $(ip route | grep '^default')"
+
+  tcp_open 10.0.2.2 "$EMU_PORT" || fail "no TCP connection to 10.0.2.2:$EMU_PORT (host loopback)"
+  if [ "$EMU_KIND" = emulator ]; then
+    exec 3<>/dev/tcp/10.0.2.2/"$EMU_PORT" || fail "connect to emulator"
+    printf 'PUT /latest/api/token HTTP/1.1\r\nHost: 10.0.2.2\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\nConnection: close\r\n\r\n' >&3
+    status=$(timeout 5 head -n1 <&3)
+    exec 3<&-
+    echo "IMDS token via 10.0.2.2: $status"
+    case $status in *" 200"*) ;; *) fail "IMDSv2 token request through 10.0.2.2 answered: $status" ;; esac
+  fi
+
+  # No route beyond 10.0.2.0/24: the metadata address and any AWS address must fail at once, not time out.
+  for addr in 169.254.169.254 52.94.0.1; do
+    t0=$(date +%s%N)
+    err=$(timeout 5 bash -c "exec 3<>/dev/tcp/$addr/80" 2>&1) && fail "connected to $addr"
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    echo "$addr: $err (${ms} ms)"
+    case $err in *"Network is unreachable"*) ;; *) fail "$addr: expected ENETUNREACH, got: $err" ;; esac
+    [ "$ms" -lt 2000 ] || fail "$addr: took $ms ms to fail"
+  done
+
+  by_id=/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_$SCRATCH_SERIAL
+  wait_for 20 test -b "$by_id" || fail "no $by_id: $(ls /dev/disk/by-id)"
+  test -b "$DATA_DEV" || fail "no $DATA_DEV"
+  key=$(mktemp /run/smoke-key.XXXXXX)
+  head -c 32 /dev/urandom >"$key"
+  cryptsetup luksFormat --type luks2 --pbkdf pbkdf2 --iter-time 100 --batch-mode --key-file "$key" "$by_id" || fail "luksFormat"
+  cryptsetup open --key-file "$key" "$by_id" smoke || fail "cryptsetup open"
+  rm -f "$key"
+  mkfs.ext4 -q /dev/mapper/smoke || fail "mkfs.ext4"
+  mkdir -p /mnt/smoke && mount /dev/mapper/smoke /mnt/smoke || fail "mount"
+  echo hello >/mnt/smoke/hello && sync
+  show mount findmnt -n -o SOURCE,FSTYPE /mnt/smoke
+  umount /mnt/smoke && cryptsetup close smoke || fail "umount/close"
+  test -e /dev/mapper/smoke && fail "mapping still present after close"
+  echo "smoke ok"
+}
