@@ -1,0 +1,86 @@
+// `check`: a pre-flight that changes nothing — each step ok/FAIL with the fix, stopping at the first failure.
+import { isUnlockError, UnlockError } from './errors.ts';
+import { resolveDevice } from './device/resolve.ts';
+import { isLuks, testPassphrase } from './luks/cryptsetup.ts';
+import { withSecret } from './secret/secret.ts';
+import type { VolumeDeps } from './volume-deps.ts';
+import type { VolumeConfig } from './types.ts';
+
+export interface CheckStep {
+  name: string;
+  ok: boolean;
+  detail: string;
+  hint?: string;
+}
+
+export interface CheckReport {
+  steps: CheckStep[];
+  /** The first failure, whose exit code the verb returns. */
+  failure: UnlockError | undefined;
+}
+
+type Step = { name: string; run: () => Promise<string> };
+
+export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promise<CheckReport> {
+  const deadline = deps.clock.now() + config.timeoutSec * 1000;
+  let device = '';
+  const steps: Step[] = [
+    { name: 'config', run: async () => config.sources.join(', ') },
+    {
+      name: 'device',
+      run: async () => {
+        device = await resolveDevice(config.device, {
+          deadline: Math.min(deadline, deps.clock.now() + config.deviceTimeoutSec * 1000),
+          clock: deps.clock,
+          devRoot: deps.devRoot,
+          allowRegularFile: true,
+        });
+        return device === config.device ? device : `${config.device} -> ${device}`;
+      },
+    },
+    {
+      name: 'luks',
+      run: async () => {
+        if (!(await isLuks(deps.run, device))) {
+          throw new UnlockError('NOT_LUKS', `${device} is not a LUKS volume`, { hint: 'check LUKS_DEVICE; luks-ssm never formats a device' });
+        }
+        return 'LUKS header found';
+      },
+    },
+    {
+      name: 'key',
+      run: async () => {
+        const source = deps.keySource(config);
+        const key = await source.fetch(deadline);
+        return withSecret(key.secret, async (secret) => {
+          const fetched = `${key.source}${key.version === undefined ? '' : ` version ${key.version}`}${key.region ? ` (${key.region})` : ''}: ${secret.length} bytes`;
+          if (!(await testPassphrase(deps.run, device, secret))) {
+            throw new UnlockError('WRONG_PASSPHRASE', `${fetched}, but it opens no keyslot of ${device}`, {
+              hint: 'the parameter holds a different passphrase: check SSM_PATH and the parameter version',
+            });
+          }
+          return `${fetched}, opens a keyslot of ${device}`;
+        });
+      },
+    },
+  ];
+
+  const report: CheckReport = { steps: [], failure: undefined };
+  for (const step of steps) {
+    try {
+      report.steps.push({ name: step.name, ok: true, detail: await step.run() });
+    } catch (error) {
+      if (!isUnlockError(error)) throw error;
+      report.steps.push({ name: step.name, ok: false, detail: error.message, hint: error.hint });
+      report.failure = error;
+      break;
+    }
+  }
+  return report;
+}
+
+export function formatCheckReport(report: CheckReport): string {
+  return report.steps
+    .map((s) => `${s.ok ? 'ok  ' : 'FAIL'}  ${s.name.padEnd(8)} ${s.detail}${s.hint ? `\n      fix: ${s.hint}` : ''}\n`)
+    .join('');
+}

@@ -1,0 +1,73 @@
+// Dispatches one parsed command to its verb and turns the outcome into output and an exit code.
+import { exitCodeOf, isUnlockError, UnlockError } from '../errors.ts';
+import { loadVolumeConfig } from '../config/load.ts';
+import { createLogger, createSilentLogger } from '../log.ts';
+import { DEFAULT_RUN_DIR } from '../state.ts';
+import { parseCommand, type Command } from './args.ts';
+import { formatUsage } from './usage.ts';
+import { createLazyBus, createVolumeDeps } from './wiring.ts';
+import { runVolumeVerb } from './verbs.ts';
+import type { Logger } from '../types.ts';
+
+export interface CliContext {
+  env: Record<string, string | undefined>;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  isTty: boolean;
+  uid: number;
+  version: string;
+}
+
+const ROOT_VERBS = new Set(['start', 'stop', 'enable', 'disable']);
+
+export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
+  let command: Command | undefined;
+  let log: Logger | undefined;
+  const bus = createLazyBus();
+  try {
+    command = parseCommand(argv);
+    if (command.verb === 'help') {
+      ctx.stdout(formatUsage(ctx.version));
+      return exitCodeOf('OK');
+    }
+    if (command.verb === 'version') {
+      ctx.stdout(`luks-ssm ${ctx.version}\n`);
+      return exitCodeOf('OK');
+    }
+    if (command.verb === 'generate') {
+      const { runGenerator } = await import('./generate.ts');
+      return await runGenerator(command.dirs, ctx);
+    }
+    if (ROOT_VERBS.has(command.verb) && ctx.uid !== 0) {
+      throw new UnlockError('PERMISSION', `${command.verb} needs root (cryptsetup, mount and systemd do)`, { hint: `run: sudo luks-ssm ${command.verb} ${command.volume}` });
+    }
+    const quiet = command.verb === 'status' && command.json;
+    log = quiet ? createSilentLogger() : createLogger({ pretty: ctx.isTty, level: command.verbose || ctx.env.LUKS_SSM_DEBUG ? 'debug' : 'info' });
+    const config = await loadVolumeConfig({
+      volume: command.volume,
+      configFile: command.configFile,
+      confDir: ctx.env.LUKS_SSM_CONF_DIR ?? '/etc/luks-ssm',
+      defaultsFile: ctx.env.LUKS_SSM_DEFAULTS ?? '/etc/default/luks-ssm',
+      env: ctx.env,
+    });
+    const runDir = ctx.env.LUKS_SSM_RUN_DIR ?? DEFAULT_RUN_DIR;
+    const deps = createVolumeDeps({ env: ctx.env, log, runDir, bus });
+    return await runVolumeVerb(command, config, deps, { bus, stdout: ctx.stdout });
+  } catch (error) {
+    return reportFailure(error, command, ctx, log);
+  } finally {
+    bus.close();
+  }
+}
+
+function reportFailure(error: unknown, command: Command | undefined, ctx: CliContext, log: Logger | undefined): number {
+  const failure = isUnlockError(error)
+    ? error
+    : new UnlockError('INTERNAL', `unexpected error: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+  const what = command && 'volume' in command ? `${command.verb} ${command.volume}` : command?.verb;
+  const line = `luks-ssm${what ? ` ${what}` : ''}: ${failure.message}${failure.hint ? ` (${failure.hint})` : ''}`;
+  if (log && !ctx.isTty) log.error({ kind: failure.kind, exitCode: failure.exitCode }, line);
+  ctx.stderr(`${line}\n`);
+  if (failure.kind === 'INTERNAL' && ctx.env.LUKS_SSM_DEBUG && error instanceof Error) ctx.stderr(`${error.stack}\n`);
+  return failure.exitCode;
+}

@@ -1,0 +1,52 @@
+// Runs one volume verb and prints its result; the work itself lives in unlock/lock/status/check.
+import { exitCodeOf } from '../errors.ts';
+import { checkVolume, formatCheckReport } from '../check.ts';
+import { stopVolume } from '../lock.ts';
+import { formatVolumeStatus, readVolumeStatus } from '../status.ts';
+import { startVolume } from '../unlock.ts';
+import { withSecret } from '../secret/secret.ts';
+import { describeDependents, type createLazyBus } from './wiring.ts';
+import type { Command, VolumeVerb } from './args.ts';
+import type { VolumeDeps } from '../volume-deps.ts';
+import type { VolumeConfig } from '../types.ts';
+
+type VolumeCommand = Extract<Command, { verb: VolumeVerb }>;
+
+export interface VerbIo {
+  bus: ReturnType<typeof createLazyBus>;
+  stdout: (text: string) => void;
+}
+
+export async function runVolumeVerb(command: VolumeCommand, config: VolumeConfig, deps: VolumeDeps, io: VerbIo): Promise<number> {
+  switch (command.verb) {
+    case 'start':
+      await startVolume(deps, config);
+      return exitCodeOf('OK');
+    case 'stop':
+      await stopVolume(deps, config);
+      return exitCodeOf('OK');
+    case 'status': {
+      const status = await readVolumeStatus(deps, config, (units, unit) => describeDependents(io.bus, units, unit));
+      io.stdout(command.json ? `${JSON.stringify(status, null, 2)}\n` : formatVolumeStatus(status));
+      return exitCodeOf(status.active ? 'OK' : 'NOT_ACTIVE');
+    }
+    case 'check': {
+      const report = await checkVolume(deps, config);
+      io.stdout(formatCheckReport(report));
+      return report.failure ? report.failure.exitCode : exitCodeOf('OK');
+    }
+    case 'fetch': {
+      // Benchmark hook: start-up to key in hand, without touching any device. Prints the size, never the key.
+      const key = await deps.keySource(config).fetch(deps.clock.now() + config.timeoutSec * 1000);
+      await withSecret(key.secret, async (secret) => {
+        io.stdout(`fetched ${secret.length} bytes from ${key.source}${key.version === undefined ? '' : ` (version ${key.version})`}\n`);
+      });
+      return exitCodeOf('OK');
+    }
+    case 'enable':
+    case 'disable': {
+      const { runUnitVerb } = await import('./unit-verbs.ts');
+      return runUnitVerb(command.verb, config, deps, io);
+    }
+  }
+}

@@ -1,0 +1,72 @@
+// The composition root: builds the real runner, clock, lock, key source and D-Bus lookups for one CLI run.
+import { acquireRunLock } from '../run-lock.ts';
+import { createRunner } from '../exec/run.ts';
+import { connectSystemd, type SystemdBus } from '../systemd/bus.ts';
+import { createSsmKeySource } from '../secret/ssm-source.ts';
+import type { DependentState } from '../status.ts';
+import type { VolumeDeps } from '../volume-deps.ts';
+import type { Clock, Logger } from '../types.ts';
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  random: () => Math.random(),
+};
+
+/** Connects to systemd at most once per run, and only when something asks. */
+export function createLazyBus(): { get(): Promise<SystemdBus | undefined>; close(): void } {
+  let pending: Promise<SystemdBus | undefined> | undefined;
+  return {
+    get: () => (pending ??= connectSystemd()),
+    close: () => void pending?.then((bus) => bus?.close()),
+  };
+}
+
+export interface WiringOptions {
+  env: Record<string, string | undefined>;
+  log: Logger;
+  runDir: string;
+  bus: ReturnType<typeof createLazyBus>;
+}
+
+/**
+ * Programs are found on the caller's PATH (systemd gives services a sane one), so tests can put fakes first.
+ * Every system path can be overridden through the environment, as systemd's own tools allow.
+ */
+export function createVolumeDeps(opts: WiringOptions): VolumeDeps {
+  const { env, log, runDir, bus } = opts;
+  const run = createRunner({ path: env.PATH });
+  return {
+    run,
+    clock: systemClock,
+    log,
+    runDir,
+    devRoot: env.LUKS_SSM_DEV_ROOT,
+    mountinfoPath: env.LUKS_SSM_MOUNTINFO,
+    procRoot: env.LUKS_SSM_PROC_ROOT,
+    acquireLock: (deadline) => acquireRunLock({ dir: runDir, timeoutMs: Math.max(1, deadline - Date.now()), run }),
+    keySource: (config) => createSsmKeySource(config, { env, clock: systemClock, log }),
+    async activeDependents(units) {
+      const b = await bus.get();
+      if (!b) return [];
+      const states = await Promise.all(units.map(async (unit) => ({ unit, state: await b.unitState(unit) })));
+      return states.filter((s) => s.state.activeState === 'active' || s.state.activeState === 'activating').map((s) => s.unit);
+    },
+    async unitOfPid(pid) {
+      const b = await bus.get();
+      return b ? b.getUnitByPid(pid) : undefined;
+    },
+  };
+}
+
+export async function describeDependents(bus: ReturnType<typeof createLazyBus>, units: string[], volumeUnit: string): Promise<DependentState[]> {
+  const b = units.length > 0 ? await bus.get() : undefined;
+  return Promise.all(
+    units.map(async (unit) => {
+      if (!b) return { unit, activeState: 'unknown', orderedAfter: undefined };
+      const state = await b.unitState(unit);
+      const after = await b.unitDependencies(unit, 'After');
+      return { unit, activeState: state.activeState, orderedAfter: after.includes(volumeUnit) };
+    }),
+  );
+}

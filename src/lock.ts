@@ -1,0 +1,56 @@
+// `stop`: unmount (never forced; if busy, name who holds it and change nothing), then close the mapping.
+import { UnlockError } from './errors.ts';
+import { closeLuks } from './luks/cryptsetup.ts';
+import { findHolders } from './mount/holders.ts';
+import { unmountFilesystem } from './mount/mount.ts';
+import { removeUnlockRecord } from './state.ts';
+import { inspectVolume, mapperPath } from './volume-state.ts';
+import type { VolumeDeps } from './volume-deps.ts';
+import type { VolumeConfig } from './types.ts';
+
+export type StopOutcome = 'already-closed' | 'closed';
+
+/** Stop gets its own short deadline: the unit's TimeoutStopSec bounds it too, and nothing here is remote. */
+const STOP_TIMEOUT_MS = 60_000;
+
+export async function stopVolume(deps: VolumeDeps, config: VolumeConfig): Promise<StopOutcome> {
+  const { log, run, clock } = deps;
+  const deadline = clock.now() + STOP_TIMEOUT_MS;
+  const lock = await deps.acquireLock(deadline);
+  try {
+    const state = await inspectVolume(run, config, deps.mountinfoPath);
+    if (!state.mapping.active) {
+      if (state.mountAtTarget) {
+        log.warn({ volume: config.volume }, `${config.mountPoint} has ${state.mountAtTarget.source} mounted, not ${mapperPath(config.mapName)}: leaving it alone`);
+      }
+      await removeUnlockRecord(deps.runDir, config.volume);
+      log.info({ volume: config.volume }, `${config.volume} is not open, nothing to do`);
+      return 'already-closed';
+    }
+    for (const where of [...(state.mountedHere ? [config.mountPoint] : []), ...state.mountedElsewhere.map((m) => m.target)]) {
+      const result = await unmountFilesystem(run, where, { timeoutMs: Math.max(1, deadline - clock.now()) });
+      if (result === 'busy') throw await busyError(deps, where);
+      log.info({ volume: config.volume, mountPoint: where }, `unmounted ${where}`);
+    }
+    await closeLuks(run, config.mapName);
+    await removeUnlockRecord(deps.runDir, config.volume);
+    log.info({ volume: config.volume }, `closed ${mapperPath(config.mapName)}`);
+    return 'closed';
+  } finally {
+    await lock.release();
+  }
+}
+
+async function busyError(deps: VolumeDeps, mountPoint: string): Promise<UnlockError> {
+  const holders = await findHolders(mountPoint, { procRoot: deps.procRoot });
+  const described = await Promise.all(
+    holders.map(async (h) => {
+      const unit = await deps.unitOfPid(h.pid);
+      return `pid ${h.pid} (${h.command})${unit ? ` in unit ${unit}` : ''}`;
+    }),
+  );
+  const who = described.length > 0 ? `held by ${described.join(', ')}` : 'held by a process luks-ssm cannot see (a bind mount or another namespace?)';
+  return new UnlockError('BUSY', `${mountPoint} is busy, ${who}; left mounted and open`, {
+    hint: 'stop those processes (or order their units after this volume), then stop again',
+  });
+}

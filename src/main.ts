@@ -1,0 +1,18 @@
+// The entry point: the only place that reads argv and the environment and calls process.exit.
+import { runCli } from './cli/run-cli.ts';
+
+declare const LUKS_SSM_VERSION: string | undefined;
+
+/** Replaced by the bundler with package.json's version; running from source says "dev". */
+const version = typeof LUKS_SSM_VERSION === 'string' ? LUKS_SSM_VERSION : 'dev';
+
+// process.exit, not exitCode: a lingering keep-alive socket must not hold a boot-time oneshot open.
+// stdout/stderr are synchronous for files, TTYs and pipes on Linux, so nothing written is lost.
+void runCli(process.argv.slice(2), {
+  env: process.env,
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  isTty: process.stdout.isTTY === true,
+  uid: process.getuid?.() ?? -1,
+  version,
+}).then((code) => process.exit(code));

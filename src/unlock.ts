@@ -1,0 +1,106 @@
+// `start`: config → device → key → cryptsetup open → mount, idempotent, inside one deadline.
+import { UnlockError } from './errors.ts';
+import { resolveDevice } from './device/resolve.ts';
+import { isLuks, openLuks } from './luks/cryptsetup.ts';
+import { mountFilesystem, prepareMountPoint } from './mount/mount.ts';
+import { withSecret } from './secret/secret.ts';
+import { writeUnlockRecord } from './state.ts';
+import { inspectVolume, mapperPath } from './volume-state.ts';
+import type { VolumeDeps } from './volume-deps.ts';
+import type { VolumeConfig } from './types.ts';
+
+export type StartOutcome = 'already-mounted' | 'mounted-open-volume' | 'unlocked';
+
+export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promise<StartOutcome> {
+  const { log, clock, run } = deps;
+  const deadline = clock.now() + config.timeoutSec * 1000;
+  const lock = await deps.acquireLock(deadline);
+  try {
+    const state = await inspectVolume(run, config, deps.mountinfoPath);
+    if (state.mountedHere) {
+      log.info({ volume: config.volume, mountPoint: config.mountPoint }, `${config.volume} is already open and mounted at ${config.mountPoint}, nothing to do`);
+      return 'already-mounted';
+    }
+    if (state.mountAtTarget) {
+      throw new UnlockError('MOUNT_REFUSED', `${config.mountPoint} already has ${state.mountAtTarget.source} mounted on it, refusing`, {
+        hint: `unmount it or choose another LUKS_DEVICE_MOUNT_POINT`,
+      });
+    }
+    await refuseIfDependentsRunning(deps, config);
+
+    const device = await resolveDevice(config.device, {
+      deadline: Math.min(deadline, clock.now() + config.deviceTimeoutSec * 1000),
+      clock,
+      devRoot: deps.devRoot,
+    });
+    if (state.mapping.active) {
+      await refuseForeignMapping(state.mapping.device, device, config);
+      log.info({ volume: config.volume }, `${mapperPath(config.mapName)} is already open, mounting it`);
+      await mountVolume(deps, config, deadline);
+      return 'mounted-open-volume';
+    }
+    if (!(await isLuks(run, device))) {
+      throw new UnlockError('NOT_LUKS', `${device} (LUKS_DEVICE=${config.device}) is not a LUKS volume, refusing to touch it`, {
+        hint: 'check LUKS_DEVICE; luks-ssm never formats a device',
+      });
+    }
+    await prepareMountPoint(config.mountPoint, { mode: config.mountPointMode, allowNonEmpty: config.mountOverNonEmpty });
+
+    const source = deps.keySource(config);
+    const key = await source.fetch(deadline);
+    await withSecret(key.secret, (secret) =>
+      openLuks(run, device, config.mapName, secret, { timeoutMs: remaining(deadline, clock.now()) }),
+    );
+    log.info({ volume: config.volume, device, source: key.source, version: key.version }, `opened ${device} as ${mapperPath(config.mapName)}`);
+
+    await mountVolume(deps, config, deadline);
+    await writeUnlockRecord(deps.runDir, {
+      volume: config.volume,
+      device,
+      mapName: config.mapName,
+      mountPoint: config.mountPoint,
+      source: key.source,
+      version: key.version,
+      region: key.region,
+      unlockedAt: new Date(clock.now()).toISOString(),
+    });
+    return 'unlocked';
+  } finally {
+    await lock.release();
+  }
+}
+
+async function mountVolume(deps: VolumeDeps, config: VolumeConfig, deadline: number): Promise<void> {
+  await prepareMountPoint(config.mountPoint, { mode: config.mountPointMode, allowNonEmpty: config.mountOverNonEmpty });
+  await mountFilesystem(deps.run, {
+    source: mapperPath(config.mapName),
+    target: config.mountPoint,
+    fsType: config.fsType,
+    options: config.mountOptions,
+    timeoutMs: remaining(deadline, deps.clock.now()),
+  });
+  deps.log.info({ volume: config.volume, mountPoint: config.mountPoint, options: config.mountOptions }, `mounted ${mapperPath(config.mapName)} on ${config.mountPoint}`);
+}
+
+/** A dependent that already runs may have written into the bare mount point: mounting would hide that. */
+async function refuseIfDependentsRunning(deps: VolumeDeps, config: VolumeConfig): Promise<void> {
+  if (config.requiredBy.length === 0) return;
+  const active = await deps.activeDependents(config.requiredBy);
+  if (active.length > 0) {
+    throw new UnlockError('MOUNT_REFUSED', `${active.join(', ')} already running before ${config.mountPoint} was mounted, refusing`, {
+      hint: `stop ${active.join(' ')}, check ${config.mountPoint} on the root disk, then start again`,
+    });
+  }
+}
+
+async function refuseForeignMapping(openOn: string | undefined, device: string, config: VolumeConfig): Promise<void> {
+  if (openOn !== undefined && openOn !== device) {
+    throw new UnlockError('MOUNT_REFUSED', `${mapperPath(config.mapName)} is open on ${openOn}, not on the configured ${device}, refusing`, {
+      hint: `close it (cryptsetup close ${config.mapName}) or fix LUKS_DEVICE_MAP`,
+    });
+  }
+}
+
+function remaining(deadline: number, now: number): number {
+  return Math.max(1, deadline - now);
+}

@@ -1,0 +1,26 @@
+// What start/stop/status need from the outside world, passed in so tests fake it at the boundary.
+import type { KeySource } from './secret/source.ts';
+import type { Clock, Logger, Runner, VolumeConfig } from './types.ts';
+
+export interface RunLock {
+  release(): Promise<void>;
+}
+
+export interface VolumeDeps {
+  run: Runner;
+  clock: Clock;
+  log: Logger;
+  /** /run/luks-ssm: the run lock and the unlock records. */
+  runDir: string;
+  /** Overrides for tests; the real /dev, /proc/self/mountinfo and /proc otherwise. */
+  devRoot?: string;
+  mountinfoPath?: string;
+  procRoot?: string;
+  /** Serialises luks-ssm runs on this host; gives up at `deadline` (epoch ms). */
+  acquireLock(deadline: number): Promise<RunLock>;
+  keySource(config: VolumeConfig): KeySource;
+  /** Those of `units` that are active or activating (empty when systemd is not reachable). */
+  activeDependents(units: string[]): Promise<string[]>;
+  /** The systemd unit a process belongs to, when systemd is reachable. */
+  unitOfPid(pid: number): Promise<string | undefined>;
+}
