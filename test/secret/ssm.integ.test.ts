@@ -1,0 +1,202 @@
+// fetchSsmSecret with the real SDK against the emulator: exact bytes, selectors, refusals, faults, errors.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createAwsContext, type AwsContext } from '../../src/aws/clients.ts';
+import { UnlockError } from '../../src/errors.ts';
+import { fetchSsmHistory, fetchSsmSecret } from '../../src/secret/ssm.ts';
+import type { VolumeConfig } from '../../src/types.ts';
+import { startEmulator, type Emulator } from '../emulator/index.ts';
+import { createRecordingLogger } from '../aws/fakes.ts';
+import { realClock } from '../aws/real-clock.ts';
+
+const NAME = '/luks/data';
+let emulator: Emulator;
+beforeAll(async () => {
+  emulator = await startEmulator();
+});
+afterAll(async () => {
+  await emulator.stop();
+});
+beforeEach(() => emulator.reset());
+
+async function context(timeoutMs = 10_000): Promise<{ aws: AwsContext; deadline: number }> {
+  const deadline = Date.now() + timeoutMs;
+  return { aws: await createAwsContext({ endpoints: {}, env: emulator.env(), deadline, clock: realClock }), deadline };
+}
+
+async function fetch(opts: { selector?: VolumeConfig['ssmSelector']; timeoutMs?: number; log?: ReturnType<typeof createRecordingLogger> } = {}) {
+  const { aws, deadline } = await context(opts.timeoutMs);
+  return fetchSsmSecret({ aws, name: NAME, selector: opts.selector, deadline, clock: realClock, ...(opts.log ? { log: opts.log } : {}) });
+}
+
+async function failure(opts: Parameters<typeof fetch>[0] = {}): Promise<UnlockError> {
+  const err = await fetch(opts).then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(UnlockError);
+  return err as UnlockError;
+}
+
+describe('fetchSsmSecret: exact bytes', () => {
+  const values: Array<[string, string]> = [
+    ['a trailing newline', 'correct horse battery staple\n'],
+    ['leading and trailing spaces', '  spaced out  '],
+    ['a NUL byte', 'before\0after'],
+    ['4 KiB', 'k'.repeat(4096)],
+    ['non-ASCII', 'pässwörd-ключ-密码-🔑'],
+  ];
+  it.each(values)('keeps %s byte for byte', async (_label, value) => {
+    emulator.putParameter(NAME, value);
+    const fetched = await fetch();
+    expect(fetched.secret.bytes().equals(Buffer.from(value, 'utf8'))).toBe(true);
+    expect(fetched).toMatchObject({ name: NAME, version: 1 });
+    expect(fetched.arn).toBe(`arn:aws:ssm:${emulator.region}:${emulator.accountId}:parameter${NAME}`);
+    expect(String(fetched.secret)).toBe('[redacted]');
+  });
+});
+
+describe('fetchSsmSecret: versions and labels', () => {
+  beforeEach(() => {
+    emulator.putParameter(NAME, 'first', { labels: ['old'] });
+    emulator.putParameter(NAME, 'second');
+    emulator.putParameter(NAME, 'third');
+  });
+
+  it('reads the latest version by default', async () => {
+    const fetched = await fetch();
+    expect(fetched.secret.bytes().toString()).toBe('third');
+    expect(fetched.version).toBe(3);
+  });
+
+  it('reads a pinned version and a labelled one', async () => {
+    expect((await fetch({ selector: { version: 2 } })).secret.bytes().toString()).toBe('second');
+    const labelled = await fetch({ selector: { label: 'old' } });
+    expect(labelled.secret.bytes().toString()).toBe('first');
+    expect(labelled.version).toBe(1);
+  });
+
+  it('a missing version or label is AWS_NOT_FOUND naming it', async () => {
+    const version = await failure({ selector: { version: 9 } });
+    expect(version.kind).toBe('AWS_NOT_FOUND');
+    expect(version.message).toBe(`SSM parameter ${NAME} version 9 not found in ${emulator.region}`);
+    const label = await failure({ selector: { label: 'nope' } });
+    expect(label.kind).toBe('AWS_NOT_FOUND');
+    expect(label.message).toBe(`SSM parameter ${NAME} has no version labelled nope in ${emulator.region}`);
+  });
+
+  it('fetchSsmHistory returns the newest versions first, at most `limit`', async () => {
+    const { aws, deadline } = await context();
+    const history = await fetchSsmHistory({ aws, name: NAME, deadline, clock: realClock, limit: 2 });
+    expect(history.map((h) => [h.version, h.secret.bytes().toString()])).toEqual([[3, 'third'], [2, 'second']]);
+  });
+});
+
+describe('fetchSsmSecret: refusals and errors', () => {
+  it('a missing parameter is AWS_NOT_FOUND naming it and the region', async () => {
+    const err = await failure();
+    expect(err.kind).toBe('AWS_NOT_FOUND');
+    expect(err.message).toBe(`SSM parameter ${NAME} not found in ${emulator.region}`);
+  });
+
+  it('refuses a plain String parameter', async () => {
+    emulator.putParameter(NAME, 'not-encrypted', { type: 'String' });
+    const err = await failure();
+    expect(err.kind).toBe('CONFIG');
+    expect(err.message).toBe(`SSM parameter ${NAME} is a String, not a SecureString, refusing.`);
+    expect(err.message).not.toContain('not-encrypted');
+  });
+
+  it('AccessDenied on ssm:GetParameter names the action and the parameter ARN', async () => {
+    emulator.putParameter(NAME, 'v');
+    emulator.faults.set({ denyActions: ['ssm:GetParameter'] });
+    const err = await failure();
+    const arn = `arn:aws:ssm:${emulator.region}:${emulator.accountId}:parameter${NAME}`;
+    expect(err.kind).toBe('AWS_DENIED');
+    expect(err.message).toBe(`Failed to get SSM parameter ${NAME}: access denied to ssm:GetParameter on ${arn}`);
+    expect(err.hint).toContain(`"Action":"ssm:GetParameter","Resource":"${arn}"`);
+  });
+
+  it('kms:Decrypt denied is AWS_DENIED naming kms:Decrypt', async () => {
+    emulator.putParameter(NAME, 'v');
+    emulator.faults.set({ denyActions: ['kms:Decrypt'] });
+    const err = await failure();
+    expect(err.kind).toBe('AWS_DENIED');
+    expect(err.message).toMatch(new RegExp(`^Failed to get SSM parameter ${NAME}: kms:Decrypt`));
+  });
+
+  it.each([
+    ['Disabled', 'is disabled', 'aws kms enable-key --key-id'],
+    ['PendingDeletion', 'is pending deletion', 'aws kms cancel-key-deletion --key-id'],
+  ] as const)('a KMS key in state %s is KMS_KEY_UNUSABLE with the fix', async (state, words, fix) => {
+    const key = emulator.createKey();
+    emulator.putParameter(NAME, 'v', { keyId: key.keyId });
+    emulator.setKeyState(key.keyId, state);
+    const err = await failure();
+    expect(err.kind).toBe('KMS_KEY_UNUSABLE');
+    expect(err.message).toBe(`Failed to get SSM parameter ${NAME}: KMS key ${key.arn} ${words}`);
+    expect(err.hint).toContain(`${fix} ${key.arn}`);
+  });
+
+  it('expired session credentials are AWS_DENIED "credentials rejected"', async () => {
+    emulator.putParameter(NAME, 'v');
+    emulator.faults.set({ expireSessions: true });
+    const deadline = Date.now() + 10_000;
+    const aws = await createAwsContext({ endpoints: {}, env: emulator.env({ withCredentials: false }), deadline, clock: realClock });
+    const err = (await fetchSsmSecret({ aws, name: NAME, selector: undefined, deadline, clock: realClock }).catch((e: unknown) => e)) as UnlockError;
+    expect(err.kind).toBe('AWS_DENIED');
+    expect(err.message).toMatch(/^Failed to get SSM parameter \/luks\/data: credentials rejected \(ExpiredToken(Exception)?\)$/);
+  });
+});
+
+describe('fetchSsmSecret: transient failures within the deadline', () => {
+  beforeEach(() => {
+    emulator.putParameter(NAME, 'survivor');
+  });
+  const getParameterCalls = () => emulator.requests().filter((r) => r.action === 'GetParameter').length;
+
+  it('retries throttling until it gets through', async () => {
+    emulator.faults.set({ throttle: { ssm: { rate: 4, burst: 1 } } });
+    await fetch(); // takes the one token: the next call starts throttled
+    const log = createRecordingLogger();
+    const fetched = await fetch({ log });
+    expect(fetched.secret.bytes().toString()).toBe('survivor');
+    expect(log.lines.some((l) => l.msg === `Failed to get SSM parameter ${NAME}: throttled (ThrottlingException), retrying`)).toBe(true);
+  });
+
+  it('retries 5xx answers', async () => {
+    emulator.faults.set({ serverErrors: { count: 2, status: 503 } });
+    expect((await fetch()).secret.bytes().toString()).toBe('survivor');
+    expect(getParameterCalls()).toBe(3);
+  });
+
+  it('retries connections reset without an answer', async () => {
+    emulator.faults.set({ resetNext: 2 });
+    expect((await fetch()).secret.bytes().toString()).toBe('survivor');
+  });
+
+  it('gives up at the deadline with AWS_UNAVAILABLE, naming the failure and attempts', async () => {
+    emulator.faults.set({ serverErrors: { rate: 1 } });
+    const started = Date.now();
+    const err = await failure({ timeoutMs: 1500 });
+    expect(Date.now() - started).toBeLessThan(2500);
+    expect(err.kind).toBe('AWS_UNAVAILABLE');
+    expect(err.message).toMatch(/^Failed to get SSM parameter \/luks\/data: server error \(InternalServerError, HTTP 500\) on \d+ attempts over 1\.\d s, giving up at the deadline$/);
+  });
+
+  it('an answer slower than the deadline is TIMEOUT, on time', async () => {
+    emulator.faults.set({ latencyMs: 5000 });
+    const started = Date.now();
+    const err = await failure({ timeoutMs: 1000 });
+    expect(Date.now() - started).toBeLessThan(1800);
+    expect(err.kind).toBe('TIMEOUT');
+    expect(err.message).toMatch(/^Failed to get SSM parameter \/luks\/data: timed out \(after 1\.0 s\) on 1 attempt over 1\.\d s, giving up at the deadline$/);
+  });
+
+  it('never writes the value into a log line or an error', async () => {
+    emulator.putParameter(NAME, 'hunter2-value');
+    emulator.faults.set({ serverErrors: { count: 1 } });
+    const log = createRecordingLogger();
+    const fetched = await fetch({ log });
+    expect(fetched.secret.bytes().toString()).toBe('hunter2-value');
+    expect(log.lines.length).toBeGreaterThan(0);
+    expect(JSON.stringify(log.lines)).not.toContain('hunter2');
+    expect(JSON.stringify(fetched)).not.toContain('hunter2');
+  });
+});
