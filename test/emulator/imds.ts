@@ -1,6 +1,6 @@
 // IMDSv2: session tokens, instance identity, and role credentials the SigV4 check then accepts.
-import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { imdsTokenExpiry, issueImdsToken, issueSession } from './sealed.ts';
 import type { KnownCredentials, State } from './store.ts';
 
 export interface ImdsAnswer {
@@ -18,40 +18,28 @@ const isoSeconds = (ms: number): string => new Date(ms).toISOString().replace(/\
 const text = (status: number, body: string, headers?: Record<string, string>): ImdsAnswer => ({ status, body, headers });
 const NOT_FOUND = text(404, '<?xml version="1.0" encoding="iso-8859-1"?>\n<title>404 - Not Found</title>\n');
 
-function randomAlnum(length: number): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  return [...randomBytes(length)].map((b) => alphabet[b % alphabet.length]).join('');
-}
-
-/** The role credentials IMDS currently serves, registered so SigV4 accepts them. */
+/** The role credentials IMDS currently serves (sealed, so SigV4 accepts them without a registry). */
 export function roleCredentials(state: State, now: number): KnownCredentials {
   const current = state.imdsCredentials;
   if (current?.expiration !== undefined && current.expiration - now > CREDENTIALS_REFRESH_MS) return current;
-  const issued: KnownCredentials = {
-    accessKeyId: `ASIA${randomAlnum(16)}`,
-    secretAccessKey: randomBytes(30).toString('base64'),
-    sessionToken: randomBytes(96).toString('base64'),
-    expiration: now + CREDENTIALS_TTL_MS,
-    identityArn: `arn:aws:sts::${state.accountId}:assumed-role/${state.role}/${state.instanceId}`,
-  };
-  state.credentials.set(issued.accessKeyId, issued);
+  const issued = issueSession(`arn:aws:sts::${state.accountId}:assumed-role/${state.role}/${state.instanceId}`, now + CREDENTIALS_TTL_MS);
   state.imdsCredentials = issued;
   return issued;
 }
 
-function issueToken(state: State, headers: IncomingHttpHeaders, now: number): ImdsAnswer {
+function issueToken(headers: IncomingHttpHeaders, now: number): ImdsAnswer {
   if (headers['x-forwarded-for'] !== undefined) return text(403, 'Forbidden');
   const ttlText = headers['x-aws-ec2-metadata-token-ttl-seconds'];
   const ttl = typeof ttlText === 'string' && /^\d+$/.test(ttlText) ? Number(ttlText) : NaN;
   if (!(ttl >= 1 && ttl <= IMDS_TOKEN_TTL_MAX)) return text(400, 'Bad Request');
-  const token = randomBytes(42).toString('base64url');
-  state.imdsTokens.set(token, now + ttl * 1000);
+  const token = issueImdsToken(now + ttl * 1000);
   return text(200, token, { 'x-aws-ec2-metadata-token-ttl-seconds': String(ttl) });
 }
 
-function hasValidToken(state: State, headers: IncomingHttpHeaders, now: number): boolean {
+/** Tokens are sealed strings carrying their expiry, valid across emulator restarts. */
+function hasValidToken(headers: IncomingHttpHeaders, now: number): boolean {
   const token = headers['x-aws-ec2-metadata-token'];
-  const expiry = typeof token === 'string' ? state.imdsTokens.get(token) : undefined;
+  const expiry = typeof token === 'string' ? imdsTokenExpiry(token) : undefined;
   return expiry !== undefined && now < expiry;
 }
 
@@ -90,9 +78,9 @@ function metadata(state: State, path: string, now: number): ImdsAnswer {
 
 /** IMDSv2 only (HttpTokens=required): a GET without a valid, unexpired token is 401. */
 export function answerImds(state: State, method: string, path: string, headers: IncomingHttpHeaders, now: number): ImdsAnswer {
-  if (path === '/latest/api/token') return method === 'PUT' ? issueToken(state, headers, now) : text(405, 'Method Not Allowed');
+  if (path === '/latest/api/token') return method === 'PUT' ? issueToken(headers, now) : text(405, 'Method Not Allowed');
   if (method !== 'GET' && method !== 'HEAD') return text(405, 'Method Not Allowed');
-  if (!hasValidToken(state, headers, now)) return text(401, 'Unauthorized');
+  if (!hasValidToken(headers, now)) return text(401, 'Unauthorized');
   return metadata(state, path, now);
 }
 

@@ -5,7 +5,7 @@ import { createKey, deleteKeyNow, findKey } from './kms-keys.ts';
 import { createRuntime, type RequestRecord } from './runtime.ts';
 import { applySeed, putSeedParameter, setKeyState, type SeedResult, type SeedSpec } from './seed.ts';
 import { createEmulatorServer } from './server.ts';
-import { createState, DEFAULT_ACCOUNT_ID, DEFAULT_REGION, STATIC_ACCESS_KEY_ID, STATIC_SECRET_ACCESS_KEY, type KeyState } from './store.ts';
+import { clearData, createState, DEFAULT_ACCOUNT_ID, DEFAULT_REGION, STATIC_ACCESS_KEY_ID, STATIC_SECRET_ACCESS_KEY, type KeyState } from './store.ts';
 
 export type { FaultSpec } from './faults.ts';
 export type { SeedSpec, SeedResult } from './seed.ts';
@@ -92,9 +92,7 @@ export async function startEmulator(opts: StartOptions = {}): Promise<Emulator> 
     putParameter: (name, value, p = {}) => putSeedParameter(state, { name, value, type: p.type, keyId: p.keyId, labels: p.labels }),
     seed: (spec) => applySeed(state, spec),
     reset() {
-      state.keys.clear();
-      state.aliases.clear();
-      state.parameters.clear();
+      clearData(state);
       rt.faults.reset();
       rt.log.length = 0;
     },

@@ -2,6 +2,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { AwsError } from './errors.ts';
+import { openSession } from './sealed.ts';
 import type { KnownCredentials, State } from './store.ts';
 
 export interface SignedRequest {
@@ -70,7 +71,7 @@ function checkClock(amzDate: string, now: number): void {
 }
 
 function knownCaller(state: State, accessKeyId: string, token: string, now: number): KnownCredentials {
-  const known = state.credentials.get(accessKeyId);
+  const known = state.credentials.get(accessKeyId) ?? openSession(state, accessKeyId, token);
   if (known === undefined || (known.sessionToken ?? '') !== token) {
     throw new AwsError('UnrecognizedClientException', 'The security token included in the request is invalid.');
   }
@@ -102,7 +103,8 @@ export function verifySignature(state: State, req: SignedRequest, service: strin
   const signedHeaders = signedHeaderList.split(';');
   if (!signedHeaders.includes('host')) throw new AwsError('InvalidSignatureException', '\'Host\' or \':authority\' must be a \'SignedHeader\' in the AWS Authorization.');
   const url = new URL(req.url, 'http://emulator.invalid');
-  const payloadHash = headerValue(req.headers, 'x-amz-content-sha256') || sha256(req.body);
+  // The hash of the body received, never the client's x-amz-content-sha256 claim: a changed body must fail.
+  const payloadHash = sha256(req.body);
   const canonicalRequest = [
     req.method, canonicalPath(url.pathname), canonicalQuery(url.searchParams),
     signedHeaders.map((h) => `${h}:${headerValue(req.headers, h)}\n`).join(''), signedHeaderList, payloadHash,

@@ -64,9 +64,8 @@ export interface State {
   aliases: Map<string, KmsAlias>;
   /** Keyed by parameter name without its leading slash: /a and a are one parameter, as their ARNs are one. */
   parameters: Map<string, Parameter>;
+  /** Long-term pairs; session credentials are checked statelessly (sealed.ts). */
   credentials: Map<string, KnownCredentials>;
-  /** IMDSv2 session token -> expiry (epoch ms). */
-  imdsTokens: Map<string, number>;
   /** The role credentials IMDS currently hands out (rotated once expired). */
   imdsCredentials: KnownCredentials | undefined;
 }
@@ -91,7 +90,6 @@ export function createState(region: string, accountId: string): State {
     aliases: new Map(),
     parameters: new Map(),
     credentials: new Map(),
-    imdsTokens: new Map(),
     imdsCredentials: undefined,
   };
   state.credentials.set(STATIC_ACCESS_KEY_ID, {
@@ -119,8 +117,8 @@ export function latestVersion(parameter: Parameter): ParameterVersion {
 }
 
 /**
- * Back to an empty account: no keys, aliases or parameters. Credentials and IMDS tokens survive,
- * so a client holding IMDS-issued credentials keeps working across tests.
+ * Back to an empty account: no keys, aliases or parameters. Credentials survive, so a client
+ * holding IMDS-issued credentials keeps working across tests.
  */
 export function clearData(state: State): void {
   state.keys.clear();
