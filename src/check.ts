@@ -3,6 +3,7 @@ import { isUnlockError, UnlockError } from './errors.ts';
 import { resolveDevice } from './device/resolve.ts';
 import { isLuks, testPassphrase } from './luks/cryptsetup.ts';
 import { withSecret } from './secret/secret.ts';
+import { firstKey } from './secret/source.ts';
 import type { VolumeDeps } from './volume-deps.ts';
 import type { VolumeConfig } from './types.ts';
 
@@ -50,8 +51,7 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promi
     {
       name: 'key',
       run: async () => {
-        const source = deps.keySource(config);
-        const key = await source.fetch(deadline);
+        const key = await firstKey(deps.keySource(config), deadline);
         return withSecret(key.secret, async (secret) => {
           const fetched = `${key.source}${key.version === undefined ? '' : ` version ${key.version}`}${key.region ? ` (${key.region})` : ''}: ${secret.length} bytes`;
           if (!(await testPassphrase(deps.run, device, secret))) {

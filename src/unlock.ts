@@ -1,9 +1,10 @@
 // `start`: config → device → key → cryptsetup open → mount, idempotent, inside one deadline.
-import { UnlockError } from './errors.ts';
+import { isUnlockError, UnlockError } from './errors.ts';
 import { resolveDevice } from './device/resolve.ts';
 import { isLuks, openLuks } from './luks/cryptsetup.ts';
 import { mountFilesystem, prepareMountPoint } from './mount/mount.ts';
 import { withSecret } from './secret/secret.ts';
+import type { FetchedKey } from './secret/source.ts';
 import { writeUnlockRecord } from './state.ts';
 import { inspectVolume, mapperPath } from './volume-state.ts';
 import type { VolumeDeps } from './volume-deps.ts';
@@ -46,13 +47,7 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
     }
     await prepareMountPoint(config.mountPoint, { mode: config.mountPointMode, allowNonEmpty: config.mountOverNonEmpty });
 
-    const source = deps.keySource(config);
-    const key = await source.fetch(deadline);
-    await withSecret(key.secret, (secret) =>
-      openLuks(run, device, config.mapName, secret, { timeoutMs: remaining(deadline, clock.now()) }),
-    );
-    log.info({ volume: config.volume, device, source: key.source, version: key.version }, `opened ${device} as ${mapperPath(config.mapName)}`);
-
+    const key = await openWithFirstKeyThatFits(deps, config, device, deadline);
     await mountVolume(deps, config, deadline);
     await writeUnlockRecord(deps.runDir, {
       volume: config.volume,
@@ -99,6 +94,37 @@ async function refuseForeignMapping(openOn: string | undefined, device: string, 
       hint: `close it (cryptsetup close ${config.mapName}) or fix LUKS_DEVICE_MAP`,
     });
   }
+}
+
+/** Tries the source's keys in order (current first); only a wrong passphrase moves on to the next. */
+async function openWithFirstKeyThatFits(deps: VolumeDeps, config: VolumeConfig, device: string, deadline: number): Promise<Omit<FetchedKey, 'secret'>> {
+  const source = deps.keySource(config);
+  let tried = 0;
+  for await (const key of source.keys(deadline)) {
+    tried += 1;
+    const { secret, ...about } = key;
+    const opened = await withSecret(secret, async (s) => {
+      try {
+        await openLuks(deps.run, device, config.mapName, s, { timeoutMs: remaining(deadline, deps.clock.now()) });
+        return true;
+      } catch (error) {
+        if (isUnlockError(error) && error.kind === 'WRONG_PASSPHRASE') return false;
+        throw error;
+      }
+    });
+    if (opened) {
+      deps.log.info({ volume: config.volume, device, source: about.source, version: about.version }, `opened ${device} as ${mapperPath(config.mapName)} with ${describeKey(about)}`);
+      return about;
+    }
+    deps.log.warn({ volume: config.volume, device, source: about.source, version: about.version }, `${describeKey(about)} opens no keyslot of ${device}`);
+  }
+  throw new UnlockError('WRONG_PASSPHRASE', `No keyslot of ${device} opens with ${source.description} (${tried} version${tried === 1 ? '' : 's'} tried)`, {
+    hint: 'check SSM_PATH and SSM_PARAMETER_VERSION/LABEL; `luks-ssm check` shows which key the parameter holds',
+  });
+}
+
+function describeKey(key: Omit<FetchedKey, 'secret'>): string {
+  return `${key.source}${key.version === undefined ? '' : ` version ${key.version}`}`;
 }
 
 function remaining(deadline: number, now: number): number {

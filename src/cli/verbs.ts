@@ -5,6 +5,7 @@ import { stopVolume } from '../lock.ts';
 import { formatVolumeStatus, readVolumeStatus } from '../status.ts';
 import { startVolume } from '../unlock.ts';
 import { withSecret } from '../secret/secret.ts';
+import { firstKey } from '../secret/source.ts';
 import { describeDependents, type createLazyBus } from './wiring.ts';
 import type { Command, VolumeVerb } from './args.ts';
 import type { VolumeDeps } from '../volume-deps.ts';
@@ -37,7 +38,7 @@ export async function runVolumeVerb(command: VolumeCommand, config: VolumeConfig
     }
     case 'fetch': {
       // Benchmark hook: start-up to key in hand, without touching any device. Prints the size, never the key.
-      const key = await deps.keySource(config).fetch(deps.clock.now() + config.timeoutSec * 1000);
+      const key = await firstKey(deps.keySource(config), deps.clock.now() + config.timeoutSec * 1000);
       await withSecret(key.secret, async (secret) => {
         io.stdout(`fetched ${secret.length} bytes from ${key.source}${key.version === undefined ? '' : ` (version ${key.version})`}\n`);
       });

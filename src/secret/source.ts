@@ -12,6 +12,22 @@ export interface FetchedKey {
 export interface KeySource {
   /** For messages: "SSM parameter /luks/data". */
   readonly description: string;
-  /** Fetches the key; throws UnlockError. Must finish by `deadline` (epoch ms). */
-  fetch(deadline: number): Promise<FetchedKey>;
+  /**
+   * Keys to try, best first: the current one, then (for sources that keep history) older ones, so a rotation
+   * interrupted between adding the new key and writing it everywhere never locks a volume out. The consumer
+   * wipes each key it is given and stops asking once one opens. Throws UnlockError; must finish by `deadline`.
+   */
+  keys(deadline: number): AsyncGenerator<FetchedKey, void, undefined>;
+}
+
+/** The first key a source offers (check, fetch): the source's own errors propagate. */
+export async function firstKey(source: KeySource, deadline: number): Promise<FetchedKey> {
+  const keys = source.keys(deadline);
+  try {
+    const first = await keys.next();
+    if (first.done) throw new Error(`${source.description} offered no key`);
+    return first.value;
+  } finally {
+    await keys.return(undefined);
+  }
 }

@@ -13,7 +13,7 @@ export interface SsmSourceDeps {
 export function createSsmKeySource(config: VolumeConfig, deps: SsmSourceDeps): KeySource {
   return {
     description: `SSM parameter ${config.ssmPath}`,
-    async fetch(deadline) {
+    async *keys(deadline) {
       const aws = await createAwsContext({
         region: config.region,
         endpoints: config.endpoints,
@@ -24,7 +24,7 @@ export function createSsmKeySource(config: VolumeConfig, deps: SsmSourceDeps): K
         configFile: config.sources.at(-1),
       });
       const fetched = await fetchSsmSecret({ aws, name: config.ssmPath, selector: config.ssmSelector, deadline, clock: deps.clock, log: deps.log });
-      return { secret: fetched.secret, source: `ssm:${fetched.name}`, version: fetched.version, region: aws.region };
+      yield { secret: fetched.secret, source: `ssm:${fetched.name}`, version: fetched.version, region: aws.region };
     },
   };
 }
