@@ -28,7 +28,8 @@ export async function acquireRunLock(opts: { dir: string; timeoutMs: number; run
   const waitMs = Math.max(0, opts.timeoutMs);
   try {
     const run = opts.run ?? createRunner();
-    const args = ['--exclusive', '--timeout', (waitMs / 1000).toFixed(3), '--conflict-exit-code', String(CONFLICT_EXIT), '3'];
+    const seconds = (waitMs / 1000).toFixed(3);
+    const args = ['--exclusive', '--timeout', seconds, '--conflict-exit-code', String(CONFLICT_EXIT), '3'];
     const result = await run('flock', args, { fd3: file.fd, timeoutMs: waitMs + FLOCK_GRACE_MS });
     if (result.exitCode === CONFLICT_EXIT || result.timedOut) {
       throw new UnlockError('LOCKED', `Another luks-ssm run holds ${path}; gave up after ${formatSeconds(waitMs)} s`, {

@@ -44,11 +44,12 @@ function xenAliases(path: string): string[] {
   return xvd !== null ? [`/dev/sd${xvd[1]}`] : [];
 }
 
+const SAFE_LABEL_CHAR = /[A-Za-z0-9#+\-.:=@_]/;
+
 /** udev's blkid_encode_string: unsafe ASCII becomes \xNN (a space is \x20); UTF-8 letters stay. */
 function udevEscape(value: string): string {
-  return [...value]
-    .map((ch) => (ch > '\x7f' || /[A-Za-z0-9#+\-.:=@_]/.test(ch) ? ch : `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`))
-    .join('');
+  const escape = (ch: string): string => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  return [...value].map((ch) => (ch > '\x7f' || SAFE_LABEL_CHAR.test(ch) ? ch : escape(ch))).join('');
 }
 
 function invalid(spec: string): UnlockError {

@@ -21,7 +21,8 @@ export interface ResolveOptions {
 /** Returns the realpath of the device node (e.g. /dev/nvme1n1) once it exists. */
 export async function resolveDevice(spec: string, opts: ResolveOptions): Promise<string> {
   const devRoot = opts.devRoot ?? '/dev';
-  const candidates = deviceCandidates(spec).map((path) => (path.startsWith('/dev/') ? join(devRoot, path.slice(5)) : path));
+  const underRoot = (path: string): string => (path.startsWith('/dev/') ? join(devRoot, path.slice(5)) : path);
+  const candidates = deviceCandidates(spec).map(underRoot);
   const started = opts.clock.now();
   for (;;) {
     for (const candidate of candidates) {
@@ -33,7 +34,7 @@ export async function resolveDevice(spec: string, opts: ResolveOptions): Promise
       const seconds = Math.max(0, Math.ceil((opts.deadline - started) / 1000));
       throw new UnlockError('DEVICE_MISSING', `Device ${spec} did not appear within ${seconds} s`, {
         retryable: true,
-        hint: 'check that the volume is attached to this instance (EBS console or aws ec2 describe-volumes) and run lsblk',
+        hint: 'check the volume is attached to this instance (aws ec2 describe-volumes) and run lsblk',
       });
     }
     await opts.clock.sleep(Math.min(DEVICE_POLL_MS, opts.deadline - now));

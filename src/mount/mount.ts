@@ -31,9 +31,10 @@ export async function prepareMountPoint(
     opts.log?.warn({ mountPoint: target, entries: entries.length }, `${target} is not empty, mounting over it anyway`);
     return;
   }
+  const count = `${entries.length} ${entries.length === 1 ? 'entry' : 'entries'}`;
   throw new UnlockError(
     'MOUNT_REFUSED',
-    `${target} is not empty (${entries.length} entries): mounting would hide them; empty it or set MOUNT_OVER_NONEMPTY=yes`,
+    `${target} is not empty (${count}): mounting would hide them; empty it or set MOUNT_OVER_NONEMPTY=yes`,
   );
 }
 
@@ -48,7 +49,8 @@ export async function mountFilesystem(
   if (result.exitCode === 0 && !result.timedOut) return;
   const what = `Failed to mount ${opts.source} on ${opts.target}`;
   if (result.timedOut) throw new UnlockError('TIMEOUT', `${what}: mount did not finish in time`, { retryable: true });
-  throw new UnlockError('SYSTEM', `${what}: ${firstLine(result.stderr) ?? `mount exited with status ${result.exitCode}`}`, {
+  const detail = firstLine(result.stderr) ?? `mount exited with status ${result.exitCode}`;
+  throw new UnlockError('SYSTEM', `${what}: ${detail}`, {
     hint: `check LUKS_DEVICE_FS=${opts.fsType} and the kernel log (journalctl -k)`,
   });
 }

@@ -49,13 +49,39 @@ describe('openLuks', () => {
     expect(calls[0]!.env).not.toContain('correct horse');
   });
 
+  const failed = 'Failed to open /dev/nvme1n1 as data';
   it.each([
-    [2, 'No key available with this passphrase.', 'WRONG_PASSPHRASE', 'No keyslot of /dev/nvme1n1 opens with the passphrase from SSM'],
-    [5, 'Device data already exists.', 'SYSTEM', 'Failed to open /dev/nvme1n1 as data: device busy or mapping already exists (Device data already exists.)'],
-    [4, 'Device /dev/nvme1n1 does not exist or access denied.', 'SYSTEM', 'Failed to open /dev/nvme1n1 as data: device not accessible (Device /dev/nvme1n1 does not exist or access denied.)'],
-    [1, 'Device /dev/nvme1n1 is not a valid LUKS device.', 'NOT_LUKS', '/dev/nvme1n1 is not a LUKS volume, refusing.'],
-    [1, 'Cannot initialize device-mapper. Is dm_mod kernel module loaded?\nCannot use device data.', 'SYSTEM', 'Failed to open /dev/nvme1n1 as data: Cannot initialize device-mapper. Is dm_mod kernel module loaded?'],
-  ])('maps exit %i (%s) to %s', async (exit, stderr, kind, message) => {
+    {
+      exit: 2,
+      stderr: 'No key available with this passphrase.',
+      kind: 'WRONG_PASSPHRASE',
+      message: 'No keyslot of /dev/nvme1n1 opens with the passphrase from SSM',
+    },
+    {
+      exit: 5,
+      stderr: 'Device data already exists.',
+      kind: 'SYSTEM',
+      message: `${failed}: device busy or mapping already exists (Device data already exists.)`,
+    },
+    {
+      exit: 4,
+      stderr: 'Device /dev/nvme1n1 does not exist or access denied.',
+      kind: 'SYSTEM',
+      message: `${failed}: device not accessible (Device /dev/nvme1n1 does not exist or access denied.)`,
+    },
+    {
+      exit: 1,
+      stderr: 'Device /dev/nvme1n1 is not a valid LUKS device.',
+      kind: 'NOT_LUKS',
+      message: '/dev/nvme1n1 is not a LUKS volume, refusing.',
+    },
+    {
+      exit: 1,
+      stderr: 'Cannot initialize device-mapper. Is dm_mod kernel module loaded?\nCannot use device data.',
+      kind: 'SYSTEM',
+      message: `${failed}: Cannot initialize device-mapper. Is dm_mod kernel module loaded?`,
+    },
+  ])('maps exit $exit ($stderr) to $kind', async ({ exit, stderr, kind, message }) => {
     await fakes.script('cryptsetup', { exit, stderr: `${stderr}\n` });
     const error = await errorOf(openLuks(run, '/dev/nvme1n1', 'data', keySecret()));
     expect(error.kind).toBe(kind);
