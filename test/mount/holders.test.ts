@@ -22,6 +22,8 @@ interface FakeProcess {
   exe?: string;
   fds?: string[];
   maps?: string[];
+  /** The device maps shows for every mapped file (hex major:minor). */
+  mapsDev?: string;
 }
 
 async function addProcess(pid: number, p: FakeProcess): Promise<void> {
@@ -33,7 +35,9 @@ async function addProcess(pid: number, p: FakeProcess): Promise<void> {
   await symlink(p.root ?? '/', join(dir, 'root'));
   await symlink(p.exe ?? '/usr/bin/true', join(dir, 'exe'));
   for (const [fd, target] of (p.fds ?? []).entries()) await symlink(target, join(dir, 'fd', String(fd)));
-  await writeFile(join(dir, 'maps'), (p.maps ?? []).map((m) => `7f0000000000-7f0000001000 r--p 00000000 fd:01 1234    ${m}\n`).join(''));
+  const dev = p.mapsDev ?? '08:01';
+  const maps = (p.maps ?? []).map((m) => `7f0000000000-7f0000001000 r--p 00000000 ${dev} 1234    ${m}\n`);
+  await writeFile(join(dir, 'maps'), maps.join(''));
 }
 
 describe('findHolders with a fake /proc', () => {
@@ -54,6 +58,17 @@ describe('findHolders with a fake /proc', () => {
       { pid: 13, command: 'postgres (postgres -D /srv/data/pg)' },
       { pid: 14, command: 'app' },
     ]);
+  });
+
+  it('finds files mapped from the mounted device through another path (a bind mount)', async () => {
+    await mkdir(join(procRoot, 'self'));
+    await writeFile(
+      join(procRoot, 'self', 'mountinfo'),
+      '22 1 8:1 / / rw - ext4 /dev/sda1 rw\n61 22 253:1 / /srv/data rw - xfs /dev/mapper/data rw\n',
+    );
+    await addProcess(40, { comm: 'viaBind', maps: ['/mnt/bind/lib.so'], mapsDev: 'fd:01' });
+    await addProcess(41, { comm: 'rootfs', maps: ['/mnt/bind/lib.so'], mapsDev: '08:01' });
+    expect(await findHolders('/srv/data', { procRoot })).toEqual([{ pid: 40, command: 'viaBind' }]);
   });
 
   it('truncates long command lines and survives processes it cannot read', async () => {
