@@ -4,6 +4,7 @@ import type { Clock, Logger, VolumeConfig } from '../types.ts';
 import { createCredentialProvider } from './credential-chain.ts';
 import type { KMSClient } from './kms-client.ts';
 import { clientConfigOf } from './client-config.ts';
+import { createImdsClient, imdsEndpointOf } from './imds.ts';
 import { resolveRegion } from './region.ts';
 
 export { GetParameterCommand, GetParameterHistoryCommand, LabelParameterVersionCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
@@ -33,19 +34,20 @@ export interface AwsContextOptions {
 /** Resolves the region (may ask instance metadata, within the deadline); credentials are fetched on first use. */
 export async function createAwsContext(opts: AwsContextOptions): Promise<AwsContext> {
   const { env, endpoints, deadline, clock } = opts;
+  // One IMDS client (no I/O until used) for region and credentials: one session token per run.
+  const imds = createImdsClient(imdsEndpointOf(endpoints.imds, env));
   const region = await resolveRegion({
-    env, deadline, clock,
+    env, deadline, clock, imds,
     ...(opts.region === undefined ? {} : { configured: opts.region }),
-    ...(endpoints.imds === undefined ? {} : { imdsEndpoint: endpoints.imds }),
     ...(opts.log === undefined ? {} : { log: opts.log }),
     ...(opts.configFile === undefined ? {} : { configFile: opts.configFile }),
   });
-  const credentials = createCredentialProvider({ env, deadline, clock, ...(endpoints.imds === undefined ? {} : { imdsEndpoint: endpoints.imds }) });
+  const credentials = createCredentialProvider({ env, deadline, clock, imds });
   let ssm: SSMClient | undefined;
   let kms: Promise<KMSClient> | undefined;
   return {
     region,
-    ssm: () => (ssm ??= new SSMClient({ ...clientConfigOf('SSM', { region, credentials, endpoint: endpoints.ssm, env }) })),
+    ssm: () => (ssm ??= new SSMClient(clientConfigOf('SSM', { region, credentials, endpoint: endpoints.ssm, env }))),
     kms: () => (kms ??= import('./kms-client.ts').then((m) => m.createKmsClient({ region, credentials, endpoint: endpoints.kms, env }))),
   };
 }

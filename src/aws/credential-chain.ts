@@ -3,7 +3,7 @@
 import { UnlockError } from '../errors.ts';
 import type { Clock } from '../types.ts';
 import { remainingMs } from './deadline.ts';
-import { createImdsClient, imdsDisabled, imdsEndpointOf, IMDS_REQUEST_TIMEOUT_MS, type Env, type ImdsClient } from './imds.ts';
+import { createImdsClient, imdsDisabled, imdsEndpointOf, type Env, type ImdsClient } from './imds.ts';
 
 /** Structurally the SDK's AwsCredentialIdentity. */
 export interface AwsCredentials {
@@ -23,9 +23,9 @@ export interface CredentialOptions {
   /** When set, IMDS requests never run past it. */
   deadline?: number;
   clock?: Clock;
-  /** Per IMDS request. */
+  /** Upper bound per IMDS request (the client adapts below it). */
   timeoutMs?: number;
-  /** Seam for tests. */
+  /** Shared with region resolution (one session token); by default one for imdsEndpointOf(imdsEndpoint, env). */
   imds?: ImdsClient;
 }
 
@@ -65,16 +65,20 @@ interface ImdsCredentialsDocument {
 }
 
 /** One try (callers retry transient failures within their deadline); a missing role is final. */
-async function fromInstanceProfile(imds: ImdsClient, timeoutMs: () => number): Promise<AwsCredentials> {
+async function fromInstanceProfile(imds: ImdsClient, timeoutMs: () => number | undefined): Promise<AwsCredentials> {
   const at = `instance metadata at ${imds.endpoint}`;
   const notFound = (err: unknown): never => {
     if ((err as { statusCode?: number }).statusCode === 404) throw noCredentials(`${at}: no instance profile attached`, err);
     throw err;
   };
-  const roles = await imds.get(ROLE_PATH, { timeoutMs: timeoutMs() }).catch(notFound);
+  const limit = (): { timeoutMs?: number } => {
+    const ms = timeoutMs();
+    return ms === undefined ? {} : { timeoutMs: ms };
+  };
+  const roles = await imds.get(ROLE_PATH, limit()).catch(notFound);
   const role = roles.split('\n')[0]?.trim();
   if (!role) throw noCredentials(`${at}: no instance profile attached`);
-  const body = await imds.get(ROLE_PATH + encodeURIComponent(role), { timeoutMs: timeoutMs() }).catch(notFound);
+  const body = await imds.get(ROLE_PATH + encodeURIComponent(role), limit()).catch(notFound);
   let doc: ImdsCredentialsDocument;
   try {
     doc = JSON.parse(body) as ImdsCredentialsDocument;
@@ -96,10 +100,9 @@ async function fromInstanceProfile(imds: ImdsClient, timeoutMs: () => number): P
 export function createCredentialProvider(opts: CredentialOptions): CredentialProvider {
   let cached: Promise<AwsCredentials> | undefined;
   let imds = opts.imds;
-  const timeoutMs = (): number => {
-    const perRequest = opts.timeoutMs ?? IMDS_REQUEST_TIMEOUT_MS;
-    if (opts.deadline === undefined || opts.clock === undefined) return perRequest;
-    return Math.max(1, Math.min(perRequest, remainingMs(opts.deadline, opts.clock)));
+  const timeoutMs = (): number | undefined => {
+    if (opts.deadline === undefined || opts.clock === undefined) return opts.timeoutMs;
+    return Math.max(1, Math.min(opts.timeoutMs ?? Infinity, remainingMs(opts.deadline, opts.clock)));
   };
   const resolve = async (): Promise<AwsCredentials> => {
     const env = fromEnvironment(opts.env);

@@ -3,8 +3,13 @@
 /** The production default (EC2 User Guide, "Access instance metadata"); tests always point it at loopback. */
 export const DEFAULT_IMDS_ENDPOINT = 'http://169.254.169.254';
 export const DEFAULT_IMDS_IPV6_ENDPOINT = 'http://[fd00:ec2::254]';
-/** Per request. IMDS answers in well under a millisecond once up; at early boot it may not answer at all. */
-export const IMDS_REQUEST_TIMEOUT_MS = 2_000;
+/**
+ * Per-request timeout: starts at the SDK's 1 s (smithy RemoteProviderInit DEFAULT_TIMEOUT) and doubles after
+ * each timeout up to 8 s, because at early boot IMDS can take seconds to answer, and a fixed short timeout
+ * would then never get an answer at all.
+ */
+export const IMDS_REQUEST_TIMEOUT_MS = 1_000;
+export const IMDS_REQUEST_TIMEOUT_MAX_MS = 8_000;
 /** IMDS answers are tiny (a region, a role, a credentials document); anything larger is not IMDS. */
 const IMDS_BODY_MAX_BYTES = 64 * 1024;
 const TOKEN_TTL_SEC = '21600';
@@ -23,10 +28,16 @@ export function imdsDisabled(env: Env): boolean {
   return env.AWS_EC2_METADATA_DISABLED?.toLowerCase() === 'true';
 }
 
+export interface ImdsGetOptions {
+  /** Upper bound for each request (e.g. the time left before the deadline); the client's own may be shorter. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
 export interface ImdsClient {
   endpoint: string;
   /** GET a metadata path with a session token (fetched once, refreshed on 401). One try; callers retry. */
-  get(path: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<string>;
+  get(path: string, options?: ImdsGetOptions): Promise<string>;
 }
 
 interface ImdsRequest {
@@ -73,25 +84,35 @@ async function request(endpoint: string, req: ImdsRequest): Promise<string> {
   });
 }
 
-/** IMDSv2 only: a PUT for a session token, then GETs with it (no IMDSv1 fallback). */
+/** IMDSv2 only: a PUT for a session token, then GETs with it (no IMDSv1 fallback). Share one per run. */
 export function createImdsClient(endpoint: string): ImdsClient {
   let token: Promise<string> | undefined;
-  const fetchToken = (timeoutMs: number, signal?: AbortSignal): Promise<string> => {
+  let adaptiveMs = IMDS_REQUEST_TIMEOUT_MS;
+  const send = async (req: Omit<ImdsRequest, 'timeoutMs'>, limitMs: number | undefined): Promise<string> => {
+    const timeoutMs = Math.max(1, Math.min(adaptiveMs, limitMs ?? Infinity));
+    try {
+      return await request(endpoint, { ...req, timeoutMs });
+    } catch (err) {
+      const timedOut = (err as { code?: string }).code === 'ETIMEDOUT' && !req.signal?.aborted;
+      if (timedOut && timeoutMs === adaptiveMs) adaptiveMs = Math.min(IMDS_REQUEST_TIMEOUT_MAX_MS, adaptiveMs * 2);
+      throw err;
+    }
+  };
+  const fetchToken = (options: ImdsGetOptions): Promise<string> => {
     if (token !== undefined) return token;
-    const pending = request(endpoint, {
-      method: 'PUT', path: '/latest/api/token', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': TOKEN_TTL_SEC }, timeoutMs, signal,
-    });
+    const headers = { 'x-aws-ec2-metadata-token-ttl-seconds': TOKEN_TTL_SEC };
+    const pending = send({ method: 'PUT', path: '/latest/api/token', headers, ...(options.signal ? { signal: options.signal } : {}) }, options.timeoutMs);
     token = pending;
     pending.catch(() => {
       if (token === pending) token = undefined;
     });
     return pending;
   };
-  const getOnce = async (path: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<string> => {
-    const headers = { 'x-aws-ec2-metadata-token': await fetchToken(options.timeoutMs, options.signal) };
-    return request(endpoint, { method: 'GET', path, headers, ...options });
+  const getOnce = async (path: string, options: ImdsGetOptions): Promise<string> => {
+    const headers = { 'x-aws-ec2-metadata-token': await fetchToken(options) };
+    return send({ method: 'GET', path, headers, ...(options.signal ? { signal: options.signal } : {}) }, options.timeoutMs);
   };
-  const get = async (path: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<string> => {
+  const get = async (path: string, options: ImdsGetOptions = {}): Promise<string> => {
     try {
       return await getOnce(path, options);
     } catch (err) {

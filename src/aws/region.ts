@@ -2,7 +2,7 @@
 import { UnlockError, isUnlockError } from '../errors.ts';
 import type { Clock, Logger } from '../types.ts';
 import { remainingMs } from './deadline.ts';
-import { createImdsClient, imdsDisabled, imdsEndpointOf, IMDS_REQUEST_TIMEOUT_MS, type Env, type ImdsClient } from './imds.ts';
+import { createImdsClient, imdsDisabled, imdsEndpointOf, type Env, type ImdsClient } from './imds.ts';
 import { callWithRetry } from './retry.ts';
 
 const REGION_PATH = '/latest/meta-data/placement/region';
@@ -19,7 +19,7 @@ export interface RegionOptions {
   log?: Logger;
   /** The config file, named in the "No AWS region" message. */
   configFile?: string;
-  /** Seam for tests; by default a client for imdsEndpointOf(imdsEndpoint, env). */
+  /** Shared with the credential provider (one session token); by default one for imdsEndpointOf(imdsEndpoint, env). */
   imds?: ImdsClient;
 }
 
@@ -44,8 +44,8 @@ export async function resolveRegion(opts: RegionOptions): Promise<string> {
   let answer: string;
   try {
     answer = await callWithRetry(
-      (signal) => imds.get(REGION_PATH, { timeoutMs: Math.min(IMDS_REQUEST_TIMEOUT_MS, remainingMs(opts.deadline, opts.clock)), signal }),
-      { deadline: opts.deadline, clock: opts.clock, log, what, attemptTimeoutMs: IMDS_REQUEST_TIMEOUT_MS },
+      (signal) => imds.get(REGION_PATH, { timeoutMs: remainingMs(opts.deadline, opts.clock), signal }),
+      { deadline: opts.deadline, clock: opts.clock, log, what },
     );
   } catch (err) {
     if (isUnlockError(err)) throw noRegion(opts, `${at}: ${err.message.replace(`Failed to ${what}: `, '').replace(/^instance metadata: /, '')}`, err);

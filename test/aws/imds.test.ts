@@ -70,6 +70,16 @@ describe('createImdsClient', () => {
     expect(classifyTransient(err)).toEqual({ kind: 'timeout', detail: 'ETIMEDOUT', imds: true });
   });
 
+  it('doubles its own timeout after a timeout, so a slow IMDS is eventually waited for', async () => {
+    const { url } = await serve((req, res) => {
+      setTimeout(() => res.end(req.method === 'PUT' ? 't' : 'ok'), 1300).unref();
+    });
+    const imds = createImdsClient(url);
+    const first = await imds.get('/p').catch((e: unknown) => e);
+    expect(classifyTransient(first)).toMatchObject({ kind: 'timeout' });
+    await expect(imds.get('/p')).resolves.toBe('ok');
+  });
+
   it('a refused connection is a transient network error', async () => {
     const { url } = await serve(() => {});
     await new Promise((resolve) => server!.close(resolve));
