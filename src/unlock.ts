@@ -45,7 +45,7 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
         hint: 'check LUKS_DEVICE; luks-ssm never formats a device',
       });
     }
-    await prepareMountPoint(config.mountPoint, { mode: config.mountPointMode, allowNonEmpty: config.mountOverNonEmpty });
+    await prepareMountPoint(config.mountPoint, { mode: config.mountPointMode, allowNonEmpty: config.mountOverNonEmpty, log: deps.log });
 
     const key = await openWithFirstKeyThatFits(deps, config, device, deadline);
     await mountVolume(deps, config, deadline);
@@ -66,7 +66,7 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
 }
 
 async function mountVolume(deps: VolumeDeps, config: VolumeConfig, deadline: number): Promise<void> {
-  await prepareMountPoint(config.mountPoint, { mode: config.mountPointMode, allowNonEmpty: config.mountOverNonEmpty });
+  await prepareMountPoint(config.mountPoint, { mode: config.mountPointMode, allowNonEmpty: config.mountOverNonEmpty, log: deps.log });
   await mountFilesystem(deps.run, {
     source: mapperPath(config.mapName),
     target: config.mountPoint,

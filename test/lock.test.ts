@@ -1,0 +1,69 @@
+// stop: unmount then close, never forced; a busy mount names its holders and changes nothing.
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { stopVolume } from '../src/lock.ts';
+import { startVolume } from '../src/unlock.ts';
+import { UnlockError } from '../src/errors.ts';
+import { readUnlockRecord } from '../src/state.ts';
+import { createFakeSystem, fakeConfig, fakeDeps, keysSource, type FakeSystem } from './support/fake-system.ts';
+
+const KEY = Buffer.from('k3y');
+let sys: FakeSystem;
+afterEach(() => sys?.cleanup());
+
+describe('stopVolume', () => {
+  it('unmounts, closes and forgets the unlock record; a second stop is a no-op', async () => {
+    sys = createFakeSystem(KEY);
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 3 }]));
+    await startVolume(deps, fakeConfig(sys));
+    expect(await stopVolume(deps, fakeConfig(sys))).toBe('closed');
+    expect(sys.mounts.size + sys.mappings.size).toBe(0);
+    expect(await readUnlockRecord(deps.runDir, 'data')).toBeUndefined();
+    const umounts = sys.calls.filter((c) => c.file === 'umount').map((c) => c.args);
+    expect(umounts).toEqual([[sys.mountPoint]]);
+    expect(await stopVolume(deps, fakeConfig(sys))).toBe('already-closed');
+  });
+
+  it('when busy: names each holder and its unit, exits BUSY (81), leaves it mounted and open', async () => {
+    sys = createFakeSystem(KEY);
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 3 }]), {
+      unitOfPid: async () => 'session-4.scope',
+    });
+    await startVolume(deps, fakeConfig(sys));
+    sys.busy.add(sys.mountPoint);
+    mkdirSync(sys.mountPoint, { recursive: true });
+    const holder = spawn('sleep', ['30'], { cwd: sys.mountPoint, stdio: 'ignore' });
+    try {
+      const error = (await stopVolume(deps, fakeConfig(sys)).catch((e: unknown) => e)) as UnlockError;
+      expect(error).toBeInstanceOf(UnlockError);
+      expect(error.exitCode).toBe(81);
+      expect(error.message).toContain(`pid ${holder.pid} (sleep`);
+      expect(error.message).toContain('in unit session-4.scope');
+      expect(sys.mounts.get(sys.mountPoint)).toBe('/dev/mapper/data');
+      expect(sys.mappings.has('data')).toBe(true);
+      expect(sys.calls.some((c) => c.file === 'cryptsetup' && c.args[0] === 'close')).toBe(false);
+      expect(sys.calls.filter((c) => c.file === 'umount').every((c) => !c.args.some((a) => /^-[a-zA-Z]*[lf]/.test(a)))).toBe(true);
+    } finally {
+      holder.kill();
+    }
+  });
+
+  it('leaves a foreign filesystem at the mount point alone', async () => {
+    sys = createFakeSystem(KEY);
+    sys.mounts.set(sys.mountPoint, '/dev/vdb1');
+    const { deps, log } = fakeDeps(sys, keysSource([]));
+    expect(await stopVolume(deps, fakeConfig(sys))).toBe('already-closed');
+    expect(sys.mounts.get(sys.mountPoint)).toBe('/dev/vdb1');
+    expect(log.lines.some((l) => l.level === 'warn' && l.msg?.includes('leaving it alone'))).toBe(true);
+  });
+
+  it('unmounts the mapping from a second place before closing it', async () => {
+    sys = createFakeSystem(KEY);
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }]));
+    await startVolume(deps, fakeConfig(sys));
+    sys.mounts.set('/mnt/copy', '/dev/mapper/data');
+    expect(await stopVolume(deps, fakeConfig(sys))).toBe('closed');
+    expect(sys.mounts.size).toBe(0);
+  });
+});

@@ -1,0 +1,164 @@
+// An in-process stand-in for cryptsetup, mount and umount that keeps a dm table and a mountinfo file, so
+// start/stop/status/check run end to end on a host without device-mapper. Records every call (argv + stdin).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import type { RunOptions, RunResult, Runner, VolumeConfig } from '../../src/types.ts';
+import type { VolumeDeps } from '../../src/volume-deps.ts';
+import type { FetchedKey, KeySource } from '../../src/secret/source.ts';
+import { Secret } from '../../src/secret/secret.ts';
+import { createFakeClock, createRecordingLogger } from '../aws/fakes.ts';
+
+export interface Call {
+  file: string;
+  args: string[];
+  input: Buffer | undefined;
+}
+
+export interface FakeSystem {
+  dir: string;
+  /** A block-device node (never opened) standing for the configured disk. */
+  device: string;
+  mountPoint: string;
+  mountinfoPath: string;
+  calls: Call[];
+  /** Key bytes that open the device. */
+  rightKey: Buffer;
+  /** Name → underlying device of open mappings. */
+  mappings: Map<string, string>;
+  /** Mount point → source. */
+  mounts: Map<string, string>;
+  /** Mount points umount reports busy. */
+  busy: Set<string>;
+  luksDevices: Set<string>;
+  run: Runner;
+  cleanup(): void;
+}
+
+const ok = (stdout = ''): RunResult => ({ exitCode: 0, stdout, stderr: '', timedOut: false });
+const fail = (exitCode: number, stderr: string): RunResult => ({ exitCode, stdout: '', stderr, timedOut: false });
+
+export function createFakeSystem(rightKey: Buffer): FakeSystem {
+  const dir = mkdtempSync(join(tmpdir(), 'luks-ssm-fake-'));
+  mkdirSync(join(dir, 'dev'));
+  const device = join(dir, 'dev', 'disk0');
+  // A loop-major node we never open: resolveDevice wants a block device, the fake runner does the rest.
+  execFileSync('mknod', [device, 'b', '7', '250']);
+  const sys: FakeSystem = {
+    dir,
+    device,
+    mountPoint: join(dir, 'srv', 'data'),
+    mountinfoPath: join(dir, 'mountinfo'),
+    calls: [],
+    rightKey,
+    mappings: new Map(),
+    mounts: new Map(),
+    busy: new Set(),
+    luksDevices: new Set([device]),
+    run: async (file, args, options?: RunOptions) => {
+      sys.calls.push({ file, args: [...args], input: options?.input ? Buffer.from(options.input) : undefined });
+      const result = answer(sys, file, [...args], options);
+      writeMountinfo(sys);
+      return result;
+    },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+  writeMountinfo(sys);
+  return sys;
+}
+
+function answer(sys: FakeSystem, file: string, args: string[], options?: RunOptions): RunResult {
+  const key = options?.input ? Buffer.from(options.input) : undefined;
+  if (file === 'cryptsetup') {
+    const [verb] = args;
+    const last = args.at(-1) as string;
+    if (verb === 'isLuks') return sys.luksDevices.has(last) ? ok() : fail(1, `Device ${last} is not a valid LUKS device.`);
+    if (verb === 'status') return sys.mappings.has(last) ? ok(`/dev/mapper/${last} is active.\n  type:    LUKS2\n  device:  ${sys.mappings.get(last)}\n`) : fail(4, '');
+    if (verb === 'close') {
+      if (!sys.mappings.has(last)) return fail(4, `Device ${last} is not active.`);
+      if ([...sys.mounts.values()].includes(`/dev/mapper/${last}`)) return fail(5, `Device ${last} is still in use.`);
+      sys.mappings.delete(last);
+      return ok();
+    }
+    if (verb === 'open') {
+      const testOnly = args.includes('--test-passphrase');
+      const dev = testOnly ? last : (args.at(-2) as string);
+      if (!key?.equals(sys.rightKey)) return fail(2, 'No key available with this passphrase.');
+      if (!testOnly) sys.mappings.set(last, dev);
+      return ok();
+    }
+  }
+  if (file === 'mount') {
+    const [source, target] = args.slice(-2) as [string, string];
+    sys.mounts.set(target, source);
+    return ok();
+  }
+  if (file === 'umount') {
+    const target = args.at(-1) as string;
+    if (sys.busy.has(target)) return fail(32, `umount: ${target}: target is busy.`);
+    if (!sys.mounts.delete(target)) return fail(32, `umount: ${target}: not mounted.`);
+    return ok();
+  }
+  return fail(127, `fake system: unexpected ${file} ${args.join(' ')}`);
+}
+
+function writeMountinfo(sys: FakeSystem): void {
+  const lines = ['22 1 252:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw'];
+  let id = 100;
+  for (const [target, source] of sys.mounts) lines.push(`${id++} 22 253:0 / ${target} rw,noatime shared:2 - ext4 ${source} rw`);
+  writeFileSync(sys.mountinfoPath, `${lines.join('\n')}\n`);
+}
+
+/** A key source that offers `keys` in order, as an SSM source with history would. */
+export function keysSource(keys: Array<{ bytes: Buffer; version: number }>, handed: Secret[] = []): KeySource {
+  return {
+    description: 'SSM parameter /test/key',
+    async *keys(): AsyncGenerator<FetchedKey> {
+      for (const k of keys) {
+        const secret = Secret.copyOf(k.bytes);
+        handed.push(secret);
+        yield { secret, source: 'ssm:/test/key', version: k.version, region: 'us-east-1' };
+      }
+    },
+  };
+}
+
+export function fakeConfig(sys: FakeSystem, over: Partial<VolumeConfig> = {}): VolumeConfig {
+  return {
+    volume: 'data',
+    sources: [join(sys.dir, 'data.conf')],
+    device: sys.device,
+    mapName: 'data',
+    fsType: 'ext4',
+    mountOptions: 'noatime',
+    mountPoint: sys.mountPoint,
+    mountPointMode: 0o700,
+    mountOverNonEmpty: false,
+    ssmPath: '/test/key',
+    ssmSelector: undefined,
+    region: 'us-east-1',
+    endpoints: {},
+    timeoutSec: 90,
+    deviceTimeoutSec: 5,
+    requiredBy: [],
+    ...over,
+  } as VolumeConfig;
+}
+
+export function fakeDeps(sys: FakeSystem, source: KeySource, over: Partial<VolumeDeps> = {}) {
+  const log = createRecordingLogger();
+  const deps: VolumeDeps = {
+    run: sys.run,
+    clock: createFakeClock(),
+    log,
+    runDir: join(sys.dir, 'run'),
+    mountinfoPath: sys.mountinfoPath,
+    acquireLock: async () => ({ release: async () => {} }),
+    keySource: () => source,
+    activeDependents: async () => [],
+    unitOfPid: async () => undefined,
+    ...over,
+  };
+  return { deps, log };
+}

@@ -1,0 +1,150 @@
+// start: the orchestration on a fake system — key on stdin only, idempotence, refusals, version fallback.
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startVolume } from '../src/unlock.ts';
+import { UnlockError } from '../src/errors.ts';
+import type { Secret } from '../src/secret/secret.ts';
+import { createFakeSystem, fakeConfig, fakeDeps, keysSource, type FakeSystem } from './support/fake-system.ts';
+
+const KEY = Buffer.from('correct horse\nbattery\0staple \xff', 'latin1');
+const OLD_KEY = Buffer.from('an older passphrase');
+let sys: FakeSystem;
+
+afterEach(() => sys?.cleanup());
+
+async function rejection(promise: Promise<unknown>): Promise<UnlockError> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  expect(error).toBeInstanceOf(UnlockError);
+  return error as UnlockError;
+}
+
+function cryptsetupOpens(): string[][] {
+  return sys.calls.filter((c) => c.file === 'cryptsetup' && c.args[0] === 'open').map((c) => c.args);
+}
+
+describe('startVolume', () => {
+  it('opens with the key on stdin only, mounts with the configured options and records the version', async () => {
+    sys = createFakeSystem(KEY);
+    const handed: Secret[] = [];
+    const { deps, log } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 7 }], handed));
+
+    expect(await startVolume(deps, fakeConfig(sys))).toBe('unlocked');
+
+    const open = sys.calls.find((c) => c.args[0] === 'open');
+    expect(open?.args).toEqual(['open', '--type', 'luks', '--key-file=-', sys.device, 'data']);
+    expect(open?.input?.equals(KEY)).toBe(true);
+    expect(sys.calls.find((c) => c.file === 'mount')?.args).toEqual(['-t', 'ext4', '-o', 'noatime', '/dev/mapper/data', sys.mountPoint]);
+    expect(sys.mounts.get(sys.mountPoint)).toBe('/dev/mapper/data');
+    expect(handed.every((s) => s.wiped)).toBe(true);
+
+    const record = JSON.parse(readFileSync(join(deps.runDir, 'data.json'), 'utf8'));
+    expect(record).toMatchObject({ volume: 'data', device: sys.device, version: 7, source: 'ssm:/test/key' });
+    const everything = JSON.stringify(log.lines) + readdirSync(deps.runDir).map((f) => readFileSync(join(deps.runDir, f), 'latin1')).join('');
+    expect(everything.includes(KEY.toString('latin1'))).toBe(false);
+    expect(sys.calls.filter((c) => c.args.some((a) => a.includes('correct horse')))).toEqual([]);
+  });
+
+  it('is a no-op when the volume is already open and mounted where configured', async () => {
+    sys = createFakeSystem(KEY);
+    sys.mappings.set('data', sys.device);
+    sys.mounts.set(sys.mountPoint, '/dev/mapper/data');
+    const handed: Secret[] = [];
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }], handed));
+    await startVolume(deps, fakeConfig(sys)).then(() => undefined);
+    expect(await startVolume(deps, fakeConfig(sys))).toBe('already-mounted');
+    expect(handed).toEqual([]);
+    expect(cryptsetupOpens()).toEqual([]);
+  });
+
+  it('mounts an already open mapping without fetching the key', async () => {
+    sys = createFakeSystem(KEY);
+    sys.mappings.set('data', sys.device);
+    const handed: Secret[] = [];
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }], handed));
+    expect(await startVolume(deps, fakeConfig(sys))).toBe('mounted-open-volume');
+    expect(handed).toEqual([]);
+    expect(sys.mounts.get(sys.mountPoint)).toBe('/dev/mapper/data');
+  });
+
+  it('falls back to an older version only when the newer one opens no keyslot', async () => {
+    sys = createFakeSystem(OLD_KEY);
+    const handed: Secret[] = [];
+    const { deps, log } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 8 }, { bytes: OLD_KEY, version: 7 }], handed));
+    expect(await startVolume(deps, fakeConfig(sys))).toBe('unlocked');
+    expect(cryptsetupOpens()).toHaveLength(2);
+    expect(handed.map((s) => s.wiped)).toEqual([true, true]);
+    expect(JSON.parse(readFileSync(join(deps.runDir, 'data.json'), 'utf8')).version).toBe(7);
+    expect(log.lines.some((l) => l.level === 'warn' && l.msg?.includes('version 8 opens no keyslot'))).toBe(true);
+  });
+
+  it('fails with WRONG_PASSPHRASE (exit 80) when no version opens, leaving nothing open or mounted', async () => {
+    sys = createFakeSystem(Buffer.from('something else'));
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 2 }, { bytes: OLD_KEY, version: 1 }]));
+    const error = await rejection(startVolume(deps, fakeConfig(sys)));
+    expect(error.exitCode).toBe(80);
+    expect(error.message).toContain('2 versions tried');
+    expect(sys.mappings.size + sys.mounts.size).toBe(0);
+  });
+
+  it('refuses a device that is not LUKS without asking for the key', async () => {
+    sys = createFakeSystem(KEY);
+    sys.luksDevices.clear();
+    const handed: Secret[] = [];
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }], handed));
+    const error = await rejection(startVolume(deps, fakeConfig(sys)));
+    expect(error.kind).toBe('NOT_LUKS');
+    expect(error.message).toContain('refusing');
+    expect(handed).toEqual([]);
+  });
+
+  it('refuses to mount over a non-empty mount point before fetching the key', async () => {
+    sys = createFakeSystem(KEY);
+    mkdirSync(sys.mountPoint, { recursive: true });
+    writeFileSync(join(sys.mountPoint, 'written-before-unlock'), 'x');
+    const handed: Secret[] = [];
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }], handed));
+    const error = await rejection(startVolume(deps, fakeConfig(sys)));
+    expect(error.kind).toBe('MOUNT_REFUSED');
+    expect(handed).toEqual([]);
+    expect(sys.mappings.size).toBe(0);
+  });
+
+  it('refuses when a dependent is already running, naming it', async () => {
+    sys = createFakeSystem(KEY);
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }]), {
+      activeDependents: async (units) => units.filter((u) => u === 'postgresql.service'),
+    });
+    const error = await rejection(startVolume(deps, fakeConfig(sys, { requiredBy: ['postgresql.service', 'docker.service'] })));
+    expect(error.kind).toBe('MOUNT_REFUSED');
+    expect(error.message).toContain('postgresql.service already running');
+    expect(cryptsetupOpens()).toEqual([]);
+  });
+
+  it('refuses when another filesystem is mounted at the mount point', async () => {
+    sys = createFakeSystem(KEY);
+    sys.mounts.set(sys.mountPoint, '/dev/vdb1');
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }]));
+    const error = await rejection(startVolume(deps, fakeConfig(sys)));
+    expect(error.message).toContain('/dev/vdb1 mounted on it');
+    expect(cryptsetupOpens()).toEqual([]);
+  });
+
+  it('refuses a mapping of that name open on another device', async () => {
+    sys = createFakeSystem(KEY);
+    sys.mappings.set('data', '/dev/sdz');
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }]));
+    const error = await rejection(startVolume(deps, fakeConfig(sys)));
+    expect(error.message).toContain('open on /dev/sdz');
+    expect(sys.mounts.size).toBe(0);
+  });
+
+  it('releases the run lock even when start fails', async () => {
+    sys = createFakeSystem(KEY);
+    sys.luksDevices.clear();
+    let released = 0;
+    const { deps } = fakeDeps(sys, keysSource([]), { acquireLock: async () => ({ release: async () => void (released += 1) }) });
+    await rejection(startVolume(deps, fakeConfig(sys)));
+    expect(released).toBe(1);
+  });
+});
