@@ -1,0 +1,65 @@
+// Real mount(8)/umount(8) on a loop-mounted ext4 image: mounted, busy while a process sits in it, then unmounted.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRunner, DEFAULT_EXEC_PATH } from '../../src/exec/run.ts';
+import { findHolders } from '../../src/mount/holders.ts';
+import { mountFilesystem, prepareMountPoint, unmountFilesystem } from '../../src/mount/mount.ts';
+import { findMountAt } from '../../src/mount/mountinfo.ts';
+
+const run = createRunner();
+let dir: string;
+let image: string;
+let target: string;
+
+/** Root, mkfs.ext4 and loop devices are needed; without them the scenario is skipped, not failed. */
+function canLoopMount(): boolean {
+  if (process.getuid?.() !== 0) return false;
+  try {
+    execFileSync('mkfs.ext4', ['-V'], { stdio: 'ignore', env: { PATH: DEFAULT_EXEC_PATH }, timeout: 10_000 });
+    execFileSync('losetup', ['--find'], { stdio: 'ignore', env: { PATH: DEFAULT_EXEC_PATH }, timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(!canLoopMount())('mount and umount on a loop-mounted image (root)', () => {
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'luks-ssm-mount-integ-'));
+    image = join(dir, 'fs.img');
+    target = join(dir, 'mnt', 'data');
+    await writeFile(image, '');
+    await truncate(image, 32 * 1024 * 1024);
+    execFileSync('mkfs.ext4', ['-q', '-F', image], { env: { PATH: DEFAULT_EXEC_PATH }, timeout: 30_000 });
+  });
+  afterAll(async () => {
+    if (await findMountAt(target)) await run('umount', [target], { timeoutMs: 10_000 });
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('mounts, refuses to unmount while busy (naming the holder), then unmounts', async () => {
+    await prepareMountPoint(target, { mode: 0o700, allowNonEmpty: false });
+    await mountFilesystem(run, { source: image, target, fsType: 'ext4', options: 'loop,noatime' });
+    const mounted = await findMountAt(target);
+    expect(mounted).toMatchObject({ fsType: 'ext4', target });
+    expect(mounted!.options.split(',')).toContain('noatime');
+
+    const child = spawn('sleep', ['30'], { cwd: target, stdio: 'ignore' });
+    try {
+      await new Promise((resolve, reject) => child.once('spawn', resolve).once('error', reject));
+      expect(await unmountFilesystem(run, target)).toBe('busy');
+      expect(await findMountAt(target)).toBeDefined();
+      expect(await findHolders(target)).toContainEqual({ pid: child.pid, command: 'sleep (sleep 30)' });
+    } finally {
+      child.kill('SIGKILL');
+    }
+    await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once('exit', resolve)));
+
+    expect(await unmountFilesystem(run, target)).toBe('unmounted');
+    expect(await findMountAt(target)).toBeUndefined();
+    expect(await unmountFilesystem(run, target)).toBe('unmounted');
+  });
+});
