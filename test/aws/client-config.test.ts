@@ -1,0 +1,33 @@
+// clientConfigOf/endpointOf: our region, credentials and endpoint go to the SDK, with its retries off.
+import { describe, expect, it } from 'vitest';
+import { clientConfigOf, endpointOf } from '../../src/aws/client-config.ts';
+
+const credentials = async () => ({ accessKeyId: 'a', secretAccessKey: 's' });
+
+describe('endpointOf', () => {
+  const env = { AWS_ENDPOINT_URL_SSM: 'http://127.0.0.1:2', AWS_ENDPOINT_URL: 'http://127.0.0.1:3' };
+  it('config, then AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL, else the SDK default', () => {
+    expect(endpointOf('SSM', 'http://127.0.0.1:1', env)).toBe('http://127.0.0.1:1');
+    expect(endpointOf('SSM', undefined, env)).toBe('http://127.0.0.1:2');
+    expect(endpointOf('KMS', undefined, env)).toBe('http://127.0.0.1:3');
+    expect(endpointOf('KMS', undefined, {})).toBeUndefined();
+  });
+
+  it('AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true ignores the environment, not the config file', () => {
+    const ignoring = { ...env, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true' };
+    expect(endpointOf('SSM', undefined, ignoring)).toBeUndefined();
+    expect(endpointOf('SSM', 'http://127.0.0.1:1', ignoring)).toBe('http://127.0.0.1:1');
+  });
+});
+
+describe('clientConfigOf', () => {
+  it('turns the SDK retries off and passes region, credentials and endpoint', () => {
+    const config = clientConfigOf('SSM', { region: 'eu-west-1', credentials, endpoint: undefined, env: { AWS_ENDPOINT_URL_SSM: 'http://127.0.0.1:2' } });
+    expect(config).toMatchObject({ region: 'eu-west-1', credentials, endpoint: 'http://127.0.0.1:2', maxAttempts: 1 });
+    expect(config.requestHandler.connectionTimeout).toBeGreaterThan(0);
+  });
+
+  it('leaves the endpoint to the SDK when none is configured', () => {
+    expect(clientConfigOf('KMS', { region: 'eu-west-1', credentials, endpoint: undefined, env: {} })).not.toHaveProperty('endpoint');
+  });
+});
