@@ -1,4 +1,4 @@
-// SSM write actions: PutParameter, LabelParameterVersion, DeleteParameter(s) and parameter tags.
+// SSM write actions: PutParameter, LabelParameterVersion, DeleteParameter(s).
 import type { ActionHandler, CallContext } from './context.ts';
 import { AwsError, validation } from './errors.ts';
 import { optionalBoolean, optionalNumber, optionalString, optionalStringList, optionalTags, requireString, type Input } from './input.ts';
@@ -111,23 +111,10 @@ export function labelVersion(parameter: Parameter, versionNumber: number | undef
   return { invalid: labels.filter((l) => !isValidLabel(l)), version: target.version };
 }
 
-function plainParameter(ctx: CallContext, input: Input, field: string): Parameter {
+export function plainParameter(ctx: CallContext, input: Input, field: string): Parameter {
   const ref = parseRef(ctx.state, requireString(input, field));
   if (ref.selector !== undefined) throw validation(`Parameter name must not include a version or label selector.`);
   return findParameter(ctx.state, ref);
-}
-
-function taggedParameter(ctx: CallContext, input: Input): Parameter {
-  const type = requireString(input, 'ResourceType');
-  if (type !== 'Parameter') throw new AwsError('InvalidResourceType', 'The resource type is not valid for this emulator (only Parameter).');
-  try {
-    return plainParameter(ctx, input, 'ResourceId');
-  } catch (err) {
-    if (err instanceof AwsError && err.type === 'ParameterNotFound') {
-      throw new AwsError('InvalidResourceId', 'The resource ID is not valid. Verify that you entered the correct ID and try again.');
-    }
-    throw err;
-  }
 }
 
 export const SSM_WRITE_ACTIONS: Record<string, ActionHandler> = {
@@ -164,17 +151,4 @@ export const SSM_WRITE_ACTIONS: Record<string, ActionHandler> = {
     }
     return { DeletedParameters: deleted, InvalidParameters: invalid };
   },
-  AddTagsToResource: (ctx, input) => {
-    const parameter = taggedParameter(ctx, input);
-    for (const [k, v] of optionalTags(input, 'Tags') ?? []) parameter.tags.set(k, v);
-    return {};
-  },
-  RemoveTagsFromResource: (ctx, input) => {
-    const parameter = taggedParameter(ctx, input);
-    for (const k of optionalStringList(input, 'TagKeys') ?? []) parameter.tags.delete(k);
-    return {};
-  },
-  ListTagsForResource: (ctx, input) => ({
-    TagList: [...taggedParameter(ctx, input).tags].map(([Key, Value]) => ({ Key, Value })),
-  }),
 };
