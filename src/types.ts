@@ -24,6 +24,8 @@ export interface VolumeConfig {
   ssmPath: string;
   /** SSM_PARAMETER_VERSION or SSM_PARAMETER_LABEL: which version to read; latest when neither is set. */
   ssmSelector: { version: number } | { label: string } | undefined;
+  /** SSM_VALUE_ENCODING: 'text' (the value's exact UTF-8 bytes) or 'base64' (decoded: binary keys). */
+  ssmValueEncoding: 'text' | 'base64';
   /** SSM_REGION (else AWS_REGION from the environment, else instance metadata). */
   region: string | undefined;
   /** SSM_ENDPOINT, KMS_ENDPOINT, IMDS_ENDPOINT: overrides (VPC endpoints, tests). */

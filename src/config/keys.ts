@@ -73,6 +73,12 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     apply: (d, value) => { d.ssmSelector = { label: value }; },
   },
   {
+    name: 'SSM_VALUE_ENCODING', required: false, default: 'text', origin: 'luks-ssm', check: v.checkOneOf(['text', 'base64']),
+    syntax: 'text or base64',
+    description: 'text: the key is the exact UTF-8 bytes of the value (no trimming). base64: the value is decoded, for binary keys.',
+    apply: (d, value) => { d.ssmValueEncoding = value as ConfigDraft['ssmValueEncoding']; },
+  },
+  {
     name: 'SSM_ENDPOINT', required: false, default: undefined, origin: 'luks-ssm', check: v.checkEndpoint,
     syntax: 'http(s) URL', description: 'SSM endpoint override (VPC endpoint, tests).',
     apply: (d, value) => { d.endpoints.ssm = value; },

@@ -92,6 +92,10 @@ export const checkEndpoint: Check = (value) => {
   return url.search === '' && url.hash === '' && !value.includes('?') && !value.includes('#') ? undefined : 'must not have a query or fragment';
 };
 
+export function checkOneOf(allowed: readonly string[]): Check {
+  return (value) => (allowed.includes(value) ? undefined : `is not one of: ${allowed.join(', ')}`);
+}
+
 export function checkIntegerIn(min: number, max: number): Check {
   return (value) => {
     const n = /^[0-9]{1,9}$/.test(value) ? Number(value) : NaN;

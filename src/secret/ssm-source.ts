@@ -1,5 +1,6 @@
 // The SSM key source: region and credentials resolved on first use, then GetParameter with decryption.
 import { createAwsContext } from '../aws/clients.ts';
+import { decodeKeyValue } from './encoding.ts';
 import { fetchSsmSecret } from './ssm.ts';
 import type { KeySource } from './source.ts';
 import type { Clock, Logger, VolumeConfig } from '../types.ts';
@@ -24,7 +25,8 @@ export function createSsmKeySource(config: VolumeConfig, deps: SsmSourceDeps): K
         configFile: config.sources.at(-1),
       });
       const fetched = await fetchSsmSecret({ aws, name: config.ssmPath, selector: config.ssmSelector, deadline, clock: deps.clock, log: deps.log });
-      yield { secret: fetched.secret, source: `ssm:${fetched.name}`, version: fetched.version, region: aws.region };
+      const secret = decodeKeyValue(fetched.secret, config.ssmValueEncoding, fetched.name);
+      yield { secret, source: `ssm:${fetched.name}`, version: fetched.version, region: aws.region };
     },
   };
 }

@@ -121,6 +121,10 @@ const CASES: Record<string, { valid: Valid[]; invalid: Invalid[] }> = {
     valid: [['1', { ssmSelector: { version: 1 } }], ['42', { ssmSelector: { version: 42 } }]],
     invalid: [['0', 'is not a positive integer'], ['-1', 'is not a positive integer'], ['1.5', 'is not a positive integer'], ['01', 'is not a positive integer']],
   },
+  SSM_VALUE_ENCODING: {
+    valid: [['text', { ssmValueEncoding: 'text' }], ['base64', { ssmValueEncoding: 'base64' }]],
+    invalid: [['hex', 'is not one of: text, base64'], ['Base64', 'is not one of: text, base64']],
+  },
   SSM_PARAMETER_LABEL: {
     valid: [['prod', { ssmSelector: { label: 'prod' } }], ['Blue_2024.v-1', { ssmSelector: { label: 'Blue_2024.v-1' } }]],
     invalid: [

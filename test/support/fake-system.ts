@@ -137,6 +137,7 @@ export function fakeConfig(sys: FakeSystem, over: Partial<VolumeConfig> = {}): V
     mountOverNonEmpty: false,
     ssmPath: '/test/key',
     ssmSelector: undefined,
+    ssmValueEncoding: 'text',
     region: 'us-east-1',
     endpoints: {},
     timeoutSec: 90,
