@@ -101,6 +101,6 @@ function emptyDraft(): ConfigDraft {
   return {
     device: '', mapName: '', fsType: '', mountOptions: '', mountPoint: '', mountPointMode: 0o700,
     mountOverNonEmpty: false, ssmPath: '', ssmSelector: undefined, region: undefined, endpoints: {},
-    timeoutSec: 0, deviceTimeoutSec: 0, requiredBy: [],
+    timeoutSec: 0, deviceTimeoutSec: 0, requiredBy: [], ssmValueEncoding: 'text',
   };
 }
