@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectSystemd, type SystemdBus } from '../../src/systemd/bus.ts';
+import { startPrivateSocketFake } from './fake-private-socket.ts';
 import { DBUS_DAEMON, startBusDaemon, startFakeSystemd, type BusDaemon, type FakeSystemd } from './fake-systemd.ts';
 
 const ACTIVE_SINCE_US = 1_700_000_000_123_456n;
@@ -193,6 +194,22 @@ describe.skipIf(!DBUS_DAEMON)('a CLI process using the bus', () => {
     } finally {
       fake.close();
       await daemon.stop();
+    }
+  });
+});
+
+describe("systemd's private socket (peer to peer, Hello refused)", () => {
+  it('is used after the system bus address fails, and answers calls', async () => {
+    const path = join(scratch, 'private');
+    const fake = await startPrivateSocketFake(path);
+    try {
+      const bus = await connect(`unix:path=${join(scratch, 'no-system-bus')};unix:path=${path}`);
+      expect(await bus.unitState('app.service')).toEqual({ loadState: 'loaded', activeState: 'active', subState: 'running', activeSince: undefined });
+      expect(await bus.getUnitByPid(1234)).toBe('app.service');
+      expect(fake.members).toEqual(['Hello', 'LoadUnit', 'GetAll', 'GetUnitByPID', 'Get']);
+    } finally {
+      opened.splice(0).forEach((bus) => bus.close());
+      await fake.close();
     }
   });
 });
