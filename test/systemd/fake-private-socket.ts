@@ -63,10 +63,15 @@ export async function startPrivateSocketFake(path: string): Promise<PrivateSocke
   };
 }
 
+/** Message.newError takes the call it answers; its typings say string. */
+function errorReply(msg: Message, name: string, text: string): Message {
+  return Message.newError(msg as unknown as string, name, text);
+}
+
 function answerFor(msg: Message): Message {
   switch (msg.member) {
     case 'Hello':
-      return Message.newError(msg, 'org.freedesktop.DBus.Error.UnknownObject', "Unknown object '/org/freedesktop/DBus'.");
+      return errorReply(msg, 'org.freedesktop.DBus.Error.UnknownObject', "Unknown object '/org/freedesktop/DBus'.");
     case 'LoadUnit':
     case 'GetUnitByPID':
       return Message.newMethodReturn(msg, 'o', [UNIT_PATH]);
@@ -78,6 +83,6 @@ function answerFor(msg: Message): Message {
         SubState: new Variant('s', 'running'), ActiveEnterTimestamp: new Variant('t', 0n),
       }]);
     default:
-      return Message.newError(msg, 'org.freedesktop.DBus.Error.UnknownMethod', `Unknown method ${msg.member}`);
+      return errorReply(msg, 'org.freedesktop.DBus.Error.UnknownMethod', `Unknown method ${msg.member}`);
   }
 }
