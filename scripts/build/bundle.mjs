@@ -8,7 +8,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 const VERSION = JSON.parse(readFileSync(ROOT + 'package.json', 'utf8')).version;
 
-export const ENTRY = 'scripts/build/temp-entry.ts';
+export const ENTRY = 'src/main.ts';
 export const CREDENTIAL_CHAIN = 'src/aws/credential-chain.ts';
 
 /**
@@ -43,6 +43,8 @@ export function bundleOptions({ outfile, minify = false }) {
     // The SDK's full default chain (SSO, ini files, process, web identity…) costs ~10 ms to load;
     // ours keeps the two providers that can apply: environment and instance metadata.
     alias: { '@aws-sdk/credential-provider-node': './' + CREDENTIAL_CHAIN },
+    // dbus-next requires its optional x11 only to find a session bus from an X display; we use the system bus.
+    external: ['x11'],
     // src/main.ts prints this for --version; running from source it says "dev".
     define: { LUKS_SSM_VERSION: JSON.stringify(VERSION) },
     plugins: [trimSdkPackageJson],

@@ -40,8 +40,8 @@ export async function startFetchFixture(): Promise<FetchFixture> {
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const keyId = await emulator.createKey();
-    await emulator.putParameter(FIXTURE_PARAMETER, FIXTURE_PASSPHRASE, { keyId });
+    const { keyId } = emulator.createKey();
+    emulator.putParameter(FIXTURE_PARAMETER, FIXTURE_PASSPHRASE, { keyId });
     const configFile = join(dir, `${FIXTURE_VOLUME}.conf`);
     await writeFile(configFile, `${configLines(dir, emulator.url, emulator.region).join('\n')}\n`, { mode: 0o600 });
     const env = {
