@@ -51,11 +51,22 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** True when something is mounted below `dir` (an interrupted mmdebstrap can leave /proc or /dev binds). */
+function hasMountsBelow(dir: string): boolean {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((line) => (line.split(' ')[4] ?? '').startsWith(`${dir}/`));
+}
+
 /** Removes temporary build directories left by interrupted builds (their builder process is gone). */
 function removeStaleBuilds(cacheRoot: string): void {
   for (const name of readdirSync(cacheRoot)) {
     const match = /^\.tmp-[0-9a-f]+-(\d+)$/.exec(name);
-    if (match && !isAlive(Number(match[1]))) rmSync(join(cacheRoot, name), { recursive: true, force: true });
+    if (!match || isAlive(Number(match[1]))) continue;
+    const dir = join(cacheRoot, name);
+    // Never rm -r through a bind mount of the host's /dev or /proc.
+    if (hasMountsBelow(dir)) throw new Error(`${dir} has mounts below it from an interrupted build: unmount them, then remove it`);
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

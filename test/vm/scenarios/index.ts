@@ -1,5 +1,12 @@
 // The VM scenarios in the order they run on one guest (later ones build on the state earlier ones leave).
 import type { Scenario } from '../lib/scenario.ts';
 import { smoke } from './00-smoke.ts';
+import { install } from './01-install.ts';
+import { enableAtBoot } from './02-enable-at-boot.ts';
+import { stopStart } from './03-stop-start.ts';
+import { busyMount } from './04-busy-mount.ts';
+import { awsUnreachable } from './05-aws-unreachable.ts';
+import { cleanReboot } from './06-clean-reboot.ts';
+import { secretAbsent } from './07-secret-absent.ts';
 
-export const SCENARIOS: Scenario[] = [smoke];
+export const SCENARIOS: Scenario[] = [smoke, install, enableAtBoot, stopStart, busyMount, awsUnreachable, cleanReboot, secretAbsent];

@@ -1,0 +1,89 @@
+#!/bin/bash
+# Guest helpers for the product scenarios: the volume's config, the dependent test unit, unit and mount facts.
+VOLUME=data
+MAP=data
+MOUNT_POINT=/srv/data
+UNIT=luks-ssm@data.service
+MOUNT_UNIT=srv-data.mount
+DEP=vm-dependent.service
+TIMEOUT_SEC=20
+
+# write_config: /etc/luks-ssm/data.conf with every AWS endpoint on the host's emulator (10.0.2.2).
+write_config() {
+  install -d -m 0755 /etc/luks-ssm
+  (umask 077 && cat >/etc/luks-ssm/$VOLUME.conf) <<CONF
+# VM test volume: the NVMe disk with the EBS-style serial, passphrase in the host's emulator.
+LUKS_DEVICE=$VOLUME_ID
+LUKS_DEVICE_MAP=$MAP
+LUKS_DEVICE_FS=ext4
+LUKS_DEVICE_MOUNT_OPT=noatime,nodev,nosuid
+LUKS_DEVICE_MOUNT_POINT=$MOUNT_POINT
+SSM_PATH=$SSM_PATH
+SSM_REGION=$REGION
+SSM_ENDPOINT=$EMU_URL
+KMS_ENDPOINT=$EMU_URL
+IMDS_ENDPOINT=$EMU_URL
+TIMEOUT_SEC=$TIMEOUT_SEC
+DEVICE_TIMEOUT_SEC=10
+REQUIRED_BY=$DEP
+CONF
+}
+
+# write_dependent: a service that needs the volume and leaves a file in it for every start.
+write_dependent() {
+  cat >/etc/systemd/system/$DEP <<'UNIT'
+[Unit]
+Description=VM test dependent: writes into the encrypted volume
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/sh -c 'echo "$(cat /proc/sys/kernel/random/boot_id) $(cut -d" " -f1 /proc/uptime)" >>/srv/data/dependent.log'
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+}
+
+prop() {
+  systemctl show -p "$2" --value "$1"
+}
+
+# expect_eq WHAT ACTUAL EXPECTED
+expect_eq() {
+  [ "$2" = "$3" ] || fail "$1: expected '$3', got '$2'"
+}
+
+is_mounted() {
+  findmnt -n "$MOUNT_POINT" >/dev/null
+}
+
+is_open() {
+  [ -e /dev/mapper/$MAP ]
+}
+
+# expect_closed: not mounted, mapping gone, and the root disk's mount point directory is empty.
+expect_closed() {
+  is_mounted && fail "$MOUNT_POINT still mounted: $(findmnt -n $MOUNT_POINT)"
+  is_open && fail "/dev/mapper/$MAP still open"
+  [ -z "$(ls -A $MOUNT_POINT 2>/dev/null)" ] || fail "root disk's $MOUNT_POINT not empty: $(ls -A $MOUNT_POINT)"
+}
+
+# expect_mounted: the LUKS mapping on the NVMe disk, mounted with the configured options.
+expect_mounted() {
+  is_open || fail "/dev/mapper/$MAP not open"
+  local backing src fstype opts
+  backing=$(cryptsetup status $MAP | awk '$1 == "device:" {print $2}')
+  expect_eq "backing device of $MAP" "$(readlink -f "$backing")" "$(readlink -f "$DATA_DEV")"
+  read -r src fstype opts < <(findmnt -n -o SOURCE,FSTYPE,OPTIONS "$MOUNT_POINT")
+  expect_eq "source of $MOUNT_POINT" "$src" /dev/mapper/$MAP
+  expect_eq "fs type of $MOUNT_POINT" "$fstype" ext4
+  for opt in noatime nodev nosuid; do
+    case ",$opts," in *",$opt,"*) ;; *) fail "$MOUNT_POINT mounted without $opt: $opts" ;; esac
+  done
+}
+
+# journal_of UNIT: this boot's journal lines for UNIT, without metadata.
+journal_of() {
+  journalctl -b --no-pager -o cat -u "$1"
+}

@@ -1,0 +1,11 @@
+// Stop and start by hand: dependent stopped first, unmounted, mapping closed; a later start brings it all back.
+import { expectSuccess, guestScript, type Scenario } from '../lib/scenario.ts';
+
+export const stopStart: Scenario = {
+  name: '03-stop-start',
+  needsProduct: true,
+  async run(ctx) {
+    await ctx.ensureBooted();
+    expectSuccess(await ctx.vm.run('stop, then start', guestScript('03-stop-start.sh', 'stop_then_start'), 180_000), 'stop/start');
+  },
+};
