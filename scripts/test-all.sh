@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite: host tests (vitest), package build and checks, VM scenarios. Installs what it needs.
+# The last line is the total over every suite: "N passed, N failed" (", N skipped").
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
+export PATH="$PWD/node_modules/.bin:$PATH"
+unset NODE_OPTIONS
+results=$(mktemp -d /tmp/luks-ssm-results.XXXXXX)
+trap 'rm -rf "$results"' EXIT
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "build"
+if ! npm run --silent build; then echo "build: 0 passed, 1 failed" > "$results/build.count"; fi
+
+step "host tests (vitest)"
+vitest run --reporter=default --reporter=json --outputFile.json="$results/vitest.json"
+node scripts/count-results.mjs vitest "$results/vitest.json" > "$results/vitest.count"
+
+step "packages (deb, rpm) and their checks"
+bash packaging/check.sh 2>&1 | tee "$results/packaging.log"
+tail -n 1 "$results/packaging.log" > "$results/packaging.count"
+
+step "VM scenarios (QEMU guest, real dm-crypt and systemd)"
+deb=$(ls dist/luks-ssm_*_amd64.deb 2>/dev/null | head -n 1)
+node test/vm/run.ts ${deb:+--deb "$deb"} 2>&1 | tee "$results/vm.log"
+tail -n 1 "$results/vm.log" > "$results/vm.count"
+
+step "total"
+node scripts/count-results.mjs sum "$results"/*.count
