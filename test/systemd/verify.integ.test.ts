@@ -1,6 +1,6 @@
 // `systemd-analyze verify` on the shipped units and on what the generator writes, in a scratch root.
 import { execFile } from 'node:child_process';
-import { chmod, cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -63,6 +63,25 @@ describe.skipIf(!HOST_UNITS || !ANALYZE)('systemd-analyze verify', () => {
     expect(generated.length).toBeGreaterThanOrEqual(3);
     const extended = ['postgresql.service', 'app@blue.service', 'db@1.service', 'luks-ssm@db-1.service', 'luks-ssm@pct.service'];
     expect(await verify([...generated, ...extended])).toEqual({ code: 0, output: '' });
+  });
+
+  it('finds no ordering cycle in a boot with the volume enabled and dependents of both kinds', async () => {
+    const etc = join(root, 'etc/systemd/system');
+    const wants = async (target: string, unit: string, file: string) => {
+      await mkdir(join(etc, `${target}.wants`), { recursive: true });
+      await symlink(`/usr/lib/systemd/system/${file}`, join(etc, `${target}.wants`, unit));
+    };
+    // As `luks-ssm enable data` leaves it, with Debian's default remote-fs.target in the same transaction.
+    await wants('multi-user.target', 'luks-ssm.target', 'luks-ssm.target');
+    await wants('multi-user.target', 'remote-fs.target', 'remote-fs.target');
+    await wants('luks-ssm.target', 'luks-ssm@data.service', 'luks-ssm@.service');
+    // postgresql.service is in REQUIRED_BY (drop-in); mounts-for.service only says RequiresMountsFor=/srv/data.
+    await writeFile(join(root, 'usr/lib/systemd/system/mounts-for.service'), '[Unit]\nRequiresMountsFor=/srv/data\n[Service]\nExecStart=/usr/sbin/luks-ssm\n');
+    await wants('multi-user.target', 'postgresql.service', 'postgresql.service');
+    await wants('multi-user.target', 'mounts-for.service', 'mounts-for.service');
+    const result = await verify(['multi-user.target', 'graphical.target']);
+    expect(result.output).not.toContain('ordering cycle');
+    expect(result.output).not.toContain('luks-ssm');
   });
 
   it('is not a test that cannot fail: a broken unit is reported', async () => {
