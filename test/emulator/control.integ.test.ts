@@ -1,14 +1,14 @@
 // The standalone CLI and the /_emulator control API, driven from outside like the VM tests and the demo do.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from './index.ts';
+import { startEmulator, type Emulator, type SeedSpec } from './index.ts';
 import { rejectionOf, ssmClient } from './sdk-clients.ts';
 
 const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
@@ -87,6 +87,16 @@ describe('standalone CLI with --seed', () => {
     expect((await control('DELETE', 'faults')).status).toBe(200);
   });
 
+  it('control API: an unknown or mistyped fault is refused, naming the field', async () => {
+    const unknown = await control('POST', 'faults', { denyAction: ['ssm:GetParameter'] });
+    expect(unknown.status).toBe(400);
+    expect(unknown.text).toContain('unknown fault \\"denyAction\\"');
+    const mistyped = await control('POST', 'faults', { throttle: { ssm: { rate: 'fast' } } });
+    expect(mistyped.status).toBe(400);
+    expect(mistyped.text).toContain('throttle.ssm');
+    expect((await control('GET', 'faults')).json).toEqual({});
+  });
+
   it('control API: a bad seed body is refused without echoing it', async () => {
     const res = await fetch(`${url}/_emulator/seed`, { method: 'POST', body: '{"parameters":[{"name":"/x","value":"leak-me"' });
     expect(res.status).toBe(400);
@@ -101,6 +111,22 @@ describe('standalone CLI with --seed', () => {
     clearTimeout(timer);
     expect(code).toBe(0);
     await expect(fetch(`${url}/_emulator/health`)).rejects.toThrow();
+  });
+});
+
+describe('seed.example.json (for the README demo)', () => {
+  it('loads and serves its parameter', async () => {
+    const emulator = await startEmulator();
+    try {
+      const spec = JSON.parse(readFileSync(fileURLToPath(new URL('./seed.example.json', import.meta.url)), 'utf8')) as SeedSpec;
+      expect(emulator.seed(spec).parameters).toEqual([{ name: '/luks-ssm/demo/passphrase', version: 1 }]);
+      const ssm = ssmClient(emulator);
+      const out = await ssm.send(new GetParameterCommand({ Name: '/luks-ssm/demo/passphrase:current', WithDecryption: true }));
+      expect(out.Parameter?.Value).toBe(spec.parameters?.[0].value);
+      ssm.destroy();
+    } finally {
+      await emulator.stop();
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 // The /_emulator/* JSON control API, so other processes (VM tests, the demo) can drive the emulator.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FaultSpec } from './faults.ts';
+import { checkFaultSpec } from './fault-check.ts';
 import { deleteKeyNow, findKey } from './kms-keys.ts';
 import { record, type Runtime } from './runtime.ts';
 import { applySeed, setKeyState, type SeedSpec } from './seed.ts';
@@ -55,7 +55,7 @@ function dispatch(rt: Runtime, method: string, path: string, body: Buffer, res: 
     case 'GET /_emulator/faults':
       return reply(res, 200, rt.faults.current());
     case 'POST /_emulator/faults':
-      rt.faults.set(parseObject(body) as FaultSpec);
+      rt.faults.set(checkFaultSpec(parseObject(body)));
       return reply(res, 200, rt.faults.current());
     case 'DELETE /_emulator/faults':
       rt.faults.reset();

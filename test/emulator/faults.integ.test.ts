@@ -141,3 +141,19 @@ describe('IMDS faults', () => {
     expect(res.status).toBe(404);
   });
 });
+
+describe('stop()', () => {
+  it('ends promptly while an injected delay is pending, dropping that request', async () => {
+    const own = await startEmulator();
+    own.putParameter('/slow', 'v');
+    own.faults.set({ latencyMs: 60_000 });
+    const ssm = ssmClient(own);
+    const pending = rejectionOf(ssm.send(new GetParameterCommand({ Name: '/slow' })));
+    await new Promise((r) => setTimeout(r, 100));
+    const started = performance.now();
+    await own.stop();
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect((await pending).message).toMatch(/socket hang up|ECONNRESET|aborted/i);
+    ssm.destroy();
+  });
+});

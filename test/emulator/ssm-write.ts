@@ -14,7 +14,8 @@ const LABELS_PER_VERSION_MAX = 10;
 export interface PutRequest {
   name: string;
   value: string;
-  type: string;
+  /** Omitted on overwrite: the parameter keeps its type (and key). */
+  type?: string;
   keyId?: string;
   overwrite?: boolean;
   tier?: string;
@@ -50,25 +51,28 @@ function checkValue(value: string, tier: string, allowedPattern: string | undefi
 
 export function storeParameter(ctx: CallContext, req: PutRequest): { version: number; tier: string } {
   validateNewName(req.name);
-  if (!['String', 'StringList', 'SecureString'].includes(req.type)) {
-    throw validation(`1 validation error detected: Value '${req.type}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [SecureString, StringList, String]`);
-  }
-  const type = req.type as ParameterVersion['type'];
-  if (req.keyId !== undefined && type !== 'SecureString') throw validation('KeyId is required for SecureString type parameter only.');
   const existing = ctx.state.parameters.get(parameterKey(req.name));
+  const previous = existing === undefined ? undefined : latestVersion(existing);
+  const typeName = req.type ?? previous?.type;
+  if (typeName === undefined) throw validation('A parameter type is required when you create a parameter.');
+  if (!['String', 'StringList', 'SecureString'].includes(typeName)) {
+    throw validation(`1 validation error detected: Value '${typeName}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [SecureString, StringList, String]`);
+  }
+  const type = typeName as ParameterVersion['type'];
+  if (req.keyId !== undefined && type !== 'SecureString') throw validation('KeyId is required for SecureString type parameter only.');
+  const keyId = req.keyId ?? (previous?.type === 'SecureString' ? previous.keyId : undefined);
   if (existing !== undefined && req.overwrite !== true) {
     throw new AwsError('ParameterAlreadyExists', 'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.');
   }
   if (req.tags !== undefined && req.overwrite === true) {
     throw validation('Invalid request: tags and overwrite can\'t be used together. To create a parameter with tags, please remove overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.');
   }
-  const previous = existing === undefined ? undefined : latestVersion(existing);
   const tier = chooseTier(req.tier, previous?.tier, req.value.length);
   checkValue(req.value, tier, req.allowedPattern);
   if (existing !== undefined && existing.versions.length >= VERSIONS_KEPT && existing.versions[0].labels.length > 0) {
     throw new AwsError('ParameterMaxVersionLimitExceeded', `You attempted to create a new version of ${existing.name} by calling the PutParameter API with the overwrite flag. Version ${existing.versions[0].version}, the oldest version, can't be deleted because it has a label associated with it. Move the label to another version of the parameter, and try again.`);
   }
-  const sealed = type === 'SecureString' ? encryptValue(ctx, req.name, req.keyId, req.value) : undefined;
+  const sealed = type === 'SecureString' ? encryptValue(ctx, req.name, keyId, req.value) : undefined;
   const parameter: Parameter = existing ?? { name: req.name, versions: [], tags: new Map(req.tags ?? []) };
   const version: ParameterVersion = {
     version: (previous?.version ?? 0) + 1,
@@ -122,7 +126,7 @@ export const SSM_WRITE_ACTIONS: Record<string, ActionHandler> = {
     const { version, tier } = storeParameter(ctx, {
       name: requireString(input, 'Name'),
       value: requireString(input, 'Value'),
-      type: optionalString(input, 'Type') ?? 'String',
+      type: optionalString(input, 'Type'),
       keyId: optionalString(input, 'KeyId'),
       overwrite: optionalBoolean(input, 'Overwrite'),
       tier: optionalString(input, 'Tier'),

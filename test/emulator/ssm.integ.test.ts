@@ -101,6 +101,13 @@ describe('versions, labels and selectors', () => {
     expect(second.NextToken).toBeUndefined();
   });
 
+  it('PutParameter without Type: required on create, kept (with its key) on overwrite', async () => {
+    const err = await rejectionOf(ssm.send(new PutParameterCommand({ Name: '/new/untyped', Value: 'v' })));
+    expect(err).toBeInstanceOf(ValidationException);
+    await ssm.send(new PutParameterCommand({ Name: '/app/key', Value: 'four', Overwrite: true }));
+    expect(await read('/app/key')).toMatchObject({ Type: 'SecureString', Value: 'four', Version: 4 });
+  });
+
   it('refuses PutParameter on an existing name without Overwrite', async () => {
     const err = await rejectionOf(ssm.send(new PutParameterCommand({ Name: '/app/key', Value: 'four', Type: 'SecureString' })));
     expect(err).toBeInstanceOf(ParameterAlreadyExists);
