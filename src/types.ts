@@ -36,6 +36,25 @@ export interface VolumeConfig {
   deviceTimeoutSec: number;
   /** REQUIRED_BY: units ordered after (and requiring) this volume. */
   requiredBy: string[];
+  /** KEY_SOURCE: where the passphrase lives (default ssm). Optional fields below are filled by the loader. */
+  keySource?: 'ssm' | 'kms';
+  /** KMS_KEY_ID: key id, key ARN, alias/NAME or alias ARN that enroll/rotate encrypt new keys under. */
+  kmsKeyId?: string;
+  /** KMS_CONTEXT_INSTANCE_ID: bind KMS ciphertext to this instance id as well as to the LUKS UUID. */
+  kmsContextInstanceId?: boolean;
+  /** SSM_HISTORY_FALLBACK: how many earlier parameter versions start may try (default 3, 0 = none). */
+  ssmHistoryFallback?: number;
+  /** SSM_FALLBACK_REGIONS: regions holding a replica of the parameter, tried in order when SSM_REGION is unavailable. */
+  fallbackRegions?: string[];
+  /** LUKS_PBKDF, LUKS_PBKDF_FORCE_ITERATIONS, LUKS_PBKDF_MEMORY_KIB: key slot settings for enroll and rotate. */
+  pbkdf?: PbkdfSettings;
+}
+
+export interface PbkdfSettings {
+  type: 'argon2id' | 'argon2i' | 'pbkdf2';
+  /** Skips cryptsetup's benchmark (tests; small machines). */
+  forceIterations?: number;
+  memoryKib?: number;
 }
 
 export interface RunOptions {

@@ -119,6 +119,54 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     description: 'Units that require this volume and start after it is mounted.',
     apply: (d, value) => { d.requiredBy = v.splitWords(value); },
   },
+  {
+    name: 'KEY_SOURCE', required: false, default: 'ssm', origin: 'luks-ssm', check: v.checkOneOf(['ssm', 'kms']),
+    syntax: 'ssm or kms',
+    description: 'Where the passphrase lives: ssm (the SecureString SSM_PATH) or kms (KMS ciphertext in a LUKS2 token on the device; SSM_PATH is then not read).',
+    apply: (d, value) => { d.keySource = value as 'ssm' | 'kms'; },
+  },
+  {
+    name: 'KMS_KEY_ID', required: false, default: undefined, origin: 'luks-ssm', check: v.checkKmsKeyId,
+    syntax: 'key id, key ARN, alias/NAME or alias ARN',
+    description: 'KMS key that enroll and rotate encrypt new passphrases under. Unset: alias/aws/ssm for KEY_SOURCE=ssm; required for kms.',
+    apply: (d, value) => { d.kmsKeyId = value; },
+  },
+  {
+    name: 'KMS_CONTEXT_INSTANCE_ID', required: false, default: 'no', origin: 'luks-ssm', check: v.checkBoolean,
+    syntax: 'yes/no, true/false, 1/0',
+    description: 'KEY_SOURCE=kms: bind the ciphertext to this instance id (from instance metadata) as well as to the LUKS UUID.',
+    apply: (d, value) => { d.kmsContextInstanceId = v.toBoolean(value); },
+  },
+  {
+    name: 'SSM_HISTORY_FALLBACK', required: false, default: '3', origin: 'luks-ssm', check: v.checkCountIn(0, 100),
+    syntax: 'number of versions, 0 to 100',
+    description: 'When the latest version opens no keyslot, start tries up to this many earlier versions (an interrupted rotate). 0: none.',
+    apply: (d, value) => { d.ssmHistoryFallback = Number(value); },
+  },
+  {
+    name: 'SSM_FALLBACK_REGIONS', required: false, default: '', origin: 'luks-ssm', check: v.checkRegionList,
+    syntax: 'space-separated regions (quote the list)',
+    description: 'Regions holding a replica of the parameter: start tries them in order only when the first is unavailable; enroll and rotate write to all.',
+    apply: (d, value) => { d.fallbackRegions = v.splitWords(value); },
+  },
+  {
+    name: 'LUKS_PBKDF', required: false, default: 'argon2id', origin: 'luks-ssm', check: v.checkOneOf(['argon2id', 'argon2i', 'pbkdf2']),
+    syntax: 'argon2id, argon2i or pbkdf2',
+    description: 'Key derivation for the key slots enroll and rotate create (cryptsetup --pbkdf).',
+    apply: (d, value) => { d.pbkdf = { ...d.pbkdf, type: value as 'argon2id' | 'argon2i' | 'pbkdf2' }; },
+  },
+  {
+    name: 'LUKS_PBKDF_FORCE_ITERATIONS', required: false, default: undefined, origin: 'luks-ssm', check: v.checkPositiveInteger,
+    syntax: 'positive integer',
+    description: 'Fixed PBKDF iterations instead of cryptsetup\'s benchmark (--pbkdf-force-iterations); for tests and tiny machines.',
+    apply: (d, value) => { d.pbkdf = { type: 'argon2id', ...d.pbkdf, forceIterations: Number(value) }; },
+  },
+  {
+    name: 'LUKS_PBKDF_MEMORY_KIB', required: false, default: undefined, origin: 'luks-ssm', check: v.checkCountIn(32, 4_194_304),
+    syntax: 'KiB, 32 to 4194304',
+    description: 'Argon2 memory cost of new key slots (--pbkdf-memory); lower it on small instances.',
+    apply: (d, value) => { d.pbkdf = { type: 'argon2id', ...d.pbkdf, memoryKib: Number(value) }; },
+  },
 ];
 
 export function findConfigKey(name: string): ConfigKey | undefined {

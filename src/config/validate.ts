@@ -125,3 +125,23 @@ export function splitWords(value: string): string[] {
 function hasDotSegment(path: string): boolean {
   return path.split('/').some((segment) => segment === '.' || segment === '..');
 }
+
+export const checkRegionList: Check = (value) => {
+  const bad = splitWords(value).find((region) => checkRegion(region) !== undefined);
+  return bad === undefined ? undefined : `names '${bad}', which is not an AWS region name (like us-west-2)`;
+};
+
+/** KMS KeyId syntax: key id (UUID or mrk-…), key ARN, alias/NAME, or alias ARN. */
+export const checkKmsKeyId: Check = (value) => {
+  if (UUID.test(value) || /^mrk-[0-9a-f]{32}$/.test(value)) return undefined;
+  if (/^alias\/[A-Za-z0-9/_-]{1,250}$/.test(value)) return undefined;
+  if (/^arn:aws(-[a-z]+)*:kms:[a-z0-9-]+:\d{12}:(key\/[A-Za-z0-9-]+|alias\/[A-Za-z0-9/_-]+)$/.test(value)) return undefined;
+  return 'is not a KMS key id, key ARN, alias/NAME or alias ARN';
+};
+
+export function checkCountIn(min: number, max: number): Check {
+  return (value) => {
+    const n = /^[0-9]{1,9}$/.test(value) ? Number(value) : NaN;
+    return n >= min && n <= max ? undefined : `is not a whole number from ${min} to ${max}`;
+  };
+}

@@ -181,6 +181,44 @@ const CASES: Record<string, { valid: Valid[]; invalid: Invalid[] }> = {
       ['a,b.service', "names 'a,b.service', which is not a unit name (name.service, .target, .mount, .socket, .timer or .path)"],
     ],
   },
+  KEY_SOURCE: {
+    valid: [['ssm', { keySource: 'ssm' }], ['kms', { keySource: 'kms' }]],
+    invalid: [['KMS', 'is not one of: ssm, kms'], ['file', 'is not one of: ssm, kms']],
+  },
+  KMS_KEY_ID: {
+    valid: [
+      ['alias/luks-ssm', { kmsKeyId: 'alias/luks-ssm' }],
+      ['1234abcd-12ab-34cd-56ef-1234567890ab', { kmsKeyId: '1234abcd-12ab-34cd-56ef-1234567890ab' }],
+      ['arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab', { kmsKeyId: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab' }],
+      ['arn:aws:kms:eu-west-1:111122223333:alias/luks', { kmsKeyId: 'arn:aws:kms:eu-west-1:111122223333:alias/luks' }],
+      ['mrk-1234abcd12ab34cd56ef1234567890ab', { kmsKeyId: 'mrk-1234abcd12ab34cd56ef1234567890ab' }],
+    ],
+    invalid: [['luks-key', 'is not a KMS key id, key ARN, alias/NAME or alias ARN'], ['arn:aws:kms:us-east-1:1:key/x', 'is not a KMS key id, key ARN, alias/NAME or alias ARN']],
+  },
+  KMS_CONTEXT_INSTANCE_ID: {
+    valid: [['yes', { kmsContextInstanceId: true }], ['no', { kmsContextInstanceId: false }]],
+    invalid: [['instance', 'is not a boolean (yes/no, true/false, 1/0)']],
+  },
+  SSM_HISTORY_FALLBACK: {
+    valid: [['0', { ssmHistoryFallback: 0 }], ['100', { ssmHistoryFallback: 100 }]],
+    invalid: [['101', 'is not a whole number from 0 to 100'], ['-1', 'is not a whole number from 0 to 100']],
+  },
+  SSM_FALLBACK_REGIONS: {
+    valid: [['us-west-2', { fallbackRegions: ['us-west-2'] }], ['us-west-2  eu-central-1', { fallbackRegions: ['us-west-2', 'eu-central-1'] }]],
+    invalid: [['us-west-2,eu-central-1', "names 'us-west-2,eu-central-1', which is not an AWS region name (like us-west-2)"]],
+  },
+  LUKS_PBKDF: {
+    valid: [['pbkdf2', { pbkdf: { type: 'pbkdf2' } }], ['argon2i', { pbkdf: { type: 'argon2i' } }]],
+    invalid: [['scrypt', 'is not one of: argon2id, argon2i, pbkdf2']],
+  },
+  LUKS_PBKDF_FORCE_ITERATIONS: {
+    valid: [['1000', { pbkdf: { type: 'argon2id', forceIterations: 1000 } }]],
+    invalid: [['0', 'is not a positive integer']],
+  },
+  LUKS_PBKDF_MEMORY_KIB: {
+    valid: [['65536', { pbkdf: { type: 'argon2id', memoryKib: 65536 } }]],
+    invalid: [['16', 'is not a whole number from 32 to 4194304']],
+  },
 };
 
 describe.each(Object.entries(CASES))('%s', (key, { valid, invalid }) => {
