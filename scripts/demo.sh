@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The main job end to end on the embedded default: the project's SSM/KMS/IMDS emulator on the host, a real
+# LUKS volume in a QEMU guest that installs the built .deb, enables the volume and reboots into it unlocked.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$PWD/node_modules/.bin:$PATH"
+unset NODE_OPTIONS
+
+echo "== build the bundle and the amd64 package"
+npm run --silent build
+bash packaging/build.sh --only deb-amd64
+deb=$(ls -t dist/luks-ssm_*_amd64.deb | head -n 1)
+
+echo "== boot a Debian 12 guest, install $deb, enable a volume, reboot, check it is unlocked and mounted"
+exec node test/vm/run.ts --deb "$deb" --only install,enable-at-boot,stop-start
