@@ -21,6 +21,12 @@ function serverError(service: 'ssm' | 'kms', status: 500 | 503): AwsError {
     : new AwsError('KMSInternalException', 'The request was rejected because an internal exception occurred.', 500);
 }
 
+/** An emulator bug: told on stderr, answered the way AWS answers its own unknown failures. */
+function internalFailure(err: unknown): AwsError {
+  process.stderr.write(`emulator: internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
+  return new AwsError('InternalFailure', 'The request processing has failed because of an unknown error, exception or failure.', 500);
+}
+
 function parseInput(body: Buffer): Input {
   if (body.length === 0) return {};
   let parsed: unknown;
@@ -73,9 +79,9 @@ export async function handleAws(rt: Runtime, req: IncomingMessage, res: ServerRe
     entry.status = 200;
     sendJson(res, 200, output);
   } catch (err) {
-    if (!(err instanceof AwsError)) throw err;
-    entry.status = err.status;
-    entry.error = err.type;
-    sendAwsError(res, err, known.service);
+    const failure = err instanceof AwsError ? err : internalFailure(err);
+    entry.status = failure.status;
+    entry.error = failure.type;
+    sendAwsError(res, failure, known.service);
   }
 }

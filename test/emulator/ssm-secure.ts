@@ -10,7 +10,8 @@ function contextFor(ctx: CallContext, name: string): Record<string, string> {
   return { PARAMETER_ARN: parameterArn(ctx.state, name) };
 }
 
-function asAwsError(err: unknown): AwsError {
+/** KMS failures are AwsErrors; anything else is an emulator bug and goes up unchanged. */
+function kmsFailure(err: unknown): AwsError {
   if (err instanceof AwsError) return err;
   throw err;
 }
@@ -22,7 +23,7 @@ export function encryptValue(ctx: CallContext, name: string, keyRef: string | un
   try {
     sealed = encryptWith(ctx.state, keyId, Buffer.from(value, 'utf8'), contextFor(ctx, name));
   } catch (err) {
-    throw new AwsError('InvalidKeyId', wrapKmsMessage(asAwsError(err)));
+    throw new AwsError('InvalidKeyId', wrapKmsMessage(kmsFailure(err)));
   }
   if (ctx.isDenied('kms:Encrypt')) {
     const denied = new AwsError('AccessDeniedException', accessDeniedMessage(ctx.identityArn, 'kms:Encrypt', sealed.key.arn));
@@ -51,7 +52,7 @@ export function decryptValue(ctx: CallContext, name: string, ciphertext: Buffer)
   try {
     return decryptBlob(ctx.state, ciphertext, contextFor(ctx, name)).plaintext.toString('utf8');
   } catch (err) {
-    const kms = asAwsError(err);
+    const kms = kmsFailure(err);
     if (kms.type === 'NotFoundException') throw cannotAccessKey();
     if (kms.type === 'InvalidCiphertextException') throw new AwsError('InternalServerError', `Decryption of ${keyArn(ctx.state, keyId)} ciphertext failed.`, 500);
     throw new AwsError('InvalidKeyId', wrapKmsMessage(kms));

@@ -37,6 +37,14 @@ function chooseTier(requested: string | undefined, previous: string | undefined,
   return 'Standard';
 }
 
+function patternOf(allowedPattern: string): RegExp {
+  try {
+    return new RegExp(allowedPattern);
+  } catch {
+    throw validation('The AllowedPattern is not a valid regular expression.');
+  }
+}
+
 /** Messages name the limits, never the value (the value may be a secret). */
 function checkValue(value: string, tier: string, allowedPattern: string | undefined): void {
   if (value.length < 1) throw validation('1 validation error detected: Value at \'value\' failed to satisfy constraint: Member must have length greater than or equal to 1');
@@ -44,7 +52,7 @@ function checkValue(value: string, tier: string, allowedPattern: string | undefi
   if (tier === 'Standard' && value.length > STANDARD_VALUE_MAX) {
     throw validation(`Standard tier parameters support a maximum parameter value of ${STANDARD_VALUE_MAX} characters. To create a larger parameter value, upgrade the parameter to use the advanced-parameter tier.`);
   }
-  if (allowedPattern !== undefined && !new RegExp(allowedPattern).test(value)) {
+  if (allowedPattern !== undefined && !patternOf(allowedPattern).test(value)) {
     throw new AwsError('ParameterPatternMismatchException', `Parameter value, cannot be validated against allowedPattern: ${allowedPattern}`);
   }
 }

@@ -50,6 +50,14 @@ describe('SecureString round trip keeps the exact characters', () => {
     expect(Buffer.from(out.Parameter?.Value ?? '', 'base64').includes('hunter2-secret')).toBe(false);
   });
 
+  it('AllowedPattern: a mismatch names the pattern, never the value; a broken pattern is ValidationException', async () => {
+    const mismatch = await rejectionOf(ssm.send(new PutParameterCommand({ Name: '/pat', Value: 'not-digits-secret', Type: 'SecureString', AllowedPattern: '^\\d+$' })));
+    expect(mismatch.name).toBe('ParameterPatternMismatchException');
+    expect(mismatch.message).not.toContain('not-digits-secret');
+    const broken = await rejectionOf(ssm.send(new PutParameterCommand({ Name: '/pat', Value: 'v', Type: 'String', AllowedPattern: '[' })));
+    expect(broken).toBeInstanceOf(ValidationException);
+  });
+
   it('refuses a Standard value over 4096 characters with ValidationException', async () => {
     const err = await rejectionOf(ssm.send(new PutParameterCommand({ Name: '/big', Value: 'x'.repeat(4097), Type: 'SecureString' })));
     expect(err).toBeInstanceOf(ValidationException);
