@@ -51,11 +51,25 @@ const DESTINATION = 'org.freedesktop.systemd1';
  */
 export async function connectSystemd(opts: ConnectOptions = {}): Promise<SystemdBus | undefined> {
   const addresses = (opts.address ?? DEFAULT_BUS_ADDRESS).split(';').filter((a) => a !== '');
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   for (const address of addresses) {
-    const connection = await openConnection(address, opts.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, opts.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
-    if (connection) return createSystemdBus(connection, { reloadTimeoutMs: opts.reloadTimeoutMs ?? DEFAULT_RELOAD_TIMEOUT_MS });
+    const connection = await openConnection(address, timeoutMs, opts.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
+    if (connection && (await systemdAnswers(connection, timeoutMs))) {
+      return createSystemdBus(connection, { reloadTimeoutMs: opts.reloadTimeoutMs ?? DEFAULT_RELOAD_TIMEOUT_MS });
+    }
   }
   return undefined;
+}
+
+/** A bus without systemd on it (a container running only dbus-daemon) counts as no bus; closes it then. */
+async function systemdAnswers(connection: BusConnection, timeoutMs: number): Promise<boolean> {
+  try {
+    await connection.call({ path: '/org/freedesktop/systemd1', interface: 'org.freedesktop.DBus.Peer', member: 'Ping', timeoutMs });
+    return true;
+  } catch {
+    connection.close();
+    return false;
+  }
 }
 
 function busErrorName(error: unknown): string | undefined {

@@ -138,6 +138,25 @@ describe.skipIf(!DBUS_DAEMON)('connectSystemd when the bus goes away', () => {
   });
 });
 
+describe.skipIf(!DBUS_DAEMON)('connectSystemd on a bus without systemd', () => {
+  it('counts it as no bus, and tries the next address', async () => {
+    const empty = await startBusDaemon();
+    const daemon = await startBusDaemon();
+    const fake = await startFakeSystemd(daemon.address, { units: UNITS, pids: PIDS });
+    try {
+      const { ms, result } = await timed(connectSystemd({ address: empty.address, timeoutMs: 2_000 }));
+      expect(result).toEqual({ status: 'fulfilled', value: undefined });
+      expect(ms).toBeLessThan(1_000);
+      const bus = await connect(`${empty.address};${daemon.address}`);
+      expect((await bus.unitState('postgresql.service')).activeState).toBe('active');
+    } finally {
+      opened.splice(0).forEach((bus) => bus.close());
+      fake.close();
+      await Promise.all([empty.stop(), daemon.stop()]);
+    }
+  });
+});
+
 describe('connectSystemd without a bus', () => {
   it('resolves undefined at once when no socket exists', async () => {
     const { ms, result } = await timed(connectSystemd({ address: `unix:path=${join(scratch, 'none')};unix:path=${join(scratch, 'none2')}`, timeoutMs: 5_000 }));
@@ -206,7 +225,7 @@ describe("systemd's private socket (peer to peer, Hello refused)", () => {
       const bus = await connect(`unix:path=${join(scratch, 'no-system-bus')};unix:path=${path}`);
       expect(await bus.unitState('app.service')).toEqual({ loadState: 'loaded', activeState: 'active', subState: 'running', activeSince: undefined });
       expect(await bus.getUnitByPid(1234)).toBe('app.service');
-      expect(fake.members).toEqual(['Hello', 'LoadUnit', 'GetAll', 'GetUnitByPID', 'Get']);
+      expect(fake.members).toEqual(['Hello', 'Ping', 'LoadUnit', 'GetAll', 'GetUnitByPID', 'Get']);
     } finally {
       opened.splice(0).forEach((bus) => bus.close());
       await fake.close();

@@ -72,6 +72,8 @@ function answerFor(msg: Message): Message {
   switch (msg.member) {
     case 'Hello':
       return errorReply(msg, 'org.freedesktop.DBus.Error.UnknownObject', "Unknown object '/org/freedesktop/DBus'.");
+    case 'Ping':
+      return Message.newMethodReturn(msg, '', []);
     case 'LoadUnit':
     case 'GetUnitByPID':
       return Message.newMethodReturn(msg, 'o', [UNIT_PATH]);
