@@ -1,6 +1,7 @@
 // npm run bench: start-up of the BUILT luks-ssm (process start to passphrase in hand) against `node -e 0`
 // and the AWS CLI, interleaved in one process, under deployment conditions (no NODE_OPTIONS/EXTRA_CA_CERTS).
 import { existsSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { FETCHED } from './build/code-cache.mjs';
 import { startFetchFixture } from './build/fetch-fixture.ts';
@@ -20,10 +21,12 @@ try {
   const subjects = [
     { label: 'node -e 0', file: process.execPath, args: ['-e', '0'], env: fixture.env, expect: /^$/ },
     { label: 'luks-ssm fetch (built)', file: process.execPath, args: [LOADER, ...fixture.args], env: fixture.env, expect: FETCHED },
+    { label: '  same, IMDS credentials', file: process.execPath, args: [LOADER, ...fixture.args], env: fixture.imdsEnv, expect: FETCHED },
   ];
   if (aws) subjects.push({ label: 'aws ssm get-parameters', ...aws.command(fixture), expect: /"Parameters"/ });
   else console.log('aws: not installed, AWS CLI row skipped');
 
+  console.log(`node ${process.version}, ${cpus().length} CPUs, load average ${loadavg()[0].toFixed(1)}; children get a fresh environment (no NODE_OPTIONS, no NODE_EXTRA_CA_CERTS)`);
   const cache = await runTimed(process.execPath, subjects[1].args, { ...fixture.env, LUKS_SSM_DEBUG_CACHE: '1' });
   console.log(`code cache: ${/^cache: (\w+)/m.exec(cache.stderr)?.[1] ?? 'unknown'}`);
 
@@ -37,7 +40,7 @@ try {
     }
   }
 
-  console.log(`${RUNS} interleaved runs each (after 2 warm-ups); median (min-max) of spawn-to-exit; peak RSS median of ${RSS_RUNS}`);
+  console.log(`${RUNS} interleaved runs each (after 2 warm-ups); median (min-max) of spawn-to-exit; peak RSS median of ${Math.min(RUNS, RSS_RUNS)}`);
   const base = median(times[0]);
   for (const [i, s] of subjects.entries()) {
     const ms = times[i];
@@ -46,6 +49,7 @@ try {
     console.log(`  ${s.label.padEnd(24)} ${median(ms).toFixed(1).padStart(7)} ms (${Math.min(...ms).toFixed(1)}-${Math.max(...ms).toFixed(1)})  ${ratio.padStart(6)}x  ${String(rss).padStart(3)} MiB`);
   }
   const ratio = median(times[1]) / base;
+  console.log(`load average now ${loadavg()[0].toFixed(1)} (above ~1 per CPU the figures are noisy: rerun on a quiet machine)`);
   console.log(`fetch vs node -e 0: ${ratio.toFixed(2)}x (target <= 2.5x, stretch 2.0x); peak RSS target <= 60 MiB`);
   console.log(`fetch_vs_node_ratio=${ratio.toFixed(2)}`);
   console.log(`fetch_peak_rss_mb=${Math.round(median(peaks[1]) / 1024)}`);

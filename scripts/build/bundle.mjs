@@ -26,7 +26,7 @@ const trimSdkPackageJson = {
 };
 
 /** Options measured on the fetch path; see performance-facts.md for why each one is here. */
-export function bundleOptions({ outfile, minify = false }) {
+export function bundleOptions({ outfile, minify = true }) {
   return {
     absWorkingDir: ROOT,
     entryPoints: [ENTRY],
@@ -48,6 +48,8 @@ export function bundleOptions({ outfile, minify = false }) {
     // src/main.ts prints this for --version; running from source it says "dev".
     define: { LUKS_SSM_VERSION: JSON.stringify(VERSION) },
     plugins: [trimSdkPackageJson],
+    // Minified: 1.8 MB -> 0.8 MB, peak RSS -4 MiB, ~10 ms less CPU on fetch. keepNames keeps Class.name
+    // (execa names its errors from it, pino's serializer reads it) for ~5 ms: see the bench notes.
     minify,
     keepNames: true,
     sourcemap: false,

@@ -14,6 +14,8 @@ export interface FetchFixture {
   args: string[];
   /** The whole environment for the child: no NODE_OPTIONS, no NODE_EXTRA_CA_CERTS, HOME in the temp dir. */
   env: Record<string, string>;
+  /** The same without credentials in the environment: they come from instance metadata, as at boot. */
+  imdsEnv: Record<string, string>;
   emulator: Awaited<ReturnType<typeof startEmulator>>;
   stop(): Promise<void>;
 }
@@ -44,15 +46,21 @@ export async function startFetchFixture(): Promise<FetchFixture> {
     emulator.putParameter(FIXTURE_PARAMETER, FIXTURE_PASSPHRASE, { keyId });
     const configFile = join(dir, `${FIXTURE_VOLUME}.conf`);
     await writeFile(configFile, `${configLines(dir, emulator.url, emulator.region).join('\n')}\n`, { mode: 0o600 });
-    const env = {
+    const envWith = (aws: Record<string, string>) => ({
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: dir,
-      ...emulator.env(),
+      ...aws,
       LUKS_SSM_CONF_DIR: join(dir, 'conf.d'),
       LUKS_SSM_DEFAULTS: join(dir, 'defaults'),
       LUKS_SSM_RUN_DIR: join(dir, 'run'),
+    });
+    return {
+      args: ['fetch', FIXTURE_VOLUME, '--config', configFile],
+      env: envWith(emulator.env()),
+      imdsEnv: envWith(emulator.env({ withCredentials: false })),
+      emulator,
+      stop,
     };
-    return { args: ['fetch', FIXTURE_VOLUME, '--config', configFile], env, emulator, stop };
   } catch (error) {
     await stop();
     throw error;
