@@ -14,6 +14,11 @@ export interface ParameterRef {
   selectorText: string | undefined;
 }
 
+/** SSM's own wording, also used when a read names a parameter with characters no name can have. */
+const NAME_RULES = 'Parameter name: can\'t be prefixed with "aws" or "ssm" (case-insensitive). If formed as a path, it can consist of ' +
+  'sub-paths divided by slash symbol; each sub-path can be formed as a mix of letters, numbers and the following 3 symbols .-_';
+const NAME_CHARS = /^[a-zA-Z0-9_.\-/]+$/;
+
 function notFound(raw: string): AwsError {
   return new AwsError('ParameterNotFound', `Parameter ${raw} not found.`);
 }
@@ -28,6 +33,7 @@ export function parseRef(state: State, raw: string): ParameterRef {
   const parts = rest.split(':');
   if (parts.length > 2 || parts[0] === '') throw notFound(raw);
   const [name, selectorPart] = parts;
+  if (!NAME_CHARS.test(name) || name.length > NAME_MAX) throw validation(NAME_RULES);
   if (selectorPart === undefined) return { raw, name, selector: undefined, selectorText: undefined };
   const selector = /^\d+$/.test(selectorPart) ? { version: Number(selectorPart) } : { label: selectorPart };
   return { raw, name, selector, selectorText: `:${selectorPart}` };
@@ -58,10 +64,7 @@ export function selectVersion(parameter: Parameter, ref: ParameterRef): Paramete
 /** PutParameter's name rules (the messages are SSM's). */
 export function validateNewName(name: string): void {
   const reserved = /^\/?(aws|ssm)/i.test(name);
-  if (!/^[a-zA-Z0-9_.\-/]+$/.test(name) || reserved || name.length > NAME_MAX || name.includes('//')) {
-    throw validation('Parameter name: can\'t be prefixed with "aws" or "ssm" (case-insensitive). If formed as a path, it can consist of ' +
-      'sub-paths divided by slash symbol; each sub-path can be formed as a mix of letters, numbers and the following 3 symbols .-_');
-  }
+  if (!NAME_CHARS.test(name) || reserved || name.length > NAME_MAX || name.includes('//')) throw validation(NAME_RULES);
   if (name.includes('/') && !name.startsWith('/')) throw validation('Parameter name must be a fully qualified name.');
 }
 

@@ -129,6 +129,12 @@ describe('other actions', () => {
     expect(err.$metadata?.httpStatusCode).toBe(400);
   });
 
+  it('a name with characters no parameter can have is ValidationException, not ParameterNotFound', async () => {
+    const err = await rejectionOf(ssm.send(new GetParameterCommand({ Name: '{test}-test' })));
+    expect(err).toBeInstanceOf(ValidationException);
+    expect(err.message).toMatch(/^Parameter name: can't be prefixed with "aws" or "ssm"/);
+  });
+
   it('GetParameters lists unknown names in InvalidParameters', async () => {
     emulator.putParameter('/a', 'A');
     emulator.putParameter('b', 'B', { type: 'String' });
