@@ -1,8 +1,9 @@
-// The SSM key source: region and credentials resolved on first use, then GetParameter with decryption.
-import { createAwsContext } from '../aws/clients.ts';
+// The SSM key source: the current version, then earlier ones (an interrupted rotation); replica regions only when one is down.
+import { createAwsContext, type AwsContext } from '../aws/clients.ts';
+import { isUnlockError } from '../errors.ts';
 import { decodeKeyValue } from './encoding.ts';
-import { fetchSsmSecret } from './ssm.ts';
-import type { KeySource } from './source.ts';
+import { fetchSsmHistory, fetchSsmSecret, type FetchedSecret } from './ssm.ts';
+import type { FetchedKey, KeySource } from './source.ts';
 import type { Clock, Logger, VolumeConfig } from '../types.ts';
 
 export interface SsmSourceDeps {
@@ -11,22 +12,99 @@ export interface SsmSourceDeps {
   log: Logger;
 }
 
+/** SSM_HISTORY_FALLBACK's default: enough for a rotation interrupted twice. */
+export const DEFAULT_HISTORY_FALLBACK = 3;
+
+/** SSM_REGION (undefined: resolved from the environment or instance metadata), then SSM_FALLBACK_REGIONS in order. */
+export function regionsOf(config: VolumeConfig): Array<string | undefined> {
+  const fallbacks = (config.fallbackRegions ?? []).filter((r) => r !== config.region);
+  return [config.region, ...new Set(fallbacks)];
+}
+
+/**
+ * Only unavailability moves on to the next region: network failures, 5xx and throttling that outlast the region's
+ * share of the deadline. AccessDenied, NotFound, a disabled key or a bad value are real answers, the same everywhere.
+ */
+export function shouldFailOver(error: unknown): boolean {
+  return isUnlockError(error) && (error.kind === 'AWS_UNAVAILABLE' || error.kind === 'TIMEOUT');
+}
+
+export function awsContextFor(config: VolumeConfig, deps: SsmSourceDeps, region: string | undefined, deadline: number): Promise<AwsContext> {
+  return createAwsContext({
+    ...(region === undefined ? {} : { region }),
+    endpoints: config.endpoints,
+    env: deps.env,
+    deadline,
+    clock: deps.clock,
+    log: deps.log,
+    configFile: config.sources.at(-1),
+  });
+}
+
+/** The current (or pinned) version from the first region that answers; each region gets an equal share of what is left. */
+async function fetchCurrent(config: VolumeConfig, deps: SsmSourceDeps, deadline: number): Promise<{ aws: AwsContext; fetched: FetchedSecret }> {
+  const regions = regionsOf(config);
+  for (let i = 0; ; i += 1) {
+    const last = i === regions.length - 1;
+    const share = last ? deadline : deps.clock.now() + (deadline - deps.clock.now()) / (regions.length - i);
+    try {
+      const aws = await awsContextFor(config, deps, regions[i], share);
+      const fetched = await fetchSsmSecret({ aws, name: config.ssmPath, selector: config.ssmSelector, deadline: share, clock: deps.clock, log: deps.log });
+      return { aws, fetched };
+    } catch (error) {
+      if (last || !shouldFailOver(error)) throw error;
+      const next = regions[i + 1];
+      deps.log.warn({ parameter: config.ssmPath, region: regions[i], next, reason: (error as Error).message },
+        `SSM in ${regions[i] ?? 'the default region'} is unavailable, trying the replica in ${next}`);
+    }
+  }
+}
+
+function keyOf(config: VolumeConfig, fetched: FetchedSecret, region: string): FetchedKey {
+  const secret = decodeKeyValue(fetched.secret, config.ssmValueEncoding, fetched.name);
+  return { secret, source: `ssm:${fetched.name}`, version: fetched.version, region };
+}
+
 export function createSsmKeySource(config: VolumeConfig, deps: SsmSourceDeps): KeySource {
   return {
     description: `SSM parameter ${config.ssmPath}`,
     async *keys(deadline) {
-      const aws = await createAwsContext({
-        region: config.region,
-        endpoints: config.endpoints,
-        env: deps.env,
-        deadline,
-        clock: deps.clock,
-        log: deps.log,
-        configFile: config.sources.at(-1),
-      });
-      const fetched = await fetchSsmSecret({ aws, name: config.ssmPath, selector: config.ssmSelector, deadline, clock: deps.clock, log: deps.log });
-      const secret = decodeKeyValue(fetched.secret, config.ssmValueEncoding, fetched.name);
-      yield { secret, source: `ssm:${fetched.name}`, version: fetched.version, region: aws.region };
+      const { aws, fetched } = await fetchCurrent(config, deps, deadline);
+      yield keyOf(config, fetched, aws.region);
+      // A pinned version or label is what the admin asked for: no guessing beyond it.
+      const limit = config.ssmHistoryFallback ?? DEFAULT_HISTORY_FALLBACK;
+      if (config.ssmSelector !== undefined || limit === 0) return;
+      yield* earlierVersions(config, deps, aws, fetched.version, limit, deadline);
     },
   };
+}
+
+/** Versions older than `current`, newest first, at most `limit`; the history call failing ends the list with a warning. */
+async function* earlierVersions(config: VolumeConfig, deps: SsmSourceDeps, aws: AwsContext, current: number, limit: number, deadline: number): AsyncGenerator<FetchedKey, void, undefined> {
+  let history: FetchedSecret[];
+  try {
+    history = await fetchSsmHistory({ aws, name: config.ssmPath, deadline, clock: deps.clock, log: deps.log, limit: limit + 1 });
+  } catch (error) {
+    deps.log.warn({ parameter: config.ssmPath, region: aws.region, reason: (error as Error).message },
+      `Failed to read earlier versions of ${config.ssmPath}: ${(error as Error).message}, ignoring.`);
+    return;
+  }
+  const older = history.filter((h) => h.version < current).slice(0, limit);
+  for (const h of history) if (!older.includes(h)) h.secret.wipe();
+  try {
+    while (older.length > 0) {
+      const next = older.shift() as FetchedSecret;
+      let key: FetchedKey;
+      try {
+        key = keyOf(config, next, aws.region);
+      } catch (error) {
+        deps.log.warn({ parameter: config.ssmPath, version: next.version }, `${(error as Error).message}, ignoring.`);
+        continue;
+      }
+      deps.log.info({ parameter: config.ssmPath, version: next.version }, `trying earlier version ${next.version} of ${config.ssmPath}`);
+      yield key;
+    }
+  } finally {
+    for (const h of older) h.secret.wipe();
+  }
 }
