@@ -1,0 +1,63 @@
+// `luks-ssm check` fully real: built CLI, real SDK against the emulator, real cryptsetup on LUKS2 image files.
+import { realpath } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '../emulator/index.ts';
+import { plainLines, runCli } from '../support/cli.ts';
+import { canRunCryptsetup, formatLuksImage } from './luks-image.ts';
+import { passphrases } from './passphrases.ts';
+import { createWorkspace, volumeEnv, writeVolumeConfig, type Workspace } from './workspace.ts';
+
+let emulator: Emulator;
+let ws: Workspace;
+/** The workspace's /dev as the CLI prints it (realpath). */
+let devDir: string;
+
+describe.skipIf(!canRunCryptsetup)('check on LUKS2 image files', () => {
+  beforeAll(async () => {
+    emulator = await startEmulator();
+    ws = await createWorkspace('check');
+    devDir = await realpath(ws.devRoot);
+  });
+  afterAll(async () => {
+    await emulator?.stop();
+    await ws?.cleanup();
+  });
+
+  it.each(passphrases())('$name: the exact bytes open a keyslot (exit 0), a near miss does not (exit 80)', async (p) => {
+    await formatLuksImage(join(ws.devRoot, p.name), p.key);
+    emulator.putParameter(`/luks/${p.name}`, p.ssmValue);
+    const near = p.encoding === 'base64' ? p.near.toString('base64') : p.near.toString('utf8');
+    emulator.putParameter(`/luks/${p.name}-near`, near);
+    const settings = (path: string): Record<string, string> => ({
+      LUKS_DEVICE: `/dev/${p.name}`,
+      LUKS_DEVICE_MAP: p.name,
+      LUKS_DEVICE_MOUNT_POINT: `/srv/${p.name}`,
+      SSM_PATH: path,
+      SSM_VALUE_ENCODING: p.encoding,
+    });
+    const right = await writeVolumeConfig(ws, p.name, settings(`/luks/${p.name}`));
+    const wrong = await writeVolumeConfig(ws, `${p.name}-near`, settings(`/luks/${p.name}-near`));
+    const device = join(devDir, p.name);
+    const env = volumeEnv(ws, emulator);
+
+    const ok = await runCli(['check', p.name], { env });
+    expect({ code: ok.code, stderr: ok.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(plainLines(ok.stdout)).toEqual([
+      `ok    config   ${right}`,
+      `ok    device   /dev/${p.name} -> ${device}`,
+      'ok    luks     LUKS header found',
+      `ok    key      ssm:/luks/${p.name} version 1 (us-east-1): ${p.key.length} bytes, opens a keyslot of ${device}`,
+    ]);
+
+    const miss = await runCli(['check', `${p.name}-near`], { env });
+    expect({ code: miss.code, stderr: miss.stderr }).toEqual({ code: 80, stderr: '' });
+    expect(plainLines(miss.stdout)).toEqual([
+      `ok    config   ${wrong}`,
+      `ok    device   /dev/${p.name} -> ${device}`,
+      'ok    luks     LUKS header found',
+      `FAIL  key      ssm:/luks/${p.name}-near version 1 (us-east-1): ${p.near.length} bytes, but it opens no keyslot of ${device}`,
+      '      fix: the parameter holds a different passphrase: check SSM_PATH and the parameter version',
+    ]);
+  });
+});
