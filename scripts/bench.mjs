@@ -3,10 +3,9 @@
 import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { FETCHED } from './build/code-cache.mjs';
-import { startFetchFixture } from './build/fetch-fixture.ts';
+import { FETCHED, startFetchFixture } from './build/fetch-fixture.ts';
 import { expectSuccess, GNU_TIME, median, runTimed, runWithPeakRss } from './build/measure.mjs';
-import { findAwsCli } from './build/aws-cli.mjs';
+import { awsCliCommand } from './build/aws-cli.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const RSS_RUNS = 5;
@@ -17,13 +16,13 @@ if (!existsSync(GNU_TIME)) throw new Error(`${GNU_TIME} is missing (peak RSS): a
 
 const fixture = await startFetchFixture();
 try {
-  const aws = await findAwsCli();
+  const aws = await awsCliCommand(fixture);
   const subjects = [
     { label: 'node -e 0', file: process.execPath, args: ['-e', '0'], env: fixture.env, expect: /^$/ },
     { label: 'luks-ssm fetch (built)', file: process.execPath, args: [LOADER, ...fixture.args], env: fixture.env, expect: FETCHED },
     { label: '  same, IMDS credentials', file: process.execPath, args: [LOADER, ...fixture.args], env: fixture.imdsEnv, expect: FETCHED },
   ];
-  if (aws) subjects.push({ label: 'aws ssm get-parameters', ...aws.command(fixture), expect: /"Parameters"/ });
+  if (aws) subjects.push({ label: 'aws ssm get-parameters', ...aws, expect: /"Parameters"/ });
   else console.log('aws: not installed, AWS CLI row skipped');
 
   console.log(`node ${process.version}, ${cpus().length} CPUs, load average ${loadavg()[0].toFixed(1)}; children get a fresh environment (no NODE_OPTIONS, no NODE_EXTRA_CA_CERTS)`);

@@ -1,15 +1,14 @@
 // Build step: one real fetch against the emulator through the loader, leaving the V8 code cache behind.
 import { fileURLToPath } from 'node:url';
-import { startFetchFixture } from './fetch-fixture.ts';
+import { FETCHED, startFetchFixture } from './fetch-fixture.ts';
 import { expectSuccess, runTimed } from './measure.mjs';
 
-const PRODUCER = fileURLToPath(new URL('./code-cache.cjs', import.meta.url));
-export const FETCHED = /^fetched \d+ bytes/m;
+const WARM_RUN = fileURLToPath(new URL('./warm-run.cjs', import.meta.url));
 
 export async function writeCodeCache({ loader, cache }) {
   const fixture = await startFetchFixture();
   try {
-    const run = await runTimed(process.execPath, [PRODUCER, loader, cache, ...fixture.args], fixture.env);
+    const run = await runTimed(process.execPath, [WARM_RUN, loader, cache, ...fixture.args], fixture.env);
     expectSuccess('code-cache warm-up fetch', run, FETCHED);
   } finally {
     await fixture.stop();

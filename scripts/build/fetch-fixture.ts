@@ -8,6 +8,8 @@ export const FIXTURE_VOLUME = 'bench';
 export const FIXTURE_PARAMETER = '/luks-ssm/bench/passphrase';
 /** What the fixture stores: tests check it never shows up in any output. */
 export const FIXTURE_PASSPHRASE = 'correct horse battery staple';
+/** What `luks-ssm fetch` prints once the passphrase is in hand (its size, never the bytes). */
+export const FETCHED = /^fetched \d+ bytes/m;
 
 export interface FetchFixture {
   /** luks-ssm arguments: `fetch <volume> --config <file>`. */
