@@ -1,6 +1,6 @@
 // Writes build/luks-ssm.cache: runs the bundle once through the shipped loader, then saves V8's code for
 // every function that ran (functions compiled lazily during the run are included, unlike produceCachedData).
-// Usage: node warm-run.cjs <loader> <cache-out> <luks-ssm args…>
+// Usage: node code-cache.cjs <loader> <cache-out> <luks-ssm args…>
 'use strict';
 const { writeFileSync } = require('node:fs');
 const { resolve } = require('node:path');
