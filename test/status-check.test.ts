@@ -1,0 +1,90 @@
+// status and check on a fake system: told from the dm table and mountinfo; check stops at the first FAIL.
+import { afterEach, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { checkVolume, formatCheckReport } from '../src/check.ts';
+import { formatVolumeStatus, readVolumeStatus } from '../src/status.ts';
+import { startVolume } from '../src/unlock.ts';
+import { UnlockError } from '../src/errors.ts';
+import type { KeySource } from '../src/secret/source.ts';
+import { createFakeSystem, fakeConfig, fakeDeps, keysSource, type FakeSystem } from './support/fake-system.ts';
+
+const KEY = Buffer.from('s3cret value\n');
+let sys: FakeSystem;
+afterEach(() => sys?.cleanup());
+
+const noDependents = async (units: string[]) => units.map((unit) => ({ unit, activeState: 'inactive', orderedAfter: true }));
+
+describe('readVolumeStatus', () => {
+  it('reports an unlocked volume with the version that opened it and its dependents', async () => {
+    sys = createFakeSystem(KEY);
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 4 }]));
+    const config = fakeConfig(sys, { requiredBy: ['app.service'] });
+    await startVolume(deps, config);
+    const status = await readVolumeStatus(deps, config, noDependents);
+    expect(status).toMatchObject({
+      active: true,
+      mapping: { open: true, path: '/dev/mapper/data', device: sys.device },
+      mount: { mounted: true, fsType: 'ext4' },
+      unlocked: { version: 4, source: 'ssm:/test/key' },
+      dependents: [{ unit: 'app.service', orderedAfter: true }],
+    });
+    const text = formatVolumeStatus(status);
+    expect(text).toContain('unlocked and mounted');
+    expect(text).toContain('with ssm:/test/key version 4');
+    expect(JSON.stringify(status)).not.toContain('s3cret');
+  });
+
+  it('is not active when the mapping is open but nothing is mounted, and says so', async () => {
+    sys = createFakeSystem(KEY);
+    sys.mappings.set('data', sys.device);
+    const { deps } = fakeDeps(sys, keysSource([]));
+    const status = await readVolumeStatus(deps, fakeConfig(sys), noDependents);
+    expect([status.active, status.mapping.open, status.mount.mounted]).toEqual([false, true, false]);
+    expect(formatVolumeStatus(status)).toContain('not mounted');
+  });
+});
+
+describe('checkVolume', () => {
+  it('passes every step when the key opens a keyslot, changing nothing', async () => {
+    sys = createFakeSystem(KEY);
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 2 }]));
+    const report = await checkVolume(deps, fakeConfig(sys));
+    expect(report.failure).toBeUndefined();
+    expect(report.steps.map((s) => [s.name, s.ok])).toEqual([['config', true], ['device', true], ['luks', true], ['key', true]]);
+    expect(sys.mappings.size + sys.mounts.size).toBe(0);
+    expect(sys.calls.find((c) => c.args[0] === 'open')?.args).toContain('--test-passphrase');
+    expect(formatCheckReport(report)).toMatch(/^ok {4}key +ssm:\/test\/key version 2 \(us-east-1\): 13 bytes, opens a keyslot/m);
+  });
+
+  it('stops at the first failure and prints the fix', async () => {
+    sys = createFakeSystem(Buffer.from('another key'));
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 2 }]));
+    const report = await checkVolume(deps, fakeConfig(sys));
+    expect(report.failure?.exitCode).toBe(80);
+    const text = formatCheckReport(report);
+    expect(text).toContain('FAIL  key');
+    expect(text).toContain('fix: the parameter holds a different passphrase');
+  });
+
+  it('reports a missing device without asking AWS', async () => {
+    sys = createFakeSystem(KEY);
+    let asked = false;
+    const source: KeySource = { description: 'x', async *keys() { asked = true; } };
+    const { deps } = fakeDeps(sys, source);
+    const report = await checkVolume(deps, fakeConfig(sys, { device: `${sys.dir}/dev/absent`, deviceTimeoutSec: 1 }));
+    expect(report.failure).toBeInstanceOf(UnlockError);
+    expect(report.failure?.kind).toBe('DEVICE_MISSING');
+    expect(report.steps.map((s) => s.ok)).toEqual([true, false]);
+    expect(asked).toBe(false);
+  });
+
+  it('works on an image file as the device', async () => {
+    sys = createFakeSystem(KEY);
+    const image = `${sys.dir}/disk.img`;
+    writeFileSync(image, Buffer.alloc(4096));
+    sys.luksDevices.add(image);
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }]));
+    const report = await checkVolume(deps, fakeConfig(sys, { device: image }));
+    expect(report.failure).toBeUndefined();
+  });
+});
