@@ -21,6 +21,8 @@ export interface CliResult {
 export interface CliOptions {
   env: Record<string, string>;
   timeoutMs?: number;
+  /** Run as this user (and group of the same number) instead of ours; the build dir is world-readable. */
+  uid?: number;
 }
 
 /** `node luks-ssm.cjs` from the globalSetup build (or `node src/main.ts`, loudly, when the build failed). */
@@ -44,6 +46,7 @@ export function runCli(args: string[], opts: CliOptions): Promise<CliResult> {
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: opts.timeoutMs ?? CLI_TIMEOUT_MS,
       killSignal: 'SIGKILL',
+      ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.uid }),
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];

@@ -1,6 +1,6 @@
 // vitest globalSetup: builds the shipped bundle once per run, so CLI integration tests run exactly what ships.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +32,8 @@ function build(outdir: string): Promise<string | undefined> {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const outdir = await mkdtemp(join(tmpdir(), 'luks-ssm-cli-build-'));
+  // Readable by all, as /usr/lib/luks-ssm is, so a test can run the CLI as an unprivileged user.
+  await chmod(outdir, 0o755);
   const failure = await build(outdir);
   if (failure === undefined) {
     project.provide('luksSsmCli', { args: [join(outdir, 'luks-ssm.cjs')] });
