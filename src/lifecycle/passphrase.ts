@@ -1,0 +1,59 @@
+// New passphrases: 64 bytes from KMS GenerateRandom (never a local RNG), as base64 text — the text itself is the passphrase.
+import type { AwsContext } from '../aws/clients.ts';
+import { AWS_ATTEMPT_TIMEOUT_MS } from '../aws/client-config.ts';
+import { mapAwsError } from '../aws/errors.ts';
+import { callWithRetry } from '../aws/retry.ts';
+import { UnlockError } from '../errors.ts';
+import { Secret } from '../secret/secret.ts';
+import type { Clock, Logger } from '../types.ts';
+
+/** 512 bits: more than the LUKS2 volume key, so the passphrase is never the weak link. Base64 makes it 88 characters. */
+export const PASSPHRASE_RANDOM_BYTES = 64;
+
+const ALPHABET = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/');
+const PAD = 0x3d;
+
+/** Standard base64 with padding, bytes to bytes: Buffer#toString('base64') would leave the secret in a JS string. */
+export function encodeBase64Bytes(input: Uint8Array): Buffer {
+  const out = Buffer.alloc(Math.ceil(input.length / 3) * 4);
+  let o = 0;
+  for (let i = 0; i < input.length; i += 3) {
+    const a = input[i] as number;
+    const b = i + 1 < input.length ? (input[i + 1] as number) : 0;
+    const c = i + 2 < input.length ? (input[i + 2] as number) : 0;
+    out[o++] = ALPHABET[a >> 2] as number;
+    out[o++] = ALPHABET[((a & 3) << 4) | (b >> 4)] as number;
+    out[o++] = i + 1 < input.length ? (ALPHABET[((b & 15) << 2) | (c >> 6)] as number) : PAD;
+    out[o++] = i + 2 < input.length ? (ALPHABET[c & 63] as number) : PAD;
+  }
+  return out;
+}
+
+/**
+ * The passphrase as printable text (what SSM stores and what an admin can type at a console in an emergency).
+ * With SSM_VALUE_ENCODING=base64 start decodes it back to the 64 random bytes; either way the entropy is 512 bits.
+ */
+export async function generatePassphrase(aws: AwsContext, opts: { deadline: number; clock: Clock; log?: Logger }): Promise<Secret> {
+  const { GenerateRandomCommand } = await import('../aws/kms-client.ts');
+  const kms = await aws.kms();
+  const what = `generate a passphrase with KMS GenerateRandom in ${aws.region}`;
+  let random: Uint8Array | undefined;
+  try {
+    const out = await callWithRetry(
+      (abortSignal) => kms.send(new GenerateRandomCommand({ NumberOfBytes: PASSPHRASE_RANDOM_BYTES }), { abortSignal }),
+      { deadline: opts.deadline, clock: opts.clock, what, attemptTimeoutMs: AWS_ATTEMPT_TIMEOUT_MS, ...(opts.log ? { log: opts.log } : {}) },
+    );
+    random = out.Plaintext;
+  } catch (error) {
+    throw mapAwsError(error, { what, action: 'kms:GenerateRandom', region: aws.region });
+  }
+  if (random === undefined || random.length !== PASSPHRASE_RANDOM_BYTES) {
+    random?.fill(0);
+    throw new UnlockError('AWS_UNAVAILABLE', `Failed to ${what}: KMS answered ${random?.length ?? 0} bytes, not ${PASSPHRASE_RANDOM_BYTES}`);
+  }
+  try {
+    return Secret.adopt(encodeBase64Bytes(random));
+  } finally {
+    random.fill(0);
+  }
+}

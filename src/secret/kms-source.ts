@@ -1,0 +1,120 @@
+// The KMS key source (KEY_SOURCE=kms): luks-ssm-kms tokens from the device header, decrypted by KMS under a context
+// rebuilt from the device itself (its LUKS UUID, optionally this instance's id), so a copied ciphertext decrypts nowhere else.
+import type { AwsContext } from '../aws/clients.ts';
+import { AWS_ATTEMPT_TIMEOUT_MS } from '../aws/client-config.ts';
+import { remainingMs } from '../aws/deadline.ts';
+import { mapAwsError } from '../aws/errors.ts';
+import { createImdsClient, imdsEndpointOf, IMDS_REQUEST_TIMEOUT_MS } from '../aws/imds.ts';
+import { callWithRetry } from '../aws/retry.ts';
+import { errorNameOf } from '../aws/transient.ts';
+import { isUnlockError, UnlockError } from '../errors.ts';
+import type { Clock, Logger, VolumeConfig } from '../types.ts';
+import { Secret } from './secret.ts';
+import type { FetchedKey, KeySource } from './source.ts';
+
+/** Encryption context keys; values are never secret (they show up in CloudTrail, which is the point). */
+export const CONTEXT_LUKS_UUID = 'luks-ssm:luks-uuid';
+export const CONTEXT_INSTANCE_ID = 'luks-ssm:instance-id';
+
+/** What the source needs of a luks-ssm-kms token (src/luks/token.ts's KmsToken has these). */
+export interface KmsTokenView {
+  tokenId: number;
+  keyId: string;
+  ciphertext: string;
+  generation: number;
+}
+
+export interface KmsHeaderView {
+  device: string;
+  uuid: string;
+  /** Newest first. */
+  tokens: KmsTokenView[];
+}
+
+export interface KmsSourceDeps {
+  clock: Clock;
+  log: Logger;
+  aws(deadline: number): Promise<AwsContext>;
+  readHeader(deadline: number): Promise<KmsHeaderView>;
+  /** Set when KMS_CONTEXT_INSTANCE_ID=yes. */
+  instanceId?: (deadline: number) => Promise<string>;
+}
+
+export function encryptionContextOf(uuid: string, instanceId?: string): Record<string, string> {
+  return { [CONTEXT_LUKS_UUID]: uuid, ...(instanceId === undefined ? {} : { [CONTEXT_INSTANCE_ID]: instanceId }) };
+}
+
+/** Decrypt with KeyId pinned to the token's key; the plaintext goes into a Secret and the SDK's buffer is zeroed. */
+export async function decryptToken(aws: AwsContext, token: KmsTokenView, context: Record<string, string>, device: string, opts: { deadline: number; clock: Clock; log?: Logger }): Promise<Secret> {
+  const { DecryptCommand } = await import('../aws/kms-client.ts');
+  const what = `decrypt LUKS2 token ${token.tokenId} of ${device} with KMS`;
+  const kms = await aws.kms();
+  try {
+    const out = await callWithRetry(
+      (abortSignal) => kms.send(new DecryptCommand({ CiphertextBlob: Buffer.from(token.ciphertext, 'base64'), EncryptionContext: context, KeyId: token.keyId }), { abortSignal }),
+      { deadline: opts.deadline, clock: opts.clock, what, attemptTimeoutMs: AWS_ATTEMPT_TIMEOUT_MS, ...(opts.log ? { log: opts.log } : {}) },
+    );
+    if (out.Plaintext === undefined || out.Plaintext.length === 0) throw new UnlockError('AWS_UNAVAILABLE', `Failed to ${what}: empty answer`);
+    const secret = Secret.copyOf(out.Plaintext);
+    out.Plaintext.fill(0);
+    return secret;
+  } catch (error) {
+    const name = errorNameOf(error);
+    if (name === 'InvalidCiphertextException' || name === 'IncorrectKeyException') {
+      throw new UnlockError('AWS_DENIED', `Failed to ${what}: the ciphertext does not belong to this volume (${Object.keys(context).join(', ')} differ)`, {
+        cause: error,
+        hint: 'the header was copied from another volume or instance, or KMS_CONTEXT_INSTANCE_ID changed since enroll: re-enroll with luks-ssm enroll --add-to-existing',
+      });
+    }
+    throw mapAwsError(error, { what, action: 'kms:Decrypt', region: aws.region, keyId: token.keyId });
+  }
+}
+
+export function createKmsKeySource(config: VolumeConfig, deps: KmsSourceDeps): KeySource {
+  return {
+    description: `the luks-ssm-kms tokens of ${config.device}`,
+    async *keys(deadline) {
+      const header = await deps.readHeader(deadline);
+      if (header.tokens.length === 0) {
+        throw new UnlockError('CONFIG', `${header.device} has no luks-ssm-kms token, but KEY_SOURCE=kms`, {
+          hint: `enroll it: luks-ssm enroll ${config.volume} --add-to-existing`,
+        });
+      }
+      const instanceId = deps.instanceId ? await deps.instanceId(deadline) : undefined;
+      const context = encryptionContextOf(header.uuid, instanceId);
+      const aws = await deps.aws(deadline);
+      // A token that does not decrypt here may be a stale one from an interrupted rotation: try the others first.
+      let refused: UnlockError | undefined;
+      for (const token of header.tokens) {
+        let secret: Secret;
+        try {
+          secret = await decryptToken(aws, token, context, header.device, { deadline, clock: deps.clock, log: deps.log });
+        } catch (error) {
+          if (!isUnlockError(error) || error.kind !== 'AWS_DENIED' || !/does not belong/.test(error.message)) throw error;
+          deps.log.warn({ device: header.device, token: token.tokenId }, `${error.message}, ignoring.`);
+          refused ??= error;
+          continue;
+        }
+        const key: FetchedKey = { secret, source: `kms-token:${token.tokenId}`, version: token.generation, region: aws.region };
+        yield key;
+      }
+      if (refused !== undefined) throw refused;
+    },
+  };
+}
+
+/** This instance's id from IMDSv2, retried within the deadline (for KMS_CONTEXT_INSTANCE_ID=yes). */
+export async function fetchInstanceId(opts: { imdsEndpoint: string | undefined; env: Record<string, string | undefined>; deadline: number; clock: Clock; log?: Logger }): Promise<string> {
+  const imds = createImdsClient(imdsEndpointOf(opts.imdsEndpoint, opts.env));
+  const what = 'get the instance id from instance metadata';
+  const id = await callWithRetry(
+    (signal) => imds.get('/latest/meta-data/instance-id', { timeoutMs: Math.max(1, Math.min(IMDS_REQUEST_TIMEOUT_MS, remainingMs(opts.deadline, opts.clock))), signal }),
+    { deadline: opts.deadline, clock: opts.clock, what, attemptTimeoutMs: IMDS_REQUEST_TIMEOUT_MS, ...(opts.log ? { log: opts.log } : {}) },
+  ).catch((error: unknown) => {
+    if (isUnlockError(error)) throw error;
+    throw new UnlockError('AWS_UNAVAILABLE', `Failed to ${what}: ${(error as Error).message}`, { cause: error });
+  });
+  const trimmed = id.trim();
+  if (!/^i-[0-9a-f]{8,17}$/.test(trimmed)) throw new UnlockError('AWS_UNAVAILABLE', `Failed to ${what}: the answer is not an instance id`);
+  return trimmed;
+}
