@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Builds the shipped bundle once, so CLI integration tests run exactly what ships.
+    globalSetup: ['test/support/global-build.ts'],
   },
 });
