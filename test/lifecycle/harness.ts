@@ -54,7 +54,7 @@ export function crashAfter(name: string): (step: string) => void {
  */
 export async function keyStartWouldUse(emulator: Emulator, dev: FakeDev, config: VolumeConfig, device: string): Promise<string | undefined> {
   const source = createKeySource(config, { env: credentialsEnv(emulator), clock: realClock, log: createRecordingLogger(), run, devRoot: dev.root });
-  for await (const key of source.keys(Date.now() + 15_000)) {
+  for await (const key of source.keys(Date.now() + config.timeoutSec * 1000)) {
     const opens = await testPassphrase(run, device, key.secret);
     key.secret.wipe();
     if (opens) return `${key.source}@${key.version}`;
