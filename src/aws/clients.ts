@@ -7,7 +7,7 @@ import { clientConfigOf } from './client-config.ts';
 import { createImdsClient, imdsEndpointOf } from './imds.ts';
 import { resolveRegion } from './region.ts';
 
-export { GetParameterCommand, GetParameterHistoryCommand, LabelParameterVersionCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
+export { DescribeParametersCommand, GetParameterCommand, GetParameterHistoryCommand, LabelParameterVersionCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 export type { Parameter, ParameterHistory, SSMClient } from '@aws-sdk/client-ssm';
 export type { KMSClient } from './kms-client.ts';
 
