@@ -8,7 +8,8 @@ fail() {
   exit 1
 }
 
-# wait_for SECONDS COMMAND...: retry COMMAND every 0.2 s until it succeeds or SECONDS pass.
+# wait_for SECONDS COMMAND...: retry COMMAND every 0.2 s until it succeeds or SECONDS pass. Arguments are
+# expanded once, at the call: to re-read a value on every try, pass a function that reads it.
 wait_for() {
   local deadline=$(($(date +%s) + $1))
   shift

@@ -6,9 +6,10 @@ MOUNT_POINT=/srv/data
 UNIT=luks-ssm@data.service
 MOUNT_UNIT=srv-data.mount
 DEP=vm-dependent.service
-TIMEOUT_SEC=20
+TIMEOUT_SEC=${TIMEOUT_SEC:-90}
 
-# write_config: /etc/luks-ssm/data.conf with every AWS endpoint on the host's emulator (10.0.2.2).
+# write_config: /etc/luks-ssm/data.conf with every AWS endpoint on the host's emulator (10.0.2.2). TIMEOUT_SEC is
+# generous by default: under TCG on a loaded host one unlock (Node start, IMDS, SSM, pbkdf2) can take 20-40 s.
 write_config() {
   install -d -m 0755 /etc/luks-ssm
   (umask 077 && cat >/etc/luks-ssm/$VOLUME.conf) <<CONF
@@ -47,6 +48,11 @@ UNIT
 
 prop() {
   systemctl show -p "$2" --value "$1"
+}
+
+# unit_is UNIT STATE: for wait_for (reads the state on every try).
+unit_is() {
+  [ "$(prop "$1" ActiveState)" = "$2" ]
 }
 
 # expect_eq WHAT ACTUAL EXPECTED

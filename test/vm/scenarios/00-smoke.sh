@@ -19,12 +19,13 @@ smoke() {
 
   # No route beyond 10.0.2.0/24: the metadata address and any AWS address must fail at once, not time out.
   for addr in 169.254.169.254 52.94.0.1; do
-    t0=$(date +%s%N)
-    err=$(timeout 5 bash -c "exec 3<>/dev/tcp/$addr/80" 2>&1) && fail "connected to $addr"
-    ms=$((($(date +%s%N) - t0) / 1000000))
-    echo "$addr: $err (${ms} ms)"
+    # Timed inside one bash: "at once" means the connect itself, not a loaded host's process start-up.
+    err=$(timeout 5 bash -c "t0=\$EPOCHREALTIME; exec 3<>/dev/tcp/$addr/80 || echo \"elapsed \$t0 \$EPOCHREALTIME\"" 2>&1) ||
+      fail "$addr: no answer within 5 s (rc $?): $err"
     case $err in *"Network is unreachable"*) ;; *) fail "$addr: expected ENETUNREACH, got: $err" ;; esac
-    [ "$ms" -lt 2000 ] || fail "$addr: took $ms ms to fail"
+    ms=$(echo "$err" | awk '/^elapsed/ { printf "%d", ($3 - $2) * 1000 }')
+    echo "$addr: Network is unreachable after ${ms} ms"
+    [ -n "$ms" ] && [ "$ms" -lt 500 ] || fail "$addr: took ${ms:-?} ms to fail"
   done
 
   by_id=/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_$SCRATCH_SERIAL

@@ -8,7 +8,8 @@ busy_stop() {
   # setsid: its own session, like a login shell's job; not ordered against the volume in any way.
   setsid sh -c "cd $MOUNT_POINT && exec sleep 300" </dev/null >/dev/null 2>&1 &
   holder=$!
-  wait_for 10 test "$(readlink /proc/$holder/cwd)" = $MOUNT_POINT || fail "holder did not start in $MOUNT_POINT"
+  holder_in_place() { [ "$(readlink /proc/$holder/cwd)" = $MOUNT_POINT ] && [ "$(cat /proc/$holder/comm)" = sleep ]; }
+  wait_for 10 holder_in_place || fail "holder did not start in $MOUNT_POINT"
   echo "holder: pid $holder ($(cat /proc/$holder/comm))"
 
   out=$(luks-ssm stop $VOLUME 2>&1)
@@ -29,7 +30,8 @@ busy_stop() {
   [ "$(readlink /proc/$holder/cwd)" = $MOUNT_POINT ] || fail "holder pid $holder lost its directory"
 
   kill $holder
-  wait_for 10 sh -c "! kill -0 $holder" || fail "holder pid $holder did not exit"
+  holder_gone() { ! kill -0 $holder 2>/dev/null; }
+  wait_for 10 holder_gone || fail "holder pid $holder did not exit"
   systemctl reset-failed $UNIT $MOUNT_UNIT 2>/dev/null
   systemctl start $UNIT || fail "systemctl start $UNIT after the holder left: exit $?"
   expect_eq "$UNIT after restart" "$(prop $UNIT ActiveState)" active

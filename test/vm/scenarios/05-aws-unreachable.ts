@@ -6,6 +6,7 @@ export const awsUnreachable: Scenario = {
   needsProduct: true,
   async run(ctx) {
     await ctx.ensureBooted();
+    expectSuccess(await ctx.vm.run('short TIMEOUT_SEC', guestScript('05-aws-unreachable.sh', 'short_timeout'), 30_000), 'config');
     await ctx.stopEmulator();
     try {
       expectSuccess(await ctx.vm.reboot(guestScript('05-aws-unreachable.sh', 'first_failure')), 'boot without AWS');

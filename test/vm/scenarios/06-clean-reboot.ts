@@ -1,5 +1,14 @@
 // Clean reboot with the volume mounted: nothing forced at shutdown, the filesystem clean on the next boot.
-import { expectSuccess, guestScript, type Scenario } from '../lib/scenario.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { check, expectSuccess, guestScript, type Scenario } from '../lib/scenario.ts';
+
+/** systemd-shutdown's lines on the serial console: it unmounts or detaches only what the units left behind. */
+function shutdownLeftovers(serialLog: string): string[] {
+  const lines = readFileSync(serialLog, 'utf8').split('\n').filter((line) => /systemd-shutdown\[|\(sd-umount\)/.test(line));
+  check(lines.some((line) => line.includes('All DM devices detached')), `no systemd-shutdown summary in ${serialLog}: no clean shutdown`);
+  return lines.filter((line) => /Detaching DM \/dev|Unmounting '?\/srv\/data|Not all|Failed to/.test(line));
+}
 
 export const cleanReboot: Scenario = {
   name: '06-clean-reboot',
@@ -7,6 +16,10 @@ export const cleanReboot: Scenario = {
   async run(ctx) {
     await ctx.ensureBooted();
     expectSuccess(await ctx.vm.run('volume mounted before reboot', '. /mnt/host/product.sh; expect_mounted', 30_000), 'before reboot');
-    expectSuccess(await ctx.vm.reboot(guestScript('06-clean-reboot.sh', 'after_boot')), 'after reboot');
+    const serialLog = join(ctx.workDir, `serial-boot-${ctx.vm.boot()}.log`);
+    const result = await ctx.vm.reboot(guestScript('06-clean-reboot.sh', 'after_boot'));
+    const leftovers = shutdownLeftovers(serialLog);
+    check(leftovers.length === 0, `systemd-shutdown had to clean up: ${leftovers.join(' | ')}`);
+    expectSuccess(result, 'after reboot');
   },
 };
