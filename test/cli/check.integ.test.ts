@@ -3,7 +3,8 @@ import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../emulator/index.ts';
-import { plainLines, runCli } from '../support/cli.ts';
+import { runCli } from '../support/cli.ts';
+import { outcome, stepLines } from './check-report.ts';
 import { canRunCryptsetup, formatLuksImage } from './luks-image.ts';
 import { passphrases } from './passphrases.ts';
 import { createWorkspace, volumeEnv, writeVolumeConfig, type Workspace } from './workspace.ts';
@@ -43,7 +44,8 @@ describe.skipIf(!canRunCryptsetup)('check on LUKS2 image files', () => {
 
     const ok = await runCli(['check', p.name], { env });
     expect({ code: ok.code, stderr: ok.stderr }).toEqual({ code: 0, stderr: '' });
-    expect(plainLines(ok.stdout)).toEqual([
+    expect(outcome(ok.stdout)).toEqual({ failed: [], last: 'key' });
+    expect(stepLines(ok.stdout, ['config', 'device', 'luks', 'key'])).toEqual([
       `ok    config   ${right}`,
       `ok    device   /dev/${p.name} -> ${device}`,
       'ok    luks     LUKS header found',
@@ -52,7 +54,8 @@ describe.skipIf(!canRunCryptsetup)('check on LUKS2 image files', () => {
 
     const miss = await runCli(['check', `${p.name}-near`], { env });
     expect({ code: miss.code, stderr: miss.stderr }).toEqual({ code: 80, stderr: '' });
-    expect(plainLines(miss.stdout)).toEqual([
+    expect(outcome(miss.stdout)).toEqual({ failed: ['key'], last: 'key' });
+    expect(stepLines(miss.stdout, ['config', 'device', 'luks', 'key'])).toEqual([
       `ok    config   ${wrong}`,
       `ok    device   /dev/${p.name} -> ${device}`,
       'ok    luks     LUKS header found',

@@ -24,7 +24,9 @@ function isUtf8(bytes: Buffer): boolean {
 /** The secret as it could appear: its bytes, in a JSON string, as base64 (any aligned piece), hex, a byte list. */
 function forms(secret: Buffer): Array<[string, Buffer]> {
   const out: Array<[string, Buffer]> = [['raw bytes', secret]];
-  if (isUtf8(secret)) out.push(['JSON-escaped', Buffer.from(JSON.stringify(secret.toString('utf8')).slice(1, -1), 'utf8')]);
+  // Binary keys decoded as UTF-8 (invalid bytes become U+FFFD) still leak their ASCII runs.
+  if (!isUtf8(secret)) out.push(['UTF-8 decoded (lossy)', Buffer.from(secret.toString('utf8'), 'utf8')]);
+  out.push(['JSON-escaped', Buffer.from(JSON.stringify(secret.toString('utf8')).slice(1, -1), 'utf8')]);
   for (let start = 0; start < 3; start += 1) out.push([`base64 (from byte ${start})`, Buffer.from(secret.subarray(start).toString('base64'), 'latin1')]);
   out.push(['hex', Buffer.from(secret.toString('hex'), 'latin1')]);
   // Buffer#toJSON: {"type":"Buffer","data":[255,254,…]}
@@ -39,7 +41,10 @@ function needles(secret: Buffer): Map<string, string> {
   for (const [form, bytes] of forms(secret)) {
     // base64 pieces that end in padding are not substrings of a longer encoding: drop the last quad.
     const usable = form.startsWith('base64') ? bytes.subarray(0, bytes.length - 4) : bytes;
-    for (let i = 0; i + WINDOW <= usable.length; i += 1) map.set(usable.toString('latin1', i, i + WINDOW), form);
+    for (let i = 0; i + WINDOW <= usable.length; i += 1) {
+      const piece = usable.toString('latin1', i, i + WINDOW);
+      if (!map.has(piece)) map.set(piece, form);
+    }
   }
   return map;
 }
