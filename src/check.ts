@@ -48,6 +48,7 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promi
         return 'LUKS header found';
       },
     },
+    ...(deps.kmsKeyState === undefined ? [] : [{ name: 'kms-key', run: () => deps.kmsKeyState!(config, deadline) }]),
     {
       name: 'key',
       run: async () => {

@@ -19,6 +19,8 @@ export interface VolumeDeps {
   /** Serialises luks-ssm runs on this host; gives up at `deadline` (epoch ms). */
   acquireLock(deadline: number): Promise<RunLock>;
   keySource(config: VolumeConfig): KeySource;
+  /** check's kms-key step: the state of the KMS key behind the passphrase, one line (throws for an unusable key). */
+  kmsKeyState?(config: VolumeConfig, deadline: number): Promise<string>;
   /** Those of `units` that are active or activating (empty when systemd is not reachable). */
   activeDependents(units: string[]): Promise<string[]>;
   /** The systemd unit a process belongs to, when systemd is reachable. */

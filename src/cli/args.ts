@@ -1,15 +1,16 @@
 // Command-line grammar: `luks-ssm <verb> [options] <volume>`, parsed with node:util parseArgs; no logic here.
 import { parseArgs } from 'node:util';
 import { UnlockError } from '../errors.ts';
+import { checkLifecycleOptions, LIFECYCLE_OPTIONS, lifecycleFlagsOf, migrateConfigFile, type LifecycleFlags } from '../lifecycle/args.ts';
 
-export const VOLUME_VERBS = ['start', 'stop', 'status', 'check', 'enable', 'disable', 'fetch'] as const;
+export const VOLUME_VERBS = ['start', 'stop', 'status', 'check', 'enable', 'disable', 'fetch', 'enroll', 'rotate', 'migrate'] as const;
 export type VolumeVerb = (typeof VOLUME_VERBS)[number];
 
 export type Command =
   | { verb: 'help' }
   | { verb: 'version' }
   | { verb: 'generate'; dirs: string[] }
-  | { verb: VolumeVerb; volume: string; configFile: string | undefined; json: boolean; verbose: boolean };
+  | { verb: VolumeVerb; volume: string; configFile: string | undefined; json: boolean; verbose: boolean; lifecycle?: LifecycleFlags };
 
 const OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -17,6 +18,7 @@ const OPTIONS = {
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
+  ...LIFECYCLE_OPTIONS,
 } as const;
 
 function usageError(message: string): UnlockError {
@@ -39,14 +41,16 @@ export function parseCommand(argv: readonly string[]): Command {
     if (rest.length < 1 || rest.length > 3) throw usageError('generate takes 1 to 3 directories (normal, early, late)');
     return { verb: 'generate', dirs: rest };
   }
+  checkLifecycleOptions(verb, values);
   if (!(VOLUME_VERBS as readonly string[]).includes(verb)) throw usageError(`unknown verb '${verb}'`);
   if (rest.length !== 1) throw usageError(`${verb} takes exactly one volume name, got ${rest.length}`);
   if (values.json && verb !== 'status') throw usageError('--json goes with status');
   return {
     verb: verb as VolumeVerb,
     volume: rest[0] as string,
-    configFile: values.config,
+    configFile: verb === 'migrate' ? migrateConfigFile(values) : values.config,
     json: values.json ?? false,
     verbose: values.verbose ?? false,
+    ...(verb === 'enroll' || verb === 'rotate' || verb === 'migrate' ? { lifecycle: lifecycleFlagsOf(values) } : {}),
   };
 }

@@ -18,7 +18,7 @@ export interface CliContext {
   version: string;
 }
 
-const ROOT_VERBS = new Set(['start', 'stop', 'enable', 'disable']);
+const ROOT_VERBS = new Set(['start', 'stop', 'enable', 'disable', 'enroll', 'rotate']);
 
 export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
   let command: Command | undefined;
@@ -52,7 +52,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     });
     const runDir = ctx.env.LUKS_SSM_RUN_DIR ?? DEFAULT_RUN_DIR;
     const deps = createVolumeDeps({ env: ctx.env, log, runDir, bus });
-    return await runVolumeVerb(command, config, deps, { bus, stdout: ctx.stdout });
+    return await runVolumeVerb(command, config, deps, { bus, stdout: ctx.stdout, env: ctx.env });
   } catch (error) {
     return reportFailure(error, command, ctx, log);
   } finally {

@@ -1,5 +1,6 @@
 // The --help text: verbs, options, environment and the exit-code table (rendered from src/errors.ts).
 import { formatExitCodeTable } from '../errors.ts';
+import { LIFECYCLE_USAGE } from '../lifecycle/args.ts';
 
 export function formatUsage(version: string): string {
   return `luks-ssm ${version} — unlock and mount LUKS volumes at boot with the passphrase from AWS SSM Parameter Store
@@ -14,6 +15,7 @@ Verbs:
   enable <volume>    enable luks-ssm@<volume>.service at boot and order REQUIRED_BY units after it
   disable <volume>   undo enable (does not stop or close anything)
 
+${LIFECYCLE_USAGE}
 Options:
   -c, --config FILE  use FILE instead of $LUKS_SSM_CONF_DIR/<volume>.conf
       --json         status: print JSON

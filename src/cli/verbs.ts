@@ -16,6 +16,8 @@ type VolumeCommand = Extract<Command, { verb: VolumeVerb }>;
 export interface VerbIo {
   bus: ReturnType<typeof createLazyBus>;
   stdout: (text: string) => void;
+  /** For the lifecycle verbs, which call AWS themselves. */
+  env?: Record<string, string | undefined>;
 }
 
 export async function runVolumeVerb(command: VolumeCommand, config: VolumeConfig, deps: VolumeDeps, io: VerbIo): Promise<number> {
@@ -43,6 +45,15 @@ export async function runVolumeVerb(command: VolumeCommand, config: VolumeConfig
         io.stdout(`fetched ${secret.length} bytes from ${key.source}${key.version === undefined ? '' : ` (version ${key.version})`}\n`);
       });
       return exitCodeOf('OK');
+    }
+    case 'enroll':
+    case 'rotate': {
+      const { runLifecycleVerb } = await import('../lifecycle/cli.ts');
+      return runLifecycleVerb(command.verb, command.lifecycle!, config, deps, { stdout: io.stdout, env: io.env ?? {} });
+    }
+    case 'migrate': {
+      const { runMigrate } = await import('../lifecycle/migrate.ts');
+      return runMigrate(config, command.lifecycle?.apply ?? false, deps, { stdout: io.stdout, env: io.env ?? {} });
     }
     case 'enable':
     case 'disable': {

@@ -2,7 +2,7 @@
 import { acquireRunLock } from '../run-lock.ts';
 import { createRunner } from '../exec/run.ts';
 import { connectSystemd, type SystemdBus } from '../systemd/bus.ts';
-import { createSsmKeySource } from '../secret/ssm-source.ts';
+import { checkVolumeKmsKey, createKeySource } from '../lifecycle/key-source.ts';
 import type { DependentState } from '../status.ts';
 import type { VolumeDeps } from '../volume-deps.ts';
 import type { Clock, Logger } from '../types.ts';
@@ -45,7 +45,8 @@ export function createVolumeDeps(opts: WiringOptions): VolumeDeps {
     mountinfoPath: env.LUKS_SSM_MOUNTINFO,
     procRoot: env.LUKS_SSM_PROC_ROOT,
     acquireLock: (deadline) => acquireRunLock({ dir: runDir, timeoutMs: Math.max(1, deadline - Date.now()), run }),
-    keySource: (config) => createSsmKeySource(config, { env, clock: systemClock, log }),
+    keySource: (config) => createKeySource(config, { env, clock: systemClock, log, run, devRoot: env.LUKS_SSM_DEV_ROOT }),
+    kmsKeyState: (config, deadline) => checkVolumeKmsKey(config, { env, clock: systemClock, log, run, devRoot: env.LUKS_SSM_DEV_ROOT }, deadline),
     async activeDependents(units) {
       const b = await bus.get();
       if (!b) return [];

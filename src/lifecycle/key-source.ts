@@ -37,3 +37,15 @@ export function createKeySource(config: VolumeConfig, deps: KeySourceDeps): KeyS
       : {}),
   });
 }
+
+/** check's kms-key step for this volume: finds the key (token, parameter or KMS_KEY_ID) and judges its state. */
+export async function checkVolumeKmsKey(config: VolumeConfig, deps: KeySourceDeps, deadline: number): Promise<string> {
+  const { checkKmsKey } = await import('./kms-check.ts');
+  const aws = await awsContextFor(config, deps, config.region, deadline);
+  let tokenKeyId: string | undefined;
+  if (config.keySource === 'kms') {
+    const device = await resolveDevice(config.device, { deadline, clock: deps.clock, ...(deps.devRoot === undefined ? {} : { devRoot: deps.devRoot }), allowRegularFile: true });
+    tokenKeyId = kmsTokensOf(await readLuksHeader(deps.run, device))[0]?.keyId;
+  }
+  return checkKmsKey(aws, config, tokenKeyId, { deadline, clock: deps.clock, log: deps.log });
+}
