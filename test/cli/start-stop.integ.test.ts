@@ -61,6 +61,8 @@ describe.skipIf(!canRunCryptsetup)('start/stop/status with fake system programs'
     ]);
     expect(await sys.mappings()).toEqual(['data']);
     expect((await stat(mountPoint)).mode & 0o7777).toBe(0o700);
+    // Children get PATH and LC_ALL only (PWD is the shell's): no AWS_*, HOME or LUKS_SSM_* reaches them.
+    expect(await sys.envNames()).toEqual(calls.map(() => ['LC_ALL', 'PATH', 'PWD']));
   });
 
   it('status --json: open, mounted, and which parameter version unlocked it', async () => {

@@ -28,6 +28,8 @@ export interface FakeSystem {
   addDevice(node: string, image: string): Promise<void>;
   setBusy(busy: boolean): Promise<void>;
   calls(): Promise<FakeCall[]>;
+  /** The names of the environment variables each call saw, in call order. */
+  envNames(): Promise<string[][]>;
   /** Names of open mappings. */
   mappings(): Promise<string[]>;
 }
@@ -72,6 +74,10 @@ export async function installFakeSystem(dir: string): Promise<FakeSystem> {
         const stdin = rest.pop() ?? '';
         return { program: program ?? '', args: rest, stdinBytes: Number(stdin.replace('stdin=', '')) };
       });
+    },
+    async envNames() {
+      const text = await readFile(join(state, 'env.log'), 'utf8');
+      return text.split(/^== .*\n/m).slice(1).map((block) => block.split('\n').filter((l) => l.includes('=')).map((l) => l.slice(0, l.indexOf('='))).sort());
     },
     mappings: () => readdir(join(state, 'mappings')),
   };

@@ -25,11 +25,16 @@ export interface CliOptions {
   uid?: number;
 }
 
+let warned = false;
+
 /** `node luks-ssm.cjs` from the globalSetup build (or `node src/main.ts`, loudly, when the build failed). */
 export function cliCommand(): string[] {
   const cli = inject('luksSsmCli');
   if (cli === undefined) throw new Error('no built CLI: run vitest with globalSetup test/support/global-build.ts');
-  if (cli.fallback !== undefined) console.warn(`!!! CLI tests are running src/main.ts, not the build: ${cli.fallback}`);
+  if (cli.fallback !== undefined && !warned) {
+    warned = true;
+    console.warn(`!!! CLI tests are running src/main.ts, NOT the shipped build (the build failed: ${cli.fallback})`);
+  }
   return cli.args;
 }
 
