@@ -32,7 +32,7 @@ export async function step(deps: LifecycleDeps, report: { say(line: string): voi
   await action();
   report.changed = true;
   report.say(line);
-  deps.log.info({ step: name }, line);
+  deps.log.debug({ step: name }, line);
   await deps.afterStep?.(name);
 }
 
