@@ -1,7 +1,7 @@
 // `luks-ssm check` fully real: built CLI, real SDK against the emulator, real cryptsetup on LUKS2 image files.
 import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { startEmulator, type Emulator } from '../emulator/index.ts';
 import { runCli } from '../support/cli.ts';
 import { outcome, stepLines } from './check-report.ts';
@@ -25,7 +25,7 @@ describe.skipIf(!canRunCryptsetup)('check on LUKS2 image files', () => {
     await ws?.cleanup();
   });
 
-  it.each(passphrases())('$name: the exact bytes open a keyslot (exit 0), a near miss does not (exit 80)', async (p) => {
+  it.concurrent.for(passphrases())('$name: the exact bytes open a keyslot (exit 0), a near miss does not (exit 80)', async (p, { expect }) => {
     await formatLuksImage(join(ws.devRoot, p.name), p.key);
     emulator.putParameter(`/luks/${p.name}`, p.ssmValue);
     const near = p.encoding === 'base64' ? p.near.toString('base64') : p.near.toString('utf8');
