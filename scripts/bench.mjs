@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { FETCHED, startFetchFixture } from './build/fetch-fixture.ts';
+import { CAN_FETCH, FETCHED, startFetchFixture } from './build/fetch-fixture.ts';
 import { expectSuccess, GNU_TIME, median, runTimed, runWithPeakRss } from './build/measure.mjs';
 import { awsCliCommand } from './build/aws-cli.mjs';
 
@@ -13,6 +13,7 @@ const LOADER = fileURLToPath(new URL('../build/luks-ssm.cjs', import.meta.url));
 
 if (!existsSync(LOADER)) throw new Error('build/luks-ssm.cjs is missing: run `npm run build` first');
 if (!existsSync(GNU_TIME)) throw new Error(`${GNU_TIME} is missing (peak RSS): apt-get install time`);
+if (!CAN_FETCH) throw new Error('npm run bench must run as root: luks-ssm refuses config files not owned by root');
 
 const fixture = await startFetchFixture();
 try {

@@ -10,6 +10,8 @@ export const FIXTURE_PARAMETER = '/luks-ssm/bench/passphrase';
 export const FIXTURE_PASSPHRASE = 'correct horse battery staple';
 /** What `luks-ssm fetch` prints once the passphrase is in hand (its size, never the bytes). */
 export const FETCHED = /^fetched \d+ bytes/m;
+/** luks-ssm refuses config files not owned by root, so only root can run the fixture's fetch. */
+export const CAN_FETCH = process.getuid?.() === 0;
 
 export interface FetchFixture {
   /** luks-ssm arguments: `fetch <volume> --config <file>`. */

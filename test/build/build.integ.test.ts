@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURE_PASSPHRASE, startFetchFixture } from '../../scripts/build/fetch-fixture.ts';
+import { CAN_FETCH, FIXTURE_PASSPHRASE, startFetchFixture } from '../../scripts/build/fetch-fixture.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const VERSION = (JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -42,7 +42,7 @@ async function copyOf(from: string, name: string): Promise<string> {
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'luks-ssm-build-test-'));
   const built = await run(process.execPath, [join(ROOT, 'scripts/build.mjs'), '--outdir', join(work, 'build')], BARE_ENV, ROOT);
-  expect(built.stderr).toBe('');
+  expect(built.stderr).toBe(CAN_FETCH ? '' : 'note: not root, so the code cache is warmed with --version only (a fetch needs a root-owned config)\n');
   expect(built.code).toBe(0);
   shipped = await copyOf(join(work, 'build'), 'usr-lib-luks-ssm');
 }, 180_000);
@@ -101,7 +101,8 @@ describe('production build', () => {
     expect(outcome).toEqual({ code: 0, stdout: `luks-ssm ${VERSION}\n`, stderr: 'cache: missing\n' });
   });
 
-  it('fetches the passphrase from the emulator on loopback and never prints it', async () => {
+  // luks-ssm reads only root-owned config files.
+  it.skipIf(!CAN_FETCH)('fetches the passphrase from the emulator on loopback and never prints it', async () => {
     const fixture = await startFetchFixture();
     try {
       const outcome = await run(join(shipped, 'luks-ssm.cjs'), fixture.args, { ...fixture.env, ...BARE_ENV }, shipped);
