@@ -49,8 +49,6 @@ try {
     console.log(`  ${s.label.padEnd(24)} ${median(ms).toFixed(1).padStart(7)} ms (${Math.min(...ms).toFixed(1)}-${Math.max(...ms).toFixed(1)})  ${ratio.padStart(6)}x  ${String(rss).padStart(3)} MiB`);
   }
   const ratio = median(times[1]) / base;
-  const fastest = Math.min(...times[1]) / Math.min(...times[0]);
-  console.log(`fetch vs node -e 0, fastest runs: ${fastest.toFixed(2)}x (less sensitive to a busy machine than medians)`);
   console.log(`load average now ${loadavg()[0].toFixed(1)} (above ~1 per CPU the figures are noisy: rerun on a quiet machine)`);
   console.log(`fetch vs node -e 0: ${ratio.toFixed(2)}x (target <= 2.5x, stretch 2.0x); peak RSS target <= 60 MiB`);
   console.log(`fetch_vs_node_ratio=${ratio.toFixed(2)}`);
