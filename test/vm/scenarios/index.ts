@@ -8,5 +8,6 @@ import { busyMount } from './04-busy-mount.ts';
 import { awsUnreachable } from './05-aws-unreachable.ts';
 import { cleanReboot } from './06-clean-reboot.ts';
 import { secretAbsent } from './07-secret-absent.ts';
+import { lifecycle } from './08-lifecycle.ts';
 
-export const SCENARIOS: Scenario[] = [smoke, install, enableAtBoot, stopStart, busyMount, awsUnreachable, cleanReboot, secretAbsent];
+export const SCENARIOS: Scenario[] = [smoke, install, enableAtBoot, stopStart, busyMount, awsUnreachable, cleanReboot, secretAbsent, lifecycle];
