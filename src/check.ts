@@ -3,7 +3,6 @@ import { isUnlockError, UnlockError } from './errors.ts';
 import { resolveDevice } from './device/resolve.ts';
 import { isLuks, testPassphrase } from './luks/cryptsetup.ts';
 import { withSecret } from './secret/secret.ts';
-import { firstKey } from './secret/source.ts';
 import type { VolumeDeps } from './volume-deps.ts';
 import type { VolumeConfig } from './types.ts';
 
@@ -52,15 +51,20 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promi
     {
       name: 'key',
       run: async () => {
-        const key = await firstKey(deps.keySource(config), deadline);
-        return withSecret(key.secret, async (secret) => {
-          const fetched = `${key.source}${key.version === undefined ? '' : ` version ${key.version}`}${key.region ? ` (${key.region})` : ''}: ${secret.length} bytes`;
-          if (!(await testPassphrase(deps.run, device, secret))) {
-            throw new UnlockError('WRONG_PASSPHRASE', `${fetched}, but it opens no keyslot of ${device}`, {
-              hint: 'the parameter holds a different passphrase: check SSM_PATH and the parameter version',
-            });
-          }
-          return `${fetched}, opens a keyslot of ${device}`;
+        // Keys in start's order: an older one opening means start works, but a rotation was left unfinished.
+        let first: string | undefined;
+        for await (const key of deps.keySource(config).keys(deadline)) {
+          const opened = await withSecret(key.secret, async (secret) => {
+            const fetched = `${key.source}${key.version === undefined ? '' : ` version ${key.version}`}${key.region ? ` (${key.region})` : ''}: ${secret.length} bytes`;
+            first ??= fetched;
+            return (await testPassphrase(deps.run, device, secret)) ? fetched : undefined;
+          });
+          if (opened !== undefined && opened === first) return `${opened}, opens a keyslot of ${device}`;
+          if (opened !== undefined) return `${first}, opens no keyslot of ${device}, but the earlier ${opened} does (run luks-ssm rotate ${config.volume} to finish the interrupted rotation)`;
+        }
+        if (first === undefined) throw new UnlockError('INTERNAL', `${deps.keySource(config).description} offered no key`);
+        throw new UnlockError('WRONG_PASSPHRASE', `${first}, but it opens no keyslot of ${device}`, {
+          hint: 'the parameter holds a different passphrase: check SSM_PATH and the parameter version',
         });
       },
     },

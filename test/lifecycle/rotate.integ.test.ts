@@ -9,6 +9,11 @@ import { lifecycleConfig } from './config.ts';
 import { crashAfter, createFakeDev, keyStartWouldUse, lifecycleDeps, type FakeDev } from './harness.ts';
 import { canRunCryptsetup, createImageDir, key, run, type ImageDir } from './images.ts';
 import { ssmClient } from '../emulator/sdk-clients.ts';
+import { checkVolume } from '../../src/check.ts';
+import { createKeySource } from '../../src/lifecycle/key-source.ts';
+import { createRecordingLogger } from '../aws/fakes.ts';
+import { realClock } from '../aws/real-clock.ts';
+import { credentialsEnv } from './config.ts';
 import { GetParameterHistoryCommand } from '@aws-sdk/client-ssm';
 
 const NAME = '/luks/data';
@@ -100,6 +105,23 @@ describe.skipIf(!canRunCryptsetup)('rotate (SSM, real cryptsetup)', () => {
     const report = await rotateVolume(lifecycleDeps(emulator, dev), config);
     expect(report.lines[0]).toBe(`resuming an interrupted rotation of ${device}`);
     expect(await versions()).toHaveLength(2);
+  });
+
+  it('check after an interrupted rotation: ok, naming the version that opens and how to finish', async () => {
+    const { config, device } = await volume();
+    await expect(rotateVolume(lifecycleDeps(emulator, dev, { afterStep: crashAfter('store') }), config)).rejects.toThrow();
+    const log = createRecordingLogger();
+    const deps = {
+      run, clock: realClock, log, runDir: dev.root, devRoot: dev.root,
+      acquireLock: async () => ({ release: async () => {} }),
+      keySource: (c: VolumeConfig) => createKeySource(c, { env: credentialsEnv(emulator), clock: realClock, log, run, devRoot: dev.root }),
+      activeDependents: async () => [], unitOfPid: async () => undefined,
+    };
+    const report = await checkVolume(deps, config);
+    expect(report.failure).toBeUndefined();
+    expect(report.steps.at(-1)?.detail).toBe(
+      `ssm:${NAME} version 2 (us-east-1): 88 bytes, opens no keyslot of ${device}, but the earlier ssm:${NAME} version 1 (us-east-1): 6 bytes does (run luks-ssm rotate data to finish the interrupted rotation)`,
+    );
   });
 
   it('--dry-run says what it would do and changes nothing', async () => {
