@@ -67,20 +67,23 @@ trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$OUT_DIR"
 OUT_DIR=$(cd "$OUT_DIR" && pwd)
 
-snapshot_app "$BUILD_SRC" "$WORK/app"
-[[ ! -f $BUILD_SRC/luks-ssm.cache ]] || cp "$BUILD_SRC/luks-ssm.cache" "$WORK/cache-amd64"
+snapshot_app "$BUILD_SRC" "$WORK/app-amd64"
 repo_node "$ROOT/packaging/render-docs.mjs" "$WORK/docs" "$VERSION"
 
-# code_cache_for ARCH: the V8 code cache file for ARCH, or nothing (the package then ships without one).
-code_cache_for() {
-  local arch=$1
-  if [[ $arch == arm64 && ! -f $WORK/cache-arm64 && -f $WORK/cache-amd64 ]]; then
-    say "making the arm64 code cache under qemu-aarch64"
-    repo_node "$ROOT/packaging/lib/code-cache-arm64.mjs" "$(command -v qemu-aarch64)" "$ARM64_SYSROOT" \
-      "$WORK/node-arm64/node" "$WORK/app/luks-ssm.cjs" "$WORK/cache-arm64" >&2 \
-      || { say "warning: failed to make the arm64 code cache; arm64 packages ship without it (slower start)"; rm -f "$WORK/cache-arm64"; }
+# app_dir_for ARCH: the build's files for ARCH. arm64 gets its own V8 code cache, made under qemu (a cache
+# only fits the Node build that made it); if that fails it ships without one (a slower start, nothing else).
+app_dir_for() {
+  local arch=$1 app=$WORK/app-$1
+  if [[ $arch == arm64 && ! -d $app ]]; then
+    mkdir -p "$app" && cp -p "$WORK/app-amd64"/* "$app/" && rm -f "$app/luks-ssm.cache"
+    if [[ -f $WORK/app-amd64/luks-ssm.cache ]]; then
+      say "making the arm64 code cache under qemu-aarch64"
+      repo_node "$ROOT/packaging/lib/code-cache-arm64.mjs" "$(command -v qemu-aarch64)" "$ARM64_SYSROOT" \
+        "$WORK/node-arm64/node" "$app/luks-ssm.cjs" "$app/luks-ssm.cache" >&2 \
+        || { say "warning: failed to make the arm64 code cache; arm64 packages ship without it"; rm -f "$app/luks-ssm.cache"; }
+    fi
   fi
-  [[ ! -f $WORK/cache-$arch ]] || echo "$WORK/cache-$arch"
+  echo "$app"
 }
 
 built=()
@@ -91,15 +94,16 @@ for target in "${targets[@]}"; do
     arm64 | aarch64) arch=arm64 rpm_arch=aarch64 ;;
   esac
   [[ -x $WORK/node-$arch/node ]] || prepare_node "$arch" "$WORK/node-$arch"
-  cache=$(code_cache_for "$arch")
+  app=$(app_dir_for "$arch")
   stage=$WORK/stage-$target
   say "building $target"
   if [[ $format == deb ]]; then
-    # Debian 12's lintian wants units in /lib/systemd (same directory as /usr/lib on merged-/usr systems).
-    stage_tree "$stage" lib/systemd "$WORK/node-$arch" "$WORK/app" "$cache" "$WORK/docs"
+    # /lib/systemd: Debian 12's debhelper only sees units there (the same directory as /usr/lib/systemd
+    # on merged-/usr systems: every Debian 12 and Ubuntu 20.04+ install).
+    stage_tree "$stage" lib/systemd "$WORK/node-$arch" "$app" "$WORK/docs"
     built+=("$(build_deb "$arch" "$stage" "$WORK/node-$arch/LICENSE" "$OUT_DIR" "$WORK")")
   else
-    stage_tree "$stage" usr/lib/systemd "$WORK/node-$arch" "$WORK/app" "$cache" "$WORK/docs"
+    stage_tree "$stage" usr/lib/systemd "$WORK/node-$arch" "$app" "$WORK/docs"
     install -D -m 0644 "$ROOT/packaging/files/50-luks-ssm.preset" "$stage/usr/lib/systemd/system-preset/50-luks-ssm.preset"
     built+=("$(build_rpm "$rpm_arch" "$stage" "$WORK/node-$arch/LICENSE" "$OUT_DIR" "$WORK")")
   fi

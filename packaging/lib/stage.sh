@@ -1,10 +1,10 @@
 # Lays out the installed file tree of one package (the same for DEB and RPM but for the systemd dir),
 # sourced by build.sh. Modes are set here; owners are root in both packages.
 
-# stage_tree DEST SYSTEMD-LIB NODE-DIR APP-DIR CACHE-FILE DOCS-DIR
-#   SYSTEMD-LIB: lib/systemd (Debian 12 policy) or usr/lib/systemd (RPM); CACHE-FILE may be empty.
+# stage_tree DEST SYSTEMD-LIB NODE-DIR APP-DIR DOCS-DIR
+#   SYSTEMD-LIB: lib/systemd (Debian 12 policy) or usr/lib/systemd (RPM); APP-DIR: the build's files.
 stage_tree() {
-  local dest=$1 systemd_lib=$2 node_dir=$3 app_dir=$4 cache=$5 docs=$6 file
+  local dest=$1 systemd_lib=$2 node_dir=$3 app_dir=$4 docs=$5
   rm -rf "$dest"
   install -d -m 0755 "$dest/usr/lib/luks-ssm" "$dest/usr/sbin" "$dest/$systemd_lib/system" \
     "$dest/$systemd_lib/system-generators" "$dest/etc/default" "$dest/etc/luks-ssm" \
@@ -12,7 +12,6 @@ stage_tree() {
   install -m 0755 "$node_dir/node" "$dest/usr/lib/luks-ssm/node"
   # 0644 even for the loader with its #!/usr/bin/env node line: only the bundled node runs these files.
   install -m 0644 "$app_dir"/* "$dest/usr/lib/luks-ssm/"
-  [[ -z $cache ]] || install -m 0644 "$cache" "$dest/usr/lib/luks-ssm/luks-ssm.cache"
   install -m 0755 "$ROOT/packaging/files/luks-ssm" "$dest/usr/sbin/luks-ssm"
   install -m 0644 "$SYSTEMD_SRC/luks-ssm@.service" "$SYSTEMD_SRC/luks-ssm.target" "$dest/$systemd_lib/system/"
   install -m 0755 "$SYSTEMD_SRC/luks-ssm-generator" "$dest/$systemd_lib/system-generators/"
@@ -22,15 +21,15 @@ stage_tree() {
   install -m 0644 "$docs/luks-ssm.conf.5" "$dest/usr/share/man/man5/"
 }
 
-# snapshot_app BUILD-DIR OUT: copies the files `npm run build` made (not maps, not the cache) to OUT, so
-# a rebuild running meanwhile cannot mix two builds into one package.
+# snapshot_app BUILD-DIR OUT: copies the files `npm run build` made (not maps) to OUT, so a rebuild
+# running meanwhile cannot mix two builds into one package. The code cache in it is the x86_64 one.
 snapshot_app() {
   local build=$1 out=$2 file
   need_file "$build/luks-ssm.cjs" 'npm run build'
   mkdir -p "$out"
   for file in "$build"/*; do
     case $file in
-      *.map | *.cache) ;;
+      *.map) ;;
       *) cp -p "$file" "$out/" ;;
     esac
   done
