@@ -1,9 +1,6 @@
 // Runs one volume verb and prints its result; the work itself lives in unlock/lock/status/check.
+// Each verb's modules load when it runs (a lazy require in the bundle): start-up time is boot time.
 import { exitCodeOf } from '../errors.ts';
-import { checkVolume, formatCheckReport } from '../check.ts';
-import { stopVolume } from '../lock.ts';
-import { formatVolumeStatus, readVolumeStatus } from '../status.ts';
-import { startVolume } from '../unlock.ts';
 import { withSecret } from '../secret/secret.ts';
 import { firstKey } from '../secret/source.ts';
 import { describeDependents, type createLazyBus } from './wiring.ts';
@@ -22,18 +19,24 @@ export interface VerbIo {
 
 export async function runVolumeVerb(command: VolumeCommand, config: VolumeConfig, deps: VolumeDeps, io: VerbIo): Promise<number> {
   switch (command.verb) {
-    case 'start':
+    case 'start': {
+      const { startVolume } = await import('../unlock.ts');
       await startVolume(deps, config);
       return exitCodeOf('OK');
-    case 'stop':
+    }
+    case 'stop': {
+      const { stopVolume } = await import('../lock.ts');
       await stopVolume(deps, config);
       return exitCodeOf('OK');
+    }
     case 'status': {
+      const { formatVolumeStatus, readVolumeStatus } = await import('../status.ts');
       const status = await readVolumeStatus(deps, config, (units, unit) => describeDependents(io.bus, units, unit));
       io.stdout(command.json ? `${JSON.stringify(status, null, 2)}\n` : formatVolumeStatus(status));
       return exitCodeOf(status.active ? 'OK' : 'NOT_ACTIVE');
     }
     case 'check': {
+      const { checkVolume, formatCheckReport } = await import('../check.ts');
       const report = await checkVolume(deps, config);
       io.stdout(formatCheckReport(report));
       return report.failure ? report.failure.exitCode : exitCodeOf('OK');

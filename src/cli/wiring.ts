@@ -1,11 +1,10 @@
 // The composition root: builds the real runner, clock, lock, key source and D-Bus lookups for one CLI run.
 import { acquireRunLock } from '../run-lock.ts';
-import { createRunner } from '../exec/run.ts';
-import { connectSystemd, type SystemdBus } from '../systemd/bus.ts';
-import { checkVolumeKmsKey, createKeySource } from '../lifecycle/key-source.ts';
+import { deferKeySource } from '../secret/source.ts';
+import type { SystemdBus } from '../systemd/bus.ts';
 import type { DependentState } from '../status.ts';
 import type { VolumeDeps } from '../volume-deps.ts';
-import type { Clock, Logger } from '../types.ts';
+import type { Clock, Logger, Runner } from '../types.ts';
 
 export const systemClock: Clock = {
   now: () => Date.now(),
@@ -13,11 +12,14 @@ export const systemClock: Clock = {
   random: () => Math.random(),
 };
 
-/** Connects to systemd at most once per run, and only when something asks. */
+/**
+ * Connects to systemd at most once per run, and only when something asks. Modules a verb may not need (D-Bus,
+ * execa, the AWS SDK) are loaded on first use: start-up time is boot time (see scripts/bench.mjs).
+ */
 export function createLazyBus(): { get(): Promise<SystemdBus | undefined>; close(): void } {
   let pending: Promise<SystemdBus | undefined> | undefined;
   return {
-    get: () => (pending ??= connectSystemd()),
+    get: () => (pending ??= import('../systemd/bus.ts').then((m) => m.connectSystemd())),
     close: () => void pending?.then((bus) => bus?.close()),
   };
 }
@@ -35,7 +37,9 @@ export interface WiringOptions {
  */
 export function createVolumeDeps(opts: WiringOptions): VolumeDeps {
   const { env, log, runDir, bus } = opts;
-  const run = createRunner({ path: env.PATH });
+  const run = createLazyRunner(env.PATH);
+  const sourceDeps = { env, clock: systemClock, log, run, devRoot: env.LUKS_SSM_DEV_ROOT };
+  const keySources = () => import('../lifecycle/key-source.ts');
   return {
     run,
     clock: systemClock,
@@ -45,8 +49,8 @@ export function createVolumeDeps(opts: WiringOptions): VolumeDeps {
     mountinfoPath: env.LUKS_SSM_MOUNTINFO,
     procRoot: env.LUKS_SSM_PROC_ROOT,
     acquireLock: (deadline) => acquireRunLock({ dir: runDir, timeoutMs: Math.max(1, deadline - Date.now()), run }),
-    keySource: (config) => createKeySource(config, { env, clock: systemClock, log, run, devRoot: env.LUKS_SSM_DEV_ROOT }),
-    kmsKeyState: (config, deadline) => checkVolumeKmsKey(config, { env, clock: systemClock, log, run, devRoot: env.LUKS_SSM_DEV_ROOT }, deadline),
+    keySource: (config) => deferKeySource(async () => (await keySources()).createKeySource(config, sourceDeps)),
+    kmsKeyState: async (config, deadline) => (await keySources()).checkVolumeKmsKey(config, sourceDeps, deadline),
     async activeDependents(units) {
       const b = await bus.get();
       if (!b) return [];
@@ -57,6 +61,14 @@ export function createVolumeDeps(opts: WiringOptions): VolumeDeps {
       const b = await bus.get();
       return b ? b.getUnitByPid(pid) : undefined;
     },
+  };
+}
+
+function createLazyRunner(path: string | undefined): Runner {
+  let runner: Promise<Runner> | undefined;
+  return async (file, args, options) => {
+    runner ??= import('../exec/run.ts').then((m) => m.createRunner({ path }));
+    return (await runner)(file, args, options);
   };
 }
 

@@ -31,3 +31,19 @@ export async function firstKey(source: KeySource, deadline: number): Promise<Fet
     await keys.return(undefined);
   }
 }
+
+/** A source built on first use, so verbs that never fetch a key never load the AWS SDK. */
+export function deferKeySource(load: () => Promise<KeySource>): KeySource {
+  let loaded: Promise<KeySource> | undefined;
+  let described = 'the configured key source';
+  return {
+    get description() {
+      return described;
+    },
+    async *keys(deadline) {
+      const source = await (loaded ??= load());
+      described = source.description;
+      yield* source.keys(deadline);
+    },
+  };
+}
