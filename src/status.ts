@@ -1,15 +1,10 @@
 // `status`: what is open and mounted, told from the system, plus the unlock record and the dependents.
 import { readUnlockRecord, type UnlockRecord } from './state.ts';
 import { inspectVolume, mapperPath } from './volume-state.ts';
+import type { DependentStatus } from './systemd/dependents.ts';
 import type { VolumeDeps } from './volume-deps.ts';
 import type { VolumeConfig } from './types.ts';
 
-export interface DependentState {
-  unit: string;
-  activeState: string;
-  /** Whether the unit is ordered after luks-ssm@<volume>.service; undefined when systemd is not reachable. */
-  orderedAfter: boolean | undefined;
-}
 
 export interface VolumeStatus {
   volume: string;
@@ -18,12 +13,12 @@ export interface VolumeStatus {
   mapping: { name: string; path: string; open: boolean; device: string | undefined };
   mount: { point: string; mounted: boolean; source: string | undefined; fsType: string | undefined; options: string | undefined };
   unlocked: UnlockRecord | undefined;
-  dependents: DependentState[];
+  dependents: DependentStatus[];
   /** Open and mounted where configured. */
   active: boolean;
 }
 
-export type DescribeDependents = (units: string[], volumeUnit: string) => Promise<DependentState[]>;
+export type DescribeDependents = (config: VolumeConfig) => Promise<DependentStatus[]>;
 
 export async function readVolumeStatus(deps: VolumeDeps, config: VolumeConfig, describeDependents: DescribeDependents): Promise<VolumeStatus> {
   const state = await inspectVolume(deps.run, config, deps.mountinfoPath);
@@ -36,7 +31,7 @@ export async function readVolumeStatus(deps: VolumeDeps, config: VolumeConfig, d
     mapping: { name: config.mapName, path: mapperPath(config.mapName), open: state.mapping.active, device: state.mapping.device },
     mount: { point: config.mountPoint, mounted: state.mountedHere, source: mount?.source, fsType: mount?.fsType, options: mount?.options },
     unlocked: record,
-    dependents: await describeDependents(config.requiredBy, `luks-ssm@${config.volume}.service`),
+    dependents: await describeDependents(config),
     active: state.mapping.active && state.mountedHere,
   };
 }

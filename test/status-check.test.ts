@@ -12,7 +12,8 @@ const KEY = Buffer.from('s3cret value\n');
 let sys: FakeSystem;
 afterEach(() => sys?.cleanup());
 
-const noDependents = async (units: string[]) => units.map((unit) => ({ unit, activeState: 'inactive', orderedAfter: true }));
+const noDependents = async (config: { requiredBy: string[] }) =>
+  config.requiredBy.map((unit) => ({ unit, loadState: 'loaded', activeState: 'inactive', subState: 'dead', orderedAfter: true, requires: true }));
 
 describe('readVolumeStatus', () => {
   it('reports an unlocked volume with the version that opened it and its dependents', async () => {

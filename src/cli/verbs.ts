@@ -3,7 +3,8 @@
 import { exitCodeOf } from '../errors.ts';
 import { withSecret } from '../secret/secret.ts';
 import { firstKey } from '../secret/source.ts';
-import { describeDependents, type createLazyBus } from './wiring.ts';
+import { describeDependents } from '../systemd/dependents.ts';
+import type { createLazyBus } from './wiring.ts';
 import type { Command, VolumeVerb } from './args.ts';
 import type { VolumeDeps } from '../volume-deps.ts';
 import type { VolumeConfig } from '../types.ts';
@@ -31,7 +32,7 @@ export async function runVolumeVerb(command: VolumeCommand, config: VolumeConfig
     }
     case 'status': {
       const { formatVolumeStatus, readVolumeStatus } = await import('../status.ts');
-      const status = await readVolumeStatus(deps, config, (units, unit) => describeDependents(io.bus, units, unit));
+      const status = await readVolumeStatus(deps, config, async (c) => describeDependents(await io.bus.get(), c));
       io.stdout(command.json ? `${JSON.stringify(status, null, 2)}\n` : formatVolumeStatus(status));
       return exitCodeOf(status.active ? 'OK' : 'NOT_ACTIVE');
     }

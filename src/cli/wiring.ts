@@ -2,7 +2,7 @@
 import { acquireRunLock } from '../run-lock.ts';
 import { deferKeySource } from '../secret/source.ts';
 import type { SystemdBus } from '../systemd/bus.ts';
-import type { DependentState } from '../status.ts';
+import { findActiveDependents, nameHolders } from '../systemd/dependents.ts';
 import type { VolumeDeps } from '../volume-deps.ts';
 import type { Clock, Logger, Runner } from '../types.ts';
 
@@ -51,16 +51,8 @@ export function createVolumeDeps(opts: WiringOptions): VolumeDeps {
     acquireLock: (deadline) => acquireRunLock({ dir: runDir, timeoutMs: Math.max(1, deadline - Date.now()), run }),
     keySource: (config) => deferKeySource(async () => (await keySources()).createKeySource(config, sourceDeps)),
     kmsKeyState: async (config, deadline) => (await keySources()).checkVolumeKmsKey(config, sourceDeps, deadline),
-    async activeDependents(units) {
-      const b = await bus.get();
-      if (!b) return [];
-      const states = await Promise.all(units.map(async (unit) => ({ unit, state: await b.unitState(unit) })));
-      return states.filter((s) => s.state.activeState === 'active' || s.state.activeState === 'activating').map((s) => s.unit);
-    },
-    async unitOfPid(pid) {
-      const b = await bus.get();
-      return b ? b.getUnitByPid(pid) : undefined;
-    },
+    activeDependents: async (units) => findActiveDependents(await bus.get(), units),
+    unitOfPid: async (pid) => (await nameHolders(await bus.get(), [pid]))[0]?.unit,
   };
 }
 
@@ -70,16 +62,4 @@ function createLazyRunner(path: string | undefined): Runner {
     runner ??= import('../exec/run.ts').then((m) => m.createRunner({ path }));
     return (await runner)(file, args, options);
   };
-}
-
-export async function describeDependents(bus: ReturnType<typeof createLazyBus>, units: string[], volumeUnit: string): Promise<DependentState[]> {
-  const b = units.length > 0 ? await bus.get() : undefined;
-  return Promise.all(
-    units.map(async (unit) => {
-      if (!b) return { unit, activeState: 'unknown', orderedAfter: undefined };
-      const state = await b.unitState(unit);
-      const after = await b.unitDependencies(unit, 'After');
-      return { unit, activeState: state.activeState, orderedAfter: after.includes(volumeUnit) };
-    }),
-  );
 }
