@@ -89,6 +89,17 @@ expect_mounted() {
   done
 }
 
+# event_time SINCE PATTERN: seconds since boot of the first journal line after SINCE (epoch s) matching PATTERN.
+# Unit timestamps can't be used after a stop: systemd unloads an inactive unit and forgets them.
+event_time() {
+  journalctl -b --no-pager -o short-monotonic --since "@$1" | grep -m1 -E -- "$2" | sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p'
+}
+
+# not_after A B: true when time A is not later than time B (both non-empty).
+not_after() {
+  [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'
+}
+
 # journal_of UNIT: this boot's journal lines for UNIT, without metadata.
 journal_of() {
   journalctl -b --no-pager -o cat -u "$1"

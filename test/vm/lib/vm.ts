@@ -26,6 +26,8 @@ export interface VmConfig {
 export interface Vm {
   /** Current boot number (0 before the first boot). */
   boot(): number;
+  /** How the current boot began: a guest `systemctl reboot`, or a fresh start (first boot, after a kill). */
+  bootKind(): 'reboot' | 'fresh';
   isRunning(): boolean;
   /** Starts the next boot with `script` as its boot script and waits for its result. */
   start(script: string): Promise<ScriptResult>;
@@ -47,13 +49,15 @@ function serialTail(path: string): string {
 export function createVm(config: VmConfig): Vm {
   let boot = 0;
   let step = 0;
+  let kind: 'reboot' | 'fresh' = 'fresh';
   let qemu: QemuProcess | undefined;
   const serialLog = () => join(config.workDir, `serial-boot-${boot}.log`);
   const exitReason = () =>
     qemu?.hasExited() ? `QEMU exited (guest down); serial: ${serialTail(serialLog())}` : undefined;
 
-  async function start(script: string): Promise<ScriptResult> {
+  async function start(script: string, how: 'reboot' | 'fresh' = 'fresh'): Promise<ScriptResult> {
     if (qemu && !qemu.hasExited()) throw new Error('start: the guest is already running');
+    kind = how;
     boot += 1;
     step = 0;
     writeScript(bootScriptPath(config.shareDir, boot), script, config.vars, config.bootTimeoutMs);
@@ -97,12 +101,13 @@ export function createVm(config: VmConfig): Vm {
 
   return {
     boot: () => boot,
+    bootKind: () => kind,
     isRunning: () => qemu !== undefined && !qemu.hasExited(),
     start,
     run,
     async reboot(script: string) {
       await shutDown('reboot');
-      return start(script);
+      return start(script, 'reboot');
     },
     poweroff: () => shutDown('poweroff'),
     async kill() {

@@ -3,17 +3,20 @@
 . /mnt/host/product.sh
 
 stop_then_start() {
+  local since
+  since=$(date +%s)
+  sleep 1
   systemctl stop $UNIT || fail "systemctl stop $UNIT: exit $?"
   expect_eq "$UNIT after stop" "$(prop $UNIT ActiveState)" inactive
   expect_eq "$DEP after stop" "$(prop $DEP ActiveState)" inactive
   expect_closed
-  local dep_off mount_off unit_off
-  dep_off=$(prop $DEP InactiveEnterTimestampMonotonic)
-  mount_off=$(prop $MOUNT_UNIT InactiveEnterTimestampMonotonic)
-  unit_off=$(prop $UNIT InactiveEnterTimestampMonotonic)
-  echo "stopped at (us): $DEP $dep_off, $MOUNT_UNIT $mount_off, $UNIT $unit_off"
-  [ "$dep_off" -gt 0 ] && [ "$dep_off" -le "$unit_off" ] || fail "$DEP stopped after $UNIT"
-  [ "$mount_off" -gt 0 ] && [ "$dep_off" -le "$mount_off" ] || fail "$DEP stopped after $MOUNT_UNIT"
+  local dep_off umount_at unit_off
+  dep_off=$(event_time "$since" "Stopped $DEP")
+  umount_at=$(event_time "$since" "Unmounted ($MOUNT_UNIT|$MOUNT_POINT)")
+  unit_off=$(event_time "$since" "Stopped $UNIT")
+  echo "stopped at (s since boot): $DEP ${dep_off:-?}, unmounted ${umount_at:-?}, $UNIT ${unit_off:-?}"
+  not_after "$dep_off" "$umount_at" || fail "$DEP was not stopped before the unmount"
+  not_after "$umount_at" "$unit_off" || fail "$MOUNT_POINT was not unmounted before $UNIT stopped"
   luks-ssm status $VOLUME
   local rc=$?
   expect_eq "luks-ssm status exit code while stopped" $rc 3

@@ -14,10 +14,15 @@ after_boot() {
   echo "$last"
   echo "$last" | grep -Eq "^Unmounted .*($MOUNT_UNIT|$MOUNT_POINT)" || fail "previous boot: $MOUNT_POINT was not unmounted by its mount unit"
   echo "$last" | grep -Eq "^Stopped .*$UNIT|^Stopped .*volume $VOLUME" || fail "previous boot: $UNIT did not stop"
-  echo "$last" | grep -Eiq 'failed|lazy|forc|timed out|busy' && fail "previous boot's stop: $(echo "$last" | grep -Ei 'failed|lazy|forc|timed out|busy' | head -3)"
+  if echo "$last" | grep -Eiq 'failed|lazy|forc|timed out|busy'; then
+    fail "previous boot's stop: $(echo "$last" | grep -Ei 'failed|lazy|forc|timed out|busy' | head -3)"
+  fi
   local dm
   dm=$(basename "$(readlink -f /dev/mapper/$MAP)")
   echo "== this boot's kernel messages for $dm"
   dmesg | grep "($dm)" || fail "no kernel message about mounting $dm"
-  dmesg | grep "($dm)" | grep -Eiq 'recover|orphan|error|not clean|unchecked' && fail "the filesystem was not clean"
+  if dmesg | grep "($dm)" | grep -Eiq 'recover|orphan|error|not clean|unchecked'; then
+    fail "the filesystem was not clean: $(dmesg | grep "($dm)" | grep -Ei 'recover|orphan|error|not clean|unchecked' | head -2)"
+  fi
+  echo "clean reboot ok"
 }
