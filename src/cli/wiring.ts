@@ -1,5 +1,4 @@
 // The composition root: builds the real runner, clock, lock, key source and D-Bus lookups for one CLI run.
-import { acquireRunLock } from '../run-lock.ts';
 import { deferKeySource } from '../secret/source.ts';
 import type { SystemdBus } from '../systemd/bus.ts';
 import { findActiveDependents, nameHolders } from '../systemd/dependents.ts';
@@ -48,7 +47,8 @@ export function createVolumeDeps(opts: WiringOptions): VolumeDeps {
     devRoot: env.LUKS_SSM_DEV_ROOT,
     mountinfoPath: env.LUKS_SSM_MOUNTINFO,
     procRoot: env.LUKS_SSM_PROC_ROOT,
-    acquireLock: (deadline) => acquireRunLock({ dir: runDir, timeoutMs: Math.max(1, deadline - Date.now()), run }),
+    // run-lock.ts pulls in execa (through exec/run.ts): fetch and status never take the lock.
+    acquireLock: async (deadline) => (await import('../run-lock.ts')).acquireRunLock({ dir: runDir, timeoutMs: Math.max(1, deadline - Date.now()), run }),
     keySource: (config) => deferKeySource(async () => (await keySources()).createKeySource(config, sourceDeps)),
     kmsKeyState: async (config, deadline) => (await keySources()).checkVolumeKmsKey(config, sourceDeps, deadline),
     activeDependents: async (units) => findActiveDependents(await bus.get(), units),
