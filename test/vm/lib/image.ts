@@ -1,6 +1,6 @@
 // The cached guest image: keyed by a hash of the recipe (test/vm/image/**), built atomically, reused when unchanged.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { runCommand } from './proc.ts';
 
@@ -8,6 +8,8 @@ export const DEFAULT_CACHE_ROOT = '/var/cache/luks-ssm-vm';
 const BUILD_TIMEOUT_MS = 25 * 60_000;
 const RECIPE_DIR = new URL('../image/', import.meta.url).pathname;
 const IMAGE_FILES = ['rootfs.raw', 'vmlinuz', 'initrd.img'] as const;
+/** Images of other recipes unused this long are removed after a build (each is ~800 MiB). */
+const UNUSED_IMAGE_MAX_AGE_MS = 7 * 24 * 3600_000;
 
 export interface GuestImage {
   dir: string;
@@ -70,11 +72,24 @@ function removeStaleBuilds(cacheRoot: string): void {
   }
 }
 
+/** Removes images of other recipes that no run has used for a week (a use refreshes the directory's mtime). */
+function pruneUnusedImages(cacheRoot: string, keep: string): void {
+  for (const name of readdirSync(cacheRoot)) {
+    const dir = join(cacheRoot, name);
+    if (name === keep || !/^[0-9a-f]{16}$/.test(name)) continue;
+    if (Date.now() - statSync(dir).mtimeMs > UNUSED_IMAGE_MAX_AGE_MS) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Returns the cached image for the current recipe, building it first (into a temp dir, then rename) if needed. */
 export async function ensureImage(progress: (line: string) => void, cacheRoot = DEFAULT_CACHE_ROOT): Promise<GuestImage> {
   const hash = hashRecipe();
   const final = join(cacheRoot, hash);
-  if (isComplete(final)) return describe(final, false);
+  if (isComplete(final)) {
+    const now = new Date();
+    utimesSync(final, now, now);
+    return describe(final, false);
+  }
   mkdirSync(cacheRoot, { recursive: true });
   removeStaleBuilds(cacheRoot);
   const tmp = join(cacheRoot, `.tmp-${hash}-${process.pid}`);
@@ -89,5 +104,6 @@ export async function ensureImage(progress: (line: string) => void, cacheRoot = 
   }
   if (isComplete(final)) rmSync(tmp, { recursive: true, force: true });
   else renameSync(tmp, final);
+  pruneUnusedImages(cacheRoot, hash);
   return describe(final, true);
 }
