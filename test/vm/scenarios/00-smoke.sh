@@ -40,6 +40,16 @@ smoke() {
   mkdir -p /mnt/smoke && mount /dev/mapper/smoke /mnt/smoke || fail "mount"
   echo hello >/mnt/smoke/hello && sync
   show mount findmnt -n -o SOURCE,FSTYPE /mnt/smoke
+  # Negative control for 06-clean-reboot: a filesystem shut down without flushing its journal (as a crash
+  # leaves it) must show journal recovery in the kernel log when mounted again.
+  local dm
+  dm=$(basename "$(readlink -f /dev/mapper/smoke)")
+  echo dirty >/mnt/smoke/dirty
+  xfs_io -x -c 'shutdown' /mnt/smoke || fail "xfs_io shutdown of /mnt/smoke"
+  umount /mnt/smoke && mount /dev/mapper/smoke /mnt/smoke || fail "remount after the shutdown"
+  echo "== kernel on $dm"
+  dmesg | grep "($dm)"
+  dmesg | grep "($dm)" | grep -qi recover || fail "no journal recovery logged for $dm after an unclean shutdown"
   umount /mnt/smoke && cryptsetup close smoke || fail "umount/close"
   test -e /dev/mapper/smoke && fail "mapping still present after close"
   echo "smoke ok"
