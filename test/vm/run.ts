@@ -8,6 +8,7 @@ import { ensureImage } from './lib/image.ts';
 import { createReporter } from './lib/report.ts';
 import { isHarnessFailure, type Scenario } from './lib/scenario.ts';
 import { setUpRun, type RunSetup } from './lib/setup.ts';
+import { lockWorkDir } from './lib/work-lock.ts';
 import { SCENARIOS } from './scenarios/index.ts';
 
 const REPO = new URL('../../', import.meta.url).pathname;
@@ -51,9 +52,13 @@ async function main(): Promise<number> {
   const reporter = createReporter();
   const { progress } = reporter;
   let setup: RunSetup | undefined;
+  let unlock = () => {};
   const onSignal = (signal: NodeJS.Signals) => {
     progress(`${signal}: stopping the guest and the emulator`);
-    void (setup?.teardown() ?? Promise.resolve()).finally(() => process.exit(130));
+    void (setup?.teardown() ?? Promise.resolve()).finally(() => {
+      unlock();
+      process.exit(130);
+    });
   };
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
 
@@ -62,8 +67,10 @@ async function main(): Promise<number> {
     const image = await ensureImage(progress);
     progress(`guest image ${image.dir} (${image.built ? 'built' : 'cached'}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
     progress(deb ? `luks-ssm package: ${deb}` : 'luks-ssm package: none found in dist/ (scenarios that need it fail)');
+    const workDir = values.work ?? join(REPO, '.vm-work');
+    unlock = lockWorkDir(workDir);
     setup = await setUpRun({
-      image, deb, workDir: values.work ?? join(REPO, '.vm-work'), memoryMb: Number(values.memory),
+      image, deb, workDir, memoryMb: Number(values.memory),
       bootTimeoutMs: 240_000, progress,
     });
     for (const scenario of scenarios) {
@@ -86,9 +93,11 @@ async function main(): Promise<number> {
       }
     }
   } catch (error) {
-    reporter.fail('setup', (error as Error).stack ?? String(error), 0);
+    process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+    reporter.fail('setup', (error as Error).message, 0);
   } finally {
     await setup?.teardown();
+    unlock();
   }
   return reporter.summary() > 0 ? 1 : 0;
 }
