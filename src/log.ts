@@ -19,6 +19,13 @@ export interface LogOptions {
   destination?: DestinationStream;
 }
 
+/**
+ * process.stdout is synchronous for files, TTYs and pipes on Linux (as main.ts relies on too). Not
+ * pino.destination(): the bundle leaves SonicBoom and pino's transports out (scripts/build/lean-pino.mjs).
+ */
+const STDOUT: DestinationStream = { write: (line: string) => void process.stdout.write(line) };
+const NOWHERE: DestinationStream = { write: () => undefined };
+
 const LEVEL_NAMES: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
 const OMITTED_IN_PRETTY = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'name']);
 
@@ -38,7 +45,7 @@ function prettyStream(out: DestinationStream): DestinationStream {
 }
 
 export function createLogger(options: LogOptions = {}): Logger {
-  const out = options.destination ?? pino.destination({ fd: 1, sync: true });
+  const out = options.destination ?? STDOUT;
   return pino(
     {
       level: (options.level ?? 'info') as Level,
@@ -52,5 +59,5 @@ export function createLogger(options: LogOptions = {}): Logger {
 
 /** A logger that drops everything: for verbs whose output is the answer itself (status --json). */
 export function createSilentLogger(): Logger {
-  return pino({ level: 'silent' });
+  return pino({ level: 'silent' }, NOWHERE);
 }
