@@ -34,10 +34,12 @@ if [[ -z $DIST ]]; then
   DIST=$WORK/dist
   echo "# building all packages (SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH)"
   bash "$ROOT/packaging/build.sh" --out "$DIST"
-  echo "# building the amd64 deb again, for the reproducibility check"
-  bash "$ROOT/packaging/build.sh" --only deb-amd64 --out "$WORK/dist2" >/dev/null
+  echo "# building the amd64 deb and the x86_64 rpm again, for the reproducibility check"
+  bash "$ROOT/packaging/build.sh" --only deb-amd64,rpm-x86_64 --out "$WORK/dist2" >/dev/null
   check 'deb-amd64 builds reproducibly (same bytes twice)' \
     cmp "$DIST/luks-ssm_${VERSION}_amd64.deb" "$WORK/dist2/luks-ssm_${VERSION}_amd64.deb"
+  check 'rpm-x86_64 builds reproducibly (same bytes twice)' \
+    cmp "$DIST/luks-ssm-$VERSION-1.x86_64.rpm" "$WORK/dist2/luks-ssm-$VERSION-1.x86_64.rpm"
 fi
 
 for arch in amd64 arm64; do
