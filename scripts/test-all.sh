@@ -19,7 +19,8 @@ vitest run --reporter=default --reporter=json --outputFile.json="$results/vitest
 node scripts/count-results.mjs vitest "$results/vitest.json" > "$results/vitest.count"
 
 step "packages (deb, rpm) and their checks"
-bash packaging/check.sh 2>&1 | tee "$results/packaging.log"
+rm -rf dist
+LUKS_SSM_KEEP_DIST=$PWD/dist bash test/packaging/check.sh 2>&1 | tee "$results/packaging.log"
 tail -n 1 "$results/packaging.log" > "$results/packaging.count"
 
 step "VM scenarios (QEMU guest, real dm-crypt and systemd)"

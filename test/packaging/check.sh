@@ -31,7 +31,8 @@ if [[ -z $DIST ]]; then
   # A private copy of build/, so both builds of the reproducibility check package the same bytes.
   cp -a "$ROOT/build" "$WORK/build"
   export LUKS_SSM_BUILD_DIR=$WORK/build
-  DIST=$WORK/dist
+  # LUKS_SSM_KEEP_DIST keeps the checked packages (the VM suite installs the amd64 deb from there).
+  DIST=${LUKS_SSM_KEEP_DIST:-$WORK/dist}
   echo "# building all packages (SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH)"
   bash "$ROOT/packaging/build.sh" --out "$DIST"
   echo "# building the amd64 deb and the x86_64 rpm again, for the reproducibility check"
