@@ -18,10 +18,10 @@ function readCache() {
   }
 }
 
-/** The bundle inside the wrapper Node puts around a CommonJS module; V8 checks cachedData against it. */
+/** The bundle file is one function expression, (exports, require, module, __filename, __dirname) => …, as
+ * Node wraps a CommonJS module (scripts/build/bundle.mjs); V8 checks cachedData against the text as read. */
 function compileBundle(cachedData) {
-  const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(bundlePath, 'utf8')}\n})`;
-  return new Script(source, {
+  return new Script(readFileSync(bundlePath, 'utf8'), {
     filename: bundlePath,
     cachedData,
     importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
