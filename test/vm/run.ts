@@ -4,7 +4,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ensureImage } from './lib/image.ts';
+import { DEFAULT_CACHE_ROOT, ensureImage } from './lib/image.ts';
+import { checkHost } from './lib/preflight.ts';
 import { createReporter } from './lib/report.ts';
 import { isHarnessFailure, type Scenario } from './lib/scenario.ts';
 import { setUpRun, type RunSetup } from './lib/setup.ts';
@@ -12,7 +13,8 @@ import { lockWorkDir } from './lib/work-lock.ts';
 import { SCENARIOS } from './scenarios/index.ts';
 
 const REPO = new URL('../../', import.meta.url).pathname;
-const USAGE = 'usage: node test/vm/run.ts [--deb PATH] [--only NAME,...] [--work DIR] [--memory MB] [--list]';
+const USAGE = `usage: node test/vm/run.ts [--deb PATH] [--only NAME,...] [--work DIR] [--memory MB] [--list]
+  image cache: $LUKS_SSM_VM_CACHE, else ${DEFAULT_CACHE_ROOT}`;
 
 /** The newest dist/luks-ssm_<version>_amd64.deb, as `npm run package` leaves it. */
 function findDeb(): string | undefined {
@@ -27,27 +29,45 @@ function findDeb(): string | undefined {
 function selectScenarios(only: string | undefined): Scenario[] {
   if (only === undefined) return SCENARIOS;
   const wanted = only.split(',').map((name) => name.trim());
-  const chosen = SCENARIOS.filter((s) => wanted.some((w) => s.name === w || s.name.startsWith(`${w}-`)));
-  if (chosen.length === 0) throw new Error(`--only ${only}: no such scenario (${SCENARIOS.map((s) => s.name).join(', ')})`);
-  return chosen;
+  return SCENARIOS.filter((s) => wanted.some((w) => s.name === w || s.name.startsWith(`${w}-`)));
+}
+
+/** A run that cannot start still ends with the summary line that scripts/test-all.sh counts. */
+function refuse(lines: string[], code: number): number {
+  console.error(lines.join('\n'));
+  console.log('0 passed, 1 failed');
+  return code;
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      deb: { type: 'string' }, only: { type: 'string' }, work: { type: 'string' },
-      memory: { type: 'string', default: '1536' }, list: { type: 'boolean', default: false },
-    },
-  });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        deb: { type: 'string' }, only: { type: 'string' }, work: { type: 'string' },
+        memory: { type: 'string', default: '1536' }, list: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (error) {
+    return refuse([(error as Error).message, USAGE], 2);
+  }
   if (values.list) {
     for (const s of SCENARIOS) console.log(`${s.name}${s.needsProduct ? '' : ' (no product needed)'}`);
     return 0;
   }
   if (values.deb !== undefined && !existsSync(values.deb)) {
-    console.error(`--deb ${values.deb}: no such file (build it with \`npm run package\`)\n${USAGE}`);
-    return 2;
+    return refuse([`--deb ${values.deb}: no such file (build it with \`npm run package\`)`, USAGE], 2);
+  }
+  const memoryMb = Number(values.memory);
+  if (!Number.isInteger(memoryMb) || memoryMb < 768 || memoryMb > 8192) {
+    return refuse([`--memory ${values.memory}: expected MiB between 768 and 8192`, USAGE], 2);
   }
   const scenarios = selectScenarios(values.only);
+  if (scenarios.length === 0) {
+    return refuse([`--only ${values.only}: no such scenario (${SCENARIOS.map((s) => s.name).join(', ')})`, USAGE], 2);
+  }
+  const problems = checkHost(process.env.PATH ?? '', process.getuid?.() ?? -1);
+  if (problems.length > 0) return refuse(['cannot run the VM tests:', ...problems.map((p) => `  ${p}`)], 1);
   const deb = values.deb ?? findDeb();
   const reporter = createReporter();
   const { progress } = reporter;
@@ -64,13 +84,13 @@ async function main(): Promise<number> {
 
   try {
     const started = Date.now();
-    const image = await ensureImage(progress);
+    const image = await ensureImage(progress, process.env.LUKS_SSM_VM_CACHE || DEFAULT_CACHE_ROOT);
     progress(`guest image ${image.dir} (${image.built ? 'built' : 'cached'}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
     progress(deb ? `luks-ssm package: ${deb}` : 'luks-ssm package: none found in dist/ (scenarios that need it fail)');
     const workDir = values.work ?? join(REPO, '.vm-work');
     unlock = lockWorkDir(workDir);
     setup = await setUpRun({
-      image, deb, workDir, memoryMb: Number(values.memory),
+      image, deb, workDir, memoryMb,
       bootTimeoutMs: 240_000, progress,
     });
     for (const scenario of scenarios) {
