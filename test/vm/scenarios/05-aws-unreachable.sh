@@ -29,8 +29,9 @@ first_failure() {
   journalctl -b --no-pager -o cat -t luks-ssm | grep -v '^{' | head -n 3
   case $line in *"status=69/"* | *"status=75/"*) ;; *) fail "expected exit 69 (AWS unavailable) or 75 (timeout): $line" ;; esac
   journalctl -b --no-pager -o cat -u $UNIT | grep -q "Failed with result 'timeout'" && fail "systemd had to kill the start (timeout)"
-  # The daemon's own deadline, plus Node's start-up under TCG; well inside the unit's TimeoutStartSec (+30 s).
-  [ "$took" -le $((SHORT_TIMEOUT_SEC + 20)) ] || fail "first attempt took ${took} s, TIMEOUT_SEC=$SHORT_TIMEOUT_SEC"
+  # The unit's deadline is TimeoutStartSec = TIMEOUT_SEC + 30 (the generator's drop-in): the daemon must give up
+  # by itself before it. Measured under TCG: 25-33 s, of which 10-20 s is Node starting on a loaded host.
+  [ "$took" -lt $((SHORT_TIMEOUT_SEC + 30)) ] || fail "first attempt took ${took} s, past TIMEOUT_SEC=$SHORT_TIMEOUT_SEC + 30"
   journalctl -b --no-pager -o cat -t luks-ssm | grep -Eq 'Failed to .*(SSM|AWS|metadata)' ||
     fail "no luks-ssm journal line saying what failed"
   [ "$(prop $DEP ActiveState)" != active ] || fail "$DEP is active although the volume is not"
