@@ -37,6 +37,24 @@ export async function runWithPeakRss(file, args, env) {
   }
 }
 
+/**
+ * Like runTimed, under bash: adds cpuMs, the child's user+system CPU time (bash's `times`, getrusage of its
+ * children, to the millisecond). On a busy machine CPU time says more than wall time.
+ */
+export async function runWithCpu(file, args, env) {
+  const dir = await mkdtemp(join(tmpdir(), 'luks-ssm-cpu-'));
+  try {
+    const report = join(dir, 'times');
+    const script = 'out=$1; shift; "$@"; rc=$?; times > "$out"; exit $rc';
+    const run = await runTimed('/bin/bash', ['-c', script, 'bash', report, file, ...args], env);
+    const children = (await readFile(report, 'utf8')).trim().split('\n').at(-1);
+    const [user, sys] = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map(([, m, sec]) => Number(m) * 60_000 + Number(sec) * 1000);
+    return { ...run, cpuMs: user + sys };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** Throws with the child's own words when a measured run did not do what it should have. */
 export function expectSuccess(label, run, pattern) {
   if (run.code === 0 && pattern.test(run.stdout)) return run;
