@@ -1,7 +1,6 @@
 // Dispatches one parsed command to its verb and turns the outcome into output and an exit code.
 import { exitCodeOf, isUnlockError, UnlockError } from '../errors.ts';
 import { loadVolumeConfig } from '../config/load.ts';
-import { createLogger, createSilentLogger } from '../log.ts';
 import { DEFAULT_RUN_DIR } from '../state.ts';
 import { parseCommand, type Command } from './args.ts';
 import { formatUsage } from './usage.ts';
@@ -42,6 +41,8 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
       throw new UnlockError('PERMISSION', `${command.verb} needs root (cryptsetup, mount and systemd do)`, { hint: `run: sudo luks-ssm ${command.verb} ${command.volume}` });
     }
     const quiet = command.verb === 'status' && command.json;
+    // pino loads with the first volume verb: help, version and the boot-time generator never log through it.
+    const { createLogger, createSilentLogger } = await import('../log.ts');
     log = quiet ? createSilentLogger() : createLogger({ pretty: ctx.isTty, level: command.verbose || ctx.env.LUKS_SSM_DEBUG ? 'debug' : 'info' });
     const config = await loadVolumeConfig({
       volume: command.volume,
