@@ -113,4 +113,26 @@ describe('production build', () => {
       await fixture.stop();
     }
   });
+
+  // Start-up savings that a pino or SDK release could silently undo (see scripts/build/*.mjs for the figures).
+  it('bundles only the SSM client and commands it names, and no full command index', async () => {
+    const bundle = await readFile(join(shipped, 'luks-ssm.bundle.cjs'), 'utf8');
+    expect(bundle).not.toMatch(/DescribeMaintenanceWindows|CreateOpsItem|GetInventory/);
+    expect(bundle).toContain('GetParameterHistory');
+  });
+
+  it.skipIf(!CAN_FETCH)('fetch loads no zlib, worker_threads or web streams', async () => {
+    const fixture = await startFetchFixture();
+    const probe = join(work, 'print-builtins.cjs');
+    await appendFile(probe, "process.on('exit', () => process.stderr.write(`builtins: ${process.moduleLoadList.join(',')}\\n`));\n");
+    try {
+      const outcome = await run(process.execPath, ['-r', probe, join(shipped, 'luks-ssm.cjs'), ...fixture.args], { ...fixture.env, ...BARE_ENV }, shipped);
+      expect(outcome.code).toBe(0);
+      const loaded = /builtins: (.*)/.exec(outcome.stderr)?.[1]?.split(',') ?? [];
+      expect(loaded).toContain('NativeModule https');
+      expect(loaded.filter((m) => /^NativeModule (zlib|worker_threads|internal\/webstreams\/readablestream)$/.test(m))).toEqual([]);
+    } finally {
+      await fixture.stop();
+    }
+  });
 });
