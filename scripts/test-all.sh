@@ -9,7 +9,12 @@ unset NODE_OPTIONS
 results=$(mktemp -d /tmp/luks-ssm-results.XXXXXX)
 trap 'rm -rf "$results"' EXIT
 
-step() { printf '\n== %s\n' "$*"; }
+step() {
+  ((stage_start)) && printf '(%s s)\n' $((SECONDS - stage_start))
+  stage_start=$SECONDS
+  printf '\n== %s\n' "$*"
+}
+stage_start=0
 
 step "build"
 if ! npm run --silent build; then echo "build: 0 passed, 1 failed" > "$results/build.count"; fi
