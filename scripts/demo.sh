@@ -13,4 +13,14 @@ bash packaging/build.sh --only deb-amd64
 deb=$(ls -t dist/luks-ssm_*_amd64.deb | head -n 1)
 
 echo "== boot a Debian 12 guest, install $deb, enable a volume, reboot, check it is unlocked and mounted"
-exec node test/vm/run.ts --deb "$deb" --only 01,02,03
+status=0
+node test/vm/run.ts --deb "$deb" --only 01,02,03 || status=$?
+
+# What the guest itself reported after the reboot: the unit, the unlock log lines, luks-ssm status, dependents.
+after_reboot=.vm-work/share/results/boot-2/stdout
+if [[ -f $after_reboot ]]; then
+  echo
+  echo "== in the guest after the reboot"
+  cat "$after_reboot"
+fi
+exit "$status"
