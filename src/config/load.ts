@@ -32,14 +32,14 @@ export async function loadVolumeConfig(opts: LoadConfigOptions): Promise<VolumeC
   const requireRootOwned = opts.requireRootOwned ?? true;
   const path = opts.configFile ?? volumeConfigPath(opts.confDir, opts.volume);
   // Never undefined: onMissing turns a missing volume file into NOT_CONFIGURED.
-  const own = (await readConfigFile(path, {
+  const own = readConfigFile(path, {
     requireRootOwned,
     onMissing: (missing) =>
       new UnlockError('NOT_CONFIGURED', `${missing}: no such config file for volume '${opts.volume}'`, {
         hint: opts.configFile === undefined ? `create it from ${SAMPLE_CONFIG_PATH}` : 'check the --config path',
       }),
-  }))!;
-  const defaults = await readConfigFile(opts.defaultsFile, { requireRootOwned, onMissing: () => undefined });
+  })!;
+  const defaults = readConfigFile(opts.defaultsFile, { requireRootOwned, onMissing: () => undefined });
   const files = defaults ? [defaults, own] : [own];
   const settings = layerSettings(files);
   const get = (name: string): Setting | undefined => {

