@@ -41,6 +41,10 @@ export function clientConfigOf(service: 'SSM' | 'KMS', settings: ClientSettings)
     useFipsEndpoint: settings.env.AWS_USE_FIPS_ENDPOINT?.toLowerCase() === 'true',
     useDualstackEndpoint: settings.env.AWS_USE_DUALSTACK_ENDPOINT?.toLowerCase() === 'true',
     userAgentAppId: 'luks-ssm',
+    // Read from ~/.aws/config on every request when unset (two file reads per call); SSM and KMS sign with SigV4 only.
+    authSchemePreference: [],
+    // Likewise read at every signing when unset. Kept on: a clock not yet synced at boot is corrected from AWS's answer.
+    disableClockSkewCorrection: false,
     requestHandler: { connectionTimeout: AWS_CONNECT_TIMEOUT_MS, requestTimeout: AWS_ATTEMPT_TIMEOUT_MS, throwOnRequestTimeout: true },
   };
 }

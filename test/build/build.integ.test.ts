@@ -135,4 +135,31 @@ describe('production build', () => {
       await fixture.stop();
     }
   });
+
+  // Left unset, authSchemePreference and disableClockSkewCorrection are looked up in both files on every call.
+  it.skipIf(!CAN_FETCH)('fetch reads no AWS shared config or credentials file', async () => {
+    const fixture = await startFetchFixture();
+    const probe = join(work, 'print-reads.cjs');
+    await appendFile(probe, [
+      "const fs = require('node:fs'), fsp = require('node:fs/promises'), reads = [];",
+      'for (const [mod, names] of [[fs, ["openSync", "readFileSync", "readFile", "open"]], [fsp, ["open", "readFile"]]]) {',
+      '  for (const name of names) { const real = mod[name]; mod[name] = function (path, ...rest) { reads.push(String(path)); return real.call(this, path, ...rest); }; }',
+      '}',
+      "process.on('exit', () => process.stderr.write(`reads: ${JSON.stringify(reads)}\\n`));",
+      '',
+    ].join('\n'));
+    const awsFiles = { AWS_CONFIG_FILE: join(work, 'aws-config'), AWS_SHARED_CREDENTIALS_FILE: join(work, 'aws-credentials') };
+    await appendFile(awsFiles.AWS_CONFIG_FILE, '[default]\nregion = us-east-1\n');
+    await appendFile(awsFiles.AWS_SHARED_CREDENTIALS_FILE, '[default]\n');
+    try {
+      const env = { ...fixture.env, ...BARE_ENV, ...awsFiles };
+      const outcome = await run(process.execPath, ['-r', probe, join(shipped, 'luks-ssm.cjs'), ...fixture.args], env, shipped);
+      expect(outcome.code).toBe(0);
+      const reads = JSON.parse(/reads: (.*)/.exec(outcome.stderr)?.[1] ?? 'null') as string[];
+      expect(reads.some((path) => path.endsWith('.conf'))).toBe(true);
+      expect(reads.filter((path) => path.startsWith(join(work, 'aws-')))).toEqual([]);
+    } finally {
+      await fixture.stop();
+    }
+  });
 });
