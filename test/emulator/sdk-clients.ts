@@ -10,22 +10,22 @@ export interface ClientOptions {
   region?: string;
 }
 
-export function ssmClient(emulator: Emulator, opts: ClientOptions = {}): SSMClient {
-  return new SSMClient({
+/** What both clients share: the emulator's endpoint, region and static credentials, one attempt by default. */
+function clientConfig(emulator: Emulator, opts: ClientOptions) {
+  return {
     endpoint: emulator.url,
     region: opts.region ?? emulator.region,
     credentials: opts.credentials ?? emulator.credentials,
     maxAttempts: opts.maxAttempts ?? 1,
-  });
+  };
+}
+
+export function ssmClient(emulator: Emulator, opts: ClientOptions = {}): SSMClient {
+  return new SSMClient(clientConfig(emulator, opts));
 }
 
 export function kmsClient(emulator: Emulator, opts: ClientOptions = {}): KMSClient {
-  return new KMSClient({
-    endpoint: emulator.url,
-    region: opts.region ?? emulator.region,
-    credentials: opts.credentials ?? emulator.credentials,
-    maxAttempts: opts.maxAttempts ?? 1,
-  });
+  return new KMSClient(clientConfig(emulator, opts));
 }
 
 /** The rejection of `promise`, so a test can assert on its class, name and message. */
