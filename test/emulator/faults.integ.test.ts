@@ -2,30 +2,16 @@
 import { DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { AccessDeniedException, GetParameterCommand, InternalServerError, ThrottlingException } from '@aws-sdk/client-ssm';
 import { fromInstanceMetadata } from '@smithy/credential-provider-imds';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from './index.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startEmulator } from './index.ts';
 import { kmsClient, rejectionOf, ssmClient } from './sdk-clients.ts';
+import { useEmulator } from './use-emulator.ts';
 
-let emulator: Emulator;
-const savedEndpoint = process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT;
-
-beforeAll(async () => {
-  emulator = await startEmulator();
-  process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT = emulator.url;
-});
-afterAll(async () => {
-  if (savedEndpoint === undefined) delete process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT;
-  else process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT = savedEndpoint;
-  await emulator.stop();
-});
-beforeEach(() => {
-  emulator.reset();
-  emulator.putParameter('/f/p', 'secret-value');
-});
-afterEach(() => emulator.faults.reset());
+const world = useEmulator({ imdsEndpoint: true, beforeEach: (emulator) => emulator.putParameter('/f/p', 'secret-value') });
+afterEach(() => world.emulator.faults.reset());
 
 async function getParameter(opts: { maxAttempts?: number } = {}) {
-  const ssm = ssmClient(emulator, opts);
+  const ssm = ssmClient(world.emulator, opts);
   try {
     return await ssm.send(new GetParameterCommand({ Name: '/f/p', WithDecryption: true }));
   } finally {
@@ -33,22 +19,22 @@ async function getParameter(opts: { maxAttempts?: number } = {}) {
   }
 }
 
-const ssmLog = () => emulator.requests().filter((r) => r.service === 'ssm').map((r) => r.status);
+const ssmLog = () => world.emulator.requests().filter((r) => r.service === 'ssm').map((r) => r.status);
 
 describe('server errors', () => {
   it('the next N requests answer 500; the SDK retries through them', async () => {
-    emulator.faults.set({ serverErrors: { count: 2 } });
+    world.emulator.faults.set({ serverErrors: { count: 2 } });
     expect((await getParameter({ maxAttempts: 3 })).Parameter?.Value).toBe('secret-value');
     expect(ssmLog()).toEqual([500, 500, 200]);
   });
 
   it('without retries the SDK raises InternalServerError', async () => {
-    emulator.faults.set({ serverErrors: { count: 1 } });
+    world.emulator.faults.set({ serverErrors: { count: 1 } });
     expect(await rejectionOf(getParameter())).toBeInstanceOf(InternalServerError);
   });
 
   it('503 and a deterministic rate', async () => {
-    emulator.faults.set({ serverErrors: { rate: 0.5, status: 503 } });
+    world.emulator.faults.set({ serverErrors: { rate: 0.5, status: 503 } });
     const outcomes: string[] = [];
     for (let i = 0; i < 4; i++) outcomes.push(await getParameter().then(() => 'ok', (e: Error) => e.name));
     expect(outcomes).toEqual(['ok', 'ServiceUnavailable', 'ok', 'ServiceUnavailable']);
@@ -57,7 +43,7 @@ describe('server errors', () => {
 
 describe('throttling', () => {
   it('a token bucket allows the burst, then ThrottlingException, then refills at the rate', async () => {
-    emulator.faults.set({ throttle: { ssm: { rate: 1, burst: 2 } } });
+    world.emulator.faults.set({ throttle: { ssm: { rate: 1, burst: 2 } } });
     await getParameter();
     await getParameter();
     const err = await rejectionOf(getParameter());
@@ -65,13 +51,13 @@ describe('throttling', () => {
     expect(err.message).toBe('Rate exceeded');
     await new Promise((r) => setTimeout(r, 1_100));
     expect((await getParameter()).Parameter?.Value).toBe('secret-value');
-    expect(emulator.requests().filter((r) => r.error === 'ThrottlingException')).toHaveLength(1);
+    expect(world.emulator.requests().filter((r) => r.error === 'ThrottlingException')).toHaveLength(1);
   });
 
   it('KMS has its own bucket', async () => {
-    emulator.faults.set({ throttle: { kms: { rate: 0, burst: 0 } } });
+    world.emulator.faults.set({ throttle: { kms: { rate: 0, burst: 0 } } });
     expect((await getParameter()).Parameter?.Value).toBe('secret-value');
-    const kms = kmsClient(emulator);
+    const kms = kmsClient(world.emulator);
     expect((await rejectionOf(kms.send(new EncryptCommand({ KeyId: 'alias/aws/ssm', Plaintext: new Uint8Array([1]) })))).name).toBe('ThrottlingException');
     kms.destroy();
   });
@@ -79,24 +65,24 @@ describe('throttling', () => {
 
 describe('denied actions', () => {
   it('ssm:GetParameter denied: AccessDeniedException in IAM words, naming the role session', async () => {
-    emulator.faults.set({ denyActions: ['ssm:GetParameter'] });
+    world.emulator.faults.set({ denyActions: ['ssm:GetParameter'] });
     const credentials = await fromInstanceMetadata({ timeout: 2_000 })();
-    const ssm = ssmClient(emulator, { credentials });
+    const ssm = ssmClient(world.emulator, { credentials });
     const err = await rejectionOf(ssm.send(new GetParameterCommand({ Name: '/f/p', WithDecryption: true })));
     ssm.destroy();
     expect(err).toBeInstanceOf(AccessDeniedException);
     expect(err.message).toBe(
-      `User: arn:aws:sts::${emulator.accountId}:assumed-role/${emulator.role}/${emulator.instanceId} is not authorized to perform: ` +
-      `ssm:GetParameter on resource: arn:aws:ssm:us-east-1:${emulator.accountId}:parameter/f/p ` +
+      `User: arn:aws:sts::${world.emulator.accountId}:assumed-role/${world.emulator.role}/${world.emulator.instanceId} is not authorized to perform: ` +
+      `ssm:GetParameter on resource: arn:aws:ssm:us-east-1:${world.emulator.accountId}:parameter/f/p ` +
       'because no identity-based policy allows the ssm:GetParameter action');
   });
 
   it('kms:Decrypt denied: SSM decryption fails, reading the ciphertext still works, KMS Decrypt is denied', async () => {
-    const kms = kmsClient(emulator);
+    const kms = kmsClient(world.emulator);
     const blob = (await kms.send(new EncryptCommand({ KeyId: 'alias/aws/ssm', Plaintext: new Uint8Array([7]) }))).CiphertextBlob;
-    emulator.faults.set({ denyActions: ['kms:Decrypt'] });
+    world.emulator.faults.set({ denyActions: ['kms:Decrypt'] });
     expect((await rejectionOf(getParameter()))).toBeInstanceOf(AccessDeniedException);
-    const ssm = ssmClient(emulator);
+    const ssm = ssmClient(world.emulator);
     expect((await ssm.send(new GetParameterCommand({ Name: '/f/p' }))).Parameter?.Type).toBe('SecureString');
     ssm.destroy();
     const direct = await rejectionOf(kms.send(new DecryptCommand({ CiphertextBlob: blob })));
@@ -108,25 +94,25 @@ describe('denied actions', () => {
 
 describe('latency and dropped connections', () => {
   it('latency applies per match', async () => {
-    emulator.faults.set({ latencyMs: { 'ssm:GetParameter': 300 } });
+    world.emulator.faults.set({ latencyMs: { 'ssm:GetParameter': 300 } });
     const started = performance.now();
     await getParameter();
     expect(performance.now() - started).toBeGreaterThanOrEqual(290);
   });
 
   it('resetNext drops the connection without an answer; the SDK retry gets through', async () => {
-    emulator.faults.set({ resetNext: 1 });
+    world.emulator.faults.set({ resetNext: 1 });
     const err = await rejectionOf(getParameter());
     expect(`${err.name} ${err.message} ${(err as { code?: string }).code}`).toMatch(/ECONNRESET|socket hang up/);
-    emulator.faults.set({ resetNext: 1 });
+    world.emulator.faults.set({ resetNext: 1 });
     expect((await getParameter({ maxAttempts: 2 })).Parameter?.Value).toBe('secret-value');
-    expect(emulator.requests().filter((r) => r.service === 'ssm').map((r) => r.error ?? r.status)).toEqual(['reset', 'reset', 200]);
+    expect(world.emulator.requests().filter((r) => r.service === 'ssm').map((r) => r.error ?? r.status)).toEqual(['reset', 'reset', 200]);
   });
 });
 
 describe('IMDS faults', () => {
   it('slow: the SDK provider times out when its timeout is shorter than the delay, succeeds with patience', async () => {
-    emulator.faults.set({ imds: 'slow', imdsDelayMs: 400 });
+    world.emulator.faults.set({ imds: 'slow', imdsDelayMs: 400 });
     await expect(fromInstanceMetadata({ timeout: 200 })()).rejects.toThrow();
     const started = performance.now();
     const creds = await fromInstanceMetadata({ timeout: 2_000 })();
@@ -135,11 +121,11 @@ describe('IMDS faults', () => {
   });
 
   it('absent: connections are dropped; notfound: 404', async () => {
-    emulator.faults.set({ imds: 'absent' });
+    world.emulator.faults.set({ imds: 'absent' });
     await expect(fromInstanceMetadata({ timeout: 1_000 })()).rejects.toThrow();
-    expect(emulator.requests().some((r) => r.service === 'imds' && r.error === 'reset')).toBe(true);
-    emulator.faults.set({ imds: 'notfound' });
-    const res = await fetch(`${emulator.url}/latest/api/token`, { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60' } });
+    expect(world.emulator.requests().some((r) => r.service === 'imds' && r.error === 'reset')).toBe(true);
+    world.emulator.faults.set({ imds: 'notfound' });
+    const res = await fetch(`${world.emulator.url}/latest/api/token`, { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60' } });
     expect(res.status).toBe(404);
   });
 });

@@ -1,31 +1,19 @@
 // IMDSv2 through raw HTTP and through the SDK's own IMDS credential provider.
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { fromInstanceMetadata } from '@smithy/credential-provider-imds';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from './index.ts';
+import { describe, expect, it } from 'vitest';
+import { startEmulator } from './index.ts';
 import { rejectionOf, ssmClient } from './sdk-clients.ts';
+import { useEmulator } from './use-emulator.ts';
 
-let emulator: Emulator;
-const savedEndpoint = process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT;
-
-beforeAll(async () => {
-  emulator = await startEmulator();
-  // The SDK's IMDS provider reads its endpoint only from here: never 169.254.169.254 in tests.
-  process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT = emulator.url;
-});
-afterAll(async () => {
-  if (savedEndpoint === undefined) delete process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT;
-  else process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT = savedEndpoint;
-  await emulator.stop();
-});
-afterEach(() => emulator.reset());
+const world = useEmulator({ imdsEndpoint: true });
 
 async function token(ttl: string): Promise<Response> {
-  return fetch(`${emulator.url}/latest/api/token`, { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': ttl } });
+  return fetch(`${world.emulator.url}/latest/api/token`, { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': ttl } });
 }
 
 async function get(path: string, tokenText?: string): Promise<Response> {
-  return fetch(`${emulator.url}${path}`, { headers: tokenText === undefined ? {} : { 'x-aws-ec2-metadata-token': tokenText } });
+  return fetch(`${world.emulator.url}${path}`, { headers: tokenText === undefined ? {} : { 'x-aws-ec2-metadata-token': tokenText } });
 }
 
 describe('IMDSv2 tokens', () => {
@@ -36,9 +24,9 @@ describe('IMDSv2 tokens', () => {
     const region = await get('/latest/meta-data/placement/region', t);
     expect(region.status).toBe(200);
     expect(await region.text()).toBe('us-east-1');
-    expect(await (await get('/latest/meta-data/instance-id', t)).text()).toBe(emulator.instanceId);
+    expect(await (await get('/latest/meta-data/instance-id', t)).text()).toBe(world.emulator.instanceId);
     const doc = (await (await get('/latest/dynamic/instance-identity/document', t)).json()) as Record<string, string>;
-    expect(doc).toMatchObject({ region: 'us-east-1', accountId: emulator.accountId, instanceId: emulator.instanceId });
+    expect(doc).toMatchObject({ region: 'us-east-1', accountId: world.emulator.accountId, instanceId: world.emulator.instanceId });
   });
 
   it('refuses a TTL outside 1..21600 with 400', async () => {
@@ -61,34 +49,34 @@ describe('IMDSv2 tokens', () => {
 
 describe('role credentials', () => {
   it('the SDK IMDS provider gets credentials that SSM then accepts', async () => {
-    emulator.putParameter('/imds/secret', 'from-imds');
+    world.emulator.putParameter('/imds/secret', 'from-imds');
     const creds = await fromInstanceMetadata({ timeout: 2_000 })();
     expect(creds.accessKeyId).toMatch(/^ASIA/);
     expect(creds.sessionToken).toBeTruthy();
     expect(creds.expiration!.getTime()).toBeGreaterThan(Date.now() + 3_600_000);
-    const ssm = ssmClient(emulator, { credentials: creds });
+    const ssm = ssmClient(world.emulator, { credentials: creds });
     const out = await ssm.send(new GetParameterCommand({ Name: '/imds/secret', WithDecryption: true }));
     expect(out.Parameter?.Value).toBe('from-imds');
-    expect(emulator.requests().filter((r) => r.service === 'imds').map((r) => r.action)).toEqual(['token', 'credentials', 'credentials']);
+    expect(world.emulator.requests().filter((r) => r.service === 'imds').map((r) => r.action)).toEqual(['token', 'credentials', 'credentials']);
     ssm.destroy();
   });
 
   it('credentials issued before a restart on the same port still work after it', async () => {
     const creds = await fromInstanceMetadata({ timeout: 2_000 })();
-    const port = emulator.port;
-    await emulator.stop();
-    emulator = await startEmulator({ port });
-    emulator.putParameter('/after/restart', 'still-here');
-    const ssm = ssmClient(emulator, { credentials: creds });
+    const port = world.emulator.port;
+    await world.emulator.stop();
+    world.emulator = await startEmulator({ port });
+    world.emulator.putParameter('/after/restart', 'still-here');
+    const ssm = ssmClient(world.emulator, { credentials: creds });
     expect((await ssm.send(new GetParameterCommand({ Name: '/after/restart', WithDecryption: true }))).Parameter?.Value).toBe('still-here');
     ssm.destroy();
   });
 
   it('an expired session answers ExpiredTokenException', async () => {
     const creds = await fromInstanceMetadata({ timeout: 2_000 })();
-    emulator.putParameter('/p', 'v');
-    emulator.faults.set({ expireSessions: true });
-    const ssm = ssmClient(emulator, { credentials: creds });
+    world.emulator.putParameter('/p', 'v');
+    world.emulator.faults.set({ expireSessions: true });
+    const ssm = ssmClient(world.emulator, { credentials: creds });
     const err = await rejectionOf(ssm.send(new GetParameterCommand({ Name: '/p' })));
     expect(err.name).toBe('ExpiredTokenException');
     expect(err.message).toBe('The security token included in the request is expired');
@@ -97,7 +85,7 @@ describe('role credentials', () => {
 
   it('a session token that does not match the access key is UnrecognizedClientException', async () => {
     const creds = await fromInstanceMetadata({ timeout: 2_000 })();
-    const ssm = ssmClient(emulator, { credentials: { ...creds, sessionToken: 'not-the-token' } });
+    const ssm = ssmClient(world.emulator, { credentials: { ...creds, sessionToken: 'not-the-token' } });
     const err = await rejectionOf(ssm.send(new GetParameterCommand({ Name: '/p' })));
     expect(err.name).toBe('UnrecognizedClientException');
     ssm.destroy();
