@@ -1,27 +1,17 @@
 // createAwsContext with the real SDK: region and credentials from the emulator's IMDS, endpoints, lazy KMS.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createAwsContext } from '../../src/aws/clients.ts';
 import { UnlockError } from '../../src/errors.ts';
 import { fetchSsmSecret } from '../../src/secret/ssm.ts';
-import { startEmulator, type Emulator } from '../emulator/index.ts';
+import { useEmulator } from '../emulator/use-emulator.ts';
 import { realClock } from './real-clock.ts';
 
 const NAME = '/luks/data';
-let emulator: Emulator;
-beforeAll(async () => {
-  emulator = await startEmulator();
-});
-afterAll(async () => {
-  await emulator.stop();
-});
-beforeEach(() => {
-  emulator.reset();
-  emulator.putParameter(NAME, 'from-imds-creds');
-});
+const world = useEmulator({ beforeEach: (emulator) => emulator.putParameter(NAME, 'from-imds-creds') });
 
 /** Emulator env without region and/or credentials, so IMDS has to supply them. */
 function envWithout(opts: { region?: boolean; credentials?: boolean }): Record<string, string> {
-  return emulator.env({ withRegion: opts.region !== false, withCredentials: opts.credentials !== false });
+  return world.emulator.env({ withRegion: opts.region !== false, withCredentials: opts.credentials !== false });
 }
 
 async function fetchWith(env: Record<string, string>, timeoutMs = 10_000, endpoints = {}) {
@@ -34,16 +24,16 @@ describe('createAwsContext against the emulator', () => {
   it('takes region and credentials from instance metadata when the environment has neither', async () => {
     const deadline = Date.now() + 10_000;
     const aws = await createAwsContext({ endpoints: {}, env: envWithout({ region: false, credentials: false }), deadline, clock: realClock });
-    expect(aws.region).toBe(emulator.region);
+    expect(aws.region).toBe(world.emulator.region);
     const fetched = await fetchSsmSecret({ aws, name: NAME, selector: undefined, deadline, clock: realClock });
     expect(fetched.secret.bytes().toString()).toBe('from-imds-creds');
-    const imdsActions = emulator.requests().filter((r) => r.service === 'imds').map((r) => r.action);
+    const imdsActions = world.emulator.requests().filter((r) => r.service === 'imds').map((r) => r.action);
     expect(imdsActions).toContain('GET /latest/meta-data/placement/region');
     expect(imdsActions).toContain('credentials');
   });
 
   it('waits longer for an IMDS slower than its first 1 s timeout, within the deadline', async () => {
-    emulator.faults.set({ imds: 'slow', imdsDelayMs: 1500 });
+    world.emulator.faults.set({ imds: 'slow', imdsDelayMs: 1500 });
     const started = Date.now();
     const fetched = await fetchWith(envWithout({ region: false, credentials: false }), 20_000);
     expect(fetched.secret.bytes().toString()).toBe('from-imds-creds');
@@ -51,7 +41,7 @@ describe('createAwsContext against the emulator', () => {
   });
 
   it('IMDS absent and no region: the "No AWS region" line, within the deadline', async () => {
-    emulator.faults.set({ imds: 'absent' });
+    world.emulator.faults.set({ imds: 'absent' });
     const started = Date.now();
     const err = (await fetchWith(envWithout({ region: false }), 1500).catch((e: unknown) => e)) as UnlockError;
     expect(Date.now() - started).toBeLessThan(2500);
@@ -59,12 +49,12 @@ describe('createAwsContext against the emulator', () => {
     expect(err.kind).toBe('AWS_UNAVAILABLE');
     expect(err.message).toMatch(new RegExp(
       '^No AWS region: set SSM_REGION in /etc/luks-ssm/data\\.conf, or AWS_REGION, or run on EC2 with IMDS reachable ' +
-      `\\(instance metadata at ${emulator.url}: network error \\(ECONNRESET\\) on \\d+ attempts over 1\\.\\d s, giving up at the deadline\\)$`,
+      `\\(instance metadata at ${world.emulator.url}: network error \\(ECONNRESET\\) on \\d+ attempts over 1\\.\\d s, giving up at the deadline\\)$`,
     ));
   });
 
   it('IMDS absent and no credentials: fails at the deadline naming instance metadata', async () => {
-    emulator.faults.set({ imds: 'absent' });
+    world.emulator.faults.set({ imds: 'absent' });
     const started = Date.now();
     const err = (await fetchWith(envWithout({ credentials: false }), 1500).catch((e: unknown) => e)) as UnlockError;
     expect(Date.now() - started).toBeLessThan(2500);
@@ -73,7 +63,7 @@ describe('createAwsContext against the emulator', () => {
   });
 
   it('IMDS without an instance profile: "No AWS credentials" at once', async () => {
-    emulator.faults.set({ imds: 'notfound' });
+    world.emulator.faults.set({ imds: 'notfound' });
     const started = Date.now();
     const err = (await fetchWith(envWithout({ credentials: false }), 10_000).catch((e: unknown) => e)) as UnlockError;
     expect(Date.now() - started).toBeLessThan(2000);
@@ -82,15 +72,15 @@ describe('createAwsContext against the emulator', () => {
   });
 
   it('SSM_ENDPOINT and IMDS_ENDPOINT from the config win over the environment', async () => {
-    const env = { ...emulator.env(), AWS_ENDPOINT_URL_SSM: 'http://127.0.0.1:9', AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://127.0.0.1:9' };
+    const env = { ...world.emulator.env(), AWS_ENDPOINT_URL_SSM: 'http://127.0.0.1:9', AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://127.0.0.1:9' };
     delete (env as Record<string, string | undefined>).AWS_REGION;
-    const fetched = await fetchWith(env, 10_000, { ssm: emulator.url, imds: emulator.url });
+    const fetched = await fetchWith(env, 10_000, { ssm: world.emulator.url, imds: world.emulator.url });
     expect(fetched.secret.bytes().toString()).toBe('from-imds-creds');
   });
 
   it('kms() loads the KMS client on demand and reuses it', async () => {
-    const key = emulator.createKey({ description: 'luks' });
-    const aws = await createAwsContext({ endpoints: {}, env: emulator.env(), deadline: Date.now() + 10_000, clock: realClock });
+    const key = world.emulator.createKey({ description: 'luks' });
+    const aws = await createAwsContext({ endpoints: {}, env: world.emulator.env(), deadline: Date.now() + 10_000, clock: realClock });
     const { DescribeKeyCommand } = await import('../../src/aws/kms-client.ts');
     const kms = await aws.kms();
     expect(await aws.kms()).toBe(kms);

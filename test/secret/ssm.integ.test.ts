@@ -1,26 +1,19 @@
 // fetchSsmSecret with the real SDK against the emulator: exact bytes, selectors, refusals, faults, errors.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createAwsContext, type AwsContext } from '../../src/aws/clients.ts';
 import { UnlockError } from '../../src/errors.ts';
 import { fetchSsmHistory, fetchSsmSecret } from '../../src/secret/ssm.ts';
 import type { VolumeConfig } from '../../src/types.ts';
-import { startEmulator, type Emulator } from '../emulator/index.ts';
+import { useEmulator } from '../emulator/use-emulator.ts';
 import { createRecordingLogger } from '../aws/fakes.ts';
 import { realClock } from '../aws/real-clock.ts';
 
 const NAME = '/luks/data';
-let emulator: Emulator;
-beforeAll(async () => {
-  emulator = await startEmulator();
-});
-afterAll(async () => {
-  await emulator.stop();
-});
-beforeEach(() => emulator.reset());
+const world = useEmulator();
 
 async function context(timeoutMs = 10_000): Promise<{ aws: AwsContext; deadline: number }> {
   const deadline = Date.now() + timeoutMs;
-  return { aws: await createAwsContext({ endpoints: {}, env: emulator.env(), deadline, clock: realClock }), deadline };
+  return { aws: await createAwsContext({ endpoints: {}, env: world.emulator.env(), deadline, clock: realClock }), deadline };
 }
 
 async function fetch(opts: { selector?: VolumeConfig['ssmSelector']; timeoutMs?: number; log?: ReturnType<typeof createRecordingLogger> } = {}) {
@@ -43,20 +36,20 @@ describe('fetchSsmSecret: exact bytes', () => {
     ['non-ASCII', 'pässwörd-ключ-密码-🔑'],
   ];
   it.each(values)('keeps %s byte for byte', async (_label, value) => {
-    emulator.putParameter(NAME, value);
+    world.emulator.putParameter(NAME, value);
     const fetched = await fetch();
     expect(fetched.secret.bytes().equals(Buffer.from(value, 'utf8'))).toBe(true);
     expect(fetched).toMatchObject({ name: NAME, version: 1 });
-    expect(fetched.arn).toBe(`arn:aws:ssm:${emulator.region}:${emulator.accountId}:parameter${NAME}`);
+    expect(fetched.arn).toBe(`arn:aws:ssm:${world.emulator.region}:${world.emulator.accountId}:parameter${NAME}`);
     expect(String(fetched.secret)).toBe('[redacted]');
   });
 });
 
 describe('fetchSsmSecret: versions and labels', () => {
   beforeEach(() => {
-    emulator.putParameter(NAME, 'first', { labels: ['old'] });
-    emulator.putParameter(NAME, 'second');
-    emulator.putParameter(NAME, 'third');
+    world.emulator.putParameter(NAME, 'first', { labels: ['old'] });
+    world.emulator.putParameter(NAME, 'second');
+    world.emulator.putParameter(NAME, 'third');
   });
 
   it('reads the latest version by default', async () => {
@@ -75,10 +68,10 @@ describe('fetchSsmSecret: versions and labels', () => {
   it('a missing version or label is AWS_NOT_FOUND naming it', async () => {
     const version = await failure({ selector: { version: 9 } });
     expect(version.kind).toBe('AWS_NOT_FOUND');
-    expect(version.message).toBe(`SSM parameter ${NAME} version 9 not found in ${emulator.region}`);
+    expect(version.message).toBe(`SSM parameter ${NAME} version 9 not found in ${world.emulator.region}`);
     const label = await failure({ selector: { label: 'nope' } });
     expect(label.kind).toBe('AWS_NOT_FOUND');
-    expect(label.message).toBe(`SSM parameter ${NAME} has no version labelled nope in ${emulator.region}`);
+    expect(label.message).toBe(`SSM parameter ${NAME} has no version labelled nope in ${world.emulator.region}`);
   });
 
   it('fetchSsmHistory returns the newest versions first, at most `limit`', async () => {
@@ -92,11 +85,11 @@ describe('fetchSsmSecret: refusals and errors', () => {
   it('a missing parameter is AWS_NOT_FOUND naming it and the region', async () => {
     const err = await failure();
     expect(err.kind).toBe('AWS_NOT_FOUND');
-    expect(err.message).toBe(`SSM parameter ${NAME} not found in ${emulator.region}`);
+    expect(err.message).toBe(`SSM parameter ${NAME} not found in ${world.emulator.region}`);
   });
 
   it('refuses a plain String parameter', async () => {
-    emulator.putParameter(NAME, 'not-encrypted', { type: 'String' });
+    world.emulator.putParameter(NAME, 'not-encrypted', { type: 'String' });
     const err = await failure();
     expect(err.kind).toBe('CONFIG');
     expect(err.message).toBe(`SSM parameter ${NAME} is a String, not a SecureString, refusing.`);
@@ -104,18 +97,18 @@ describe('fetchSsmSecret: refusals and errors', () => {
   });
 
   it('AccessDenied on ssm:GetParameter names the action and the parameter ARN', async () => {
-    emulator.putParameter(NAME, 'v');
-    emulator.faults.set({ denyActions: ['ssm:GetParameter'] });
+    world.emulator.putParameter(NAME, 'v');
+    world.emulator.faults.set({ denyActions: ['ssm:GetParameter'] });
     const err = await failure();
-    const arn = `arn:aws:ssm:${emulator.region}:${emulator.accountId}:parameter${NAME}`;
+    const arn = `arn:aws:ssm:${world.emulator.region}:${world.emulator.accountId}:parameter${NAME}`;
     expect(err.kind).toBe('AWS_DENIED');
     expect(err.message).toBe(`Failed to get SSM parameter ${NAME}: access denied to ssm:GetParameter on ${arn}`);
     expect(err.hint).toContain(`"Action":"ssm:GetParameter","Resource":"${arn}"`);
   });
 
   it('kms:Decrypt denied is AWS_DENIED naming kms:Decrypt', async () => {
-    emulator.putParameter(NAME, 'v');
-    emulator.faults.set({ denyActions: ['kms:Decrypt'] });
+    world.emulator.putParameter(NAME, 'v');
+    world.emulator.faults.set({ denyActions: ['kms:Decrypt'] });
     const err = await failure();
     expect(err.kind).toBe('AWS_DENIED');
     expect(err.message).toMatch(new RegExp(`^Failed to get SSM parameter ${NAME}: kms:Decrypt`));
@@ -125,9 +118,9 @@ describe('fetchSsmSecret: refusals and errors', () => {
     ['Disabled', 'is disabled', 'aws kms enable-key --key-id'],
     ['PendingDeletion', 'is pending deletion', 'aws kms cancel-key-deletion --key-id'],
   ] as const)('a KMS key in state %s is KMS_KEY_UNUSABLE with the fix', async (state, words, fix) => {
-    const key = emulator.createKey();
-    emulator.putParameter(NAME, 'v', { keyId: key.keyId });
-    emulator.setKeyState(key.keyId, state);
+    const key = world.emulator.createKey();
+    world.emulator.putParameter(NAME, 'v', { keyId: key.keyId });
+    world.emulator.setKeyState(key.keyId, state);
     const err = await failure();
     expect(err.kind).toBe('KMS_KEY_UNUSABLE');
     expect(err.message).toBe(`Failed to get SSM parameter ${NAME}: KMS key ${key.arn} ${words}`);
@@ -135,10 +128,10 @@ describe('fetchSsmSecret: refusals and errors', () => {
   });
 
   it('expired session credentials are AWS_DENIED "credentials rejected"', async () => {
-    emulator.putParameter(NAME, 'v');
-    emulator.faults.set({ expireSessions: true });
+    world.emulator.putParameter(NAME, 'v');
+    world.emulator.faults.set({ expireSessions: true });
     const deadline = Date.now() + 10_000;
-    const aws = await createAwsContext({ endpoints: {}, env: emulator.env({ withCredentials: false }), deadline, clock: realClock });
+    const aws = await createAwsContext({ endpoints: {}, env: world.emulator.env({ withCredentials: false }), deadline, clock: realClock });
     const err = (await fetchSsmSecret({ aws, name: NAME, selector: undefined, deadline, clock: realClock }).catch((e: unknown) => e)) as UnlockError;
     expect(err.kind).toBe('AWS_DENIED');
     expect(err.message).toMatch(/^Failed to get SSM parameter \/luks\/data: credentials rejected \(ExpiredToken(Exception)?\)$/);
@@ -147,12 +140,12 @@ describe('fetchSsmSecret: refusals and errors', () => {
 
 describe('fetchSsmSecret: transient failures within the deadline', () => {
   beforeEach(() => {
-    emulator.putParameter(NAME, 'survivor');
+    world.emulator.putParameter(NAME, 'survivor');
   });
-  const getParameterCalls = () => emulator.requests().filter((r) => r.action === 'GetParameter').length;
+  const getParameterCalls = () => world.emulator.requests().filter((r) => r.action === 'GetParameter').length;
 
   it('retries throttling until it gets through', async () => {
-    emulator.faults.set({ throttle: { ssm: { rate: 4, burst: 1 } } });
+    world.emulator.faults.set({ throttle: { ssm: { rate: 4, burst: 1 } } });
     await fetch(); // takes the one token: the next call starts throttled
     const log = createRecordingLogger();
     const fetched = await fetch({ log });
@@ -161,18 +154,18 @@ describe('fetchSsmSecret: transient failures within the deadline', () => {
   });
 
   it('retries 5xx answers', async () => {
-    emulator.faults.set({ serverErrors: { count: 2, status: 503 } });
+    world.emulator.faults.set({ serverErrors: { count: 2, status: 503 } });
     expect((await fetch()).secret.bytes().toString()).toBe('survivor');
     expect(getParameterCalls()).toBe(3);
   });
 
   it('retries connections reset without an answer', async () => {
-    emulator.faults.set({ resetNext: 2 });
+    world.emulator.faults.set({ resetNext: 2 });
     expect((await fetch()).secret.bytes().toString()).toBe('survivor');
   });
 
   it('gives up at the deadline with AWS_UNAVAILABLE, naming the failure and attempts', async () => {
-    emulator.faults.set({ serverErrors: { rate: 1 } });
+    world.emulator.faults.set({ serverErrors: { rate: 1 } });
     const started = Date.now();
     const err = await failure({ timeoutMs: 1500 });
     expect(Date.now() - started).toBeLessThan(2500);
@@ -181,7 +174,7 @@ describe('fetchSsmSecret: transient failures within the deadline', () => {
   });
 
   it('an answer slower than the deadline is TIMEOUT, on time', async () => {
-    emulator.faults.set({ latencyMs: 5000 });
+    world.emulator.faults.set({ latencyMs: 5000 });
     const started = Date.now();
     const err = await failure({ timeoutMs: 1000 });
     expect(Date.now() - started).toBeLessThan(1800);
@@ -190,8 +183,8 @@ describe('fetchSsmSecret: transient failures within the deadline', () => {
   });
 
   it('never writes the value into a log line or an error', async () => {
-    emulator.putParameter(NAME, 'hunter2-value');
-    emulator.faults.set({ serverErrors: { count: 1 } });
+    world.emulator.putParameter(NAME, 'hunter2-value');
+    world.emulator.faults.set({ serverErrors: { count: 1 } });
     const log = createRecordingLogger();
     const fetched = await fetch({ log });
     expect(fetched.secret.bytes().toString()).toBe('hunter2-value');
