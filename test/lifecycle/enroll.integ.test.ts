@@ -1,25 +1,22 @@
 // enroll with SSM: real cryptsetup on images, the real SDK against the emulator: format, add-to-existing, refusals, resume.
 import { writeFile } from 'node:fs/promises';
 import { GetParameterHistoryCommand, ListTagsForResourceCommand } from '@aws-sdk/client-ssm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isLuks, testPassphrase } from '../../src/luks/cryptsetup.ts';
 import { readLuksHeader } from '../../src/luks/keyslots.ts';
 import { enrollVolume } from '../../src/lifecycle/enroll.ts';
 import type { VolumeConfig } from '../../src/types.ts';
-import { startEmulator, type Emulator } from '../emulator/index.ts';
 import { ssmClient } from '../emulator/sdk-clients.ts';
 import { lifecycleConfig } from './config.ts';
-import { crashAfter, createFakeDev, keyStartWouldUse, lifecycleDeps, type FakeDev } from './harness.ts';
-import { canRunCryptsetup, createImageDir, key, run, type ImageDir } from './images.ts';
+import { crashAfter, keyStartWouldUse, lifecycleDeps, useLifecycleWorld } from './harness.ts';
+import { canRunCryptsetup, key, run } from './images.ts';
 
 const NAME = '/luks/data';
-let emulator: Emulator;
-let images: ImageDir;
-let dev: FakeDev;
+const world = useLifecycleWorld();
 let n = 0;
 
 async function history(): Promise<Array<{ value: string; keyId: string | undefined; description: string | undefined }>> {
-  const out = await ssmClient(emulator).send(new GetParameterHistoryCommand({ Name: NAME, WithDecryption: true })).catch((error: Error) => {
+  const out = await ssmClient(world.emulator).send(new GetParameterHistoryCommand({ Name: NAME, WithDecryption: true })).catch((error: Error) => {
     if (error.name === 'ParameterNotFound') return { Parameters: [] };
     throw error;
   });
@@ -28,28 +25,17 @@ async function history(): Promise<Array<{ value: string; keyId: string | undefin
 
 async function setup(kind: 'blank' | 'luks', over: Partial<VolumeConfig> = {}): Promise<{ config: VolumeConfig; device: string }> {
   n += 1;
-  const device = kind === 'blank' ? await images.blank(`enr-${n}`) : await images.luks(`enr-${n}`, 'admin-passphrase');
-  await dev.link(`enr-${n}`, device);
-  return { config: lifecycleConfig(emulator.url, { device: `/dev/enr-${n}`, ...over }), device };
+  const device = kind === 'blank' ? await world.images.blank(`enr-${n}`) : await world.images.luks(`enr-${n}`, 'admin-passphrase');
+  await world.dev.link(`enr-${n}`, device);
+  return { config: lifecycleConfig(world.emulator.url, { device: `/dev/enr-${n}`, ...over }), device };
 }
 
 describe.skipIf(!canRunCryptsetup)('enroll (SSM, real cryptsetup)', () => {
-  beforeAll(async () => {
-    emulator = await startEmulator();
-    images = await createImageDir();
-    dev = await createFakeDev();
-  });
-  afterAll(async () => {
-    await emulator.stop();
-    await images.cleanup();
-    await dev.cleanup();
-  });
-  beforeEach(() => emulator.reset());
 
   it('--format: stores a fresh SecureString first, formats the blank device with it, and start would open it', async () => {
     const { config, device } = await setup('blank', { kmsKeyId: 'alias/luks' });
-    emulator.createKey({ alias: 'alias/luks' });
-    const deps = lifecycleDeps(emulator, dev);
+    world.emulator.createKey({ alias: 'alias/luks' });
+    const deps = lifecycleDeps(world.emulator, world.dev);
     const report = await enrollVolume(deps, config, { format: true });
     expect(report.lines).toEqual([
       `stored a new passphrase from KMS GenerateRandom in SSM parameter ${NAME}`,
@@ -60,17 +46,17 @@ describe.skipIf(!canRunCryptsetup)('enroll (SSM, real cryptsetup)', () => {
     const [stored] = await history();
     expect(stored).toMatchObject({ keyId: 'alias/luks', description: `LUKS passphrase of volume data (${device}) on test-host, written by luks-ssm` });
     expect(stored!.value).toMatch(/^[A-Za-z0-9+/]{86}==$/);
-    const tags = await ssmClient(emulator).send(new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: NAME }));
+    const tags = await ssmClient(world.emulator).send(new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: NAME }));
     expect(tags.TagList).toEqual([{ Key: 'luks-ssm:host', Value: 'test-host' }, { Key: 'luks-ssm:volume', Value: 'data' }]);
     expect(await testPassphrase(run, device, key(stored!.value))).toBe(true);
-    expect(await keyStartWouldUse(emulator, dev, config, device)).toBe(`ssm:${NAME}@1`);
+    expect(await keyStartWouldUse(world.emulator, world.dev, config, device)).toBe(`ssm:${NAME}@1`);
     expect(JSON.stringify(deps.log.lines)).not.toContain(stored!.value);
   });
 
   it('is idempotent: enrolling again says so and changes nothing', async () => {
     const { config, device } = await setup('blank');
-    await enrollVolume(lifecycleDeps(emulator, dev), config, { format: true });
-    const again = await enrollVolume(lifecycleDeps(emulator, dev), config, { format: true });
+    await enrollVolume(lifecycleDeps(world.emulator, world.dev), config, { format: true });
+    const again = await enrollVolume(lifecycleDeps(world.emulator, world.dev), config, { format: true });
     expect(again.changed).toBe(false);
     expect(again.lines).toEqual([`${device} is already enrolled: version 1 of SSM parameter ${NAME} opens key slot 0`]);
     expect(await history()).toHaveLength(1);
@@ -78,20 +64,20 @@ describe.skipIf(!canRunCryptsetup)('enroll (SSM, real cryptsetup)', () => {
 
   it('a crash between PutParameter and luksFormat: the device is untouched, and enroll resumes with the stored key', async () => {
     const { config, device } = await setup('blank');
-    await expect(enrollVolume(lifecycleDeps(emulator, dev, { afterStep: crashAfter('store') }), config, { format: true })).rejects.toThrow();
+    await expect(enrollVolume(lifecycleDeps(world.emulator, world.dev, { afterStep: crashAfter('store') }), config, { format: true })).rejects.toThrow();
     expect(await isLuks(run, device)).toBe(false);
-    const report = await enrollVolume(lifecycleDeps(emulator, dev), config, { format: true });
+    const report = await enrollVolume(lifecycleDeps(world.emulator, world.dev), config, { format: true });
     expect(report.lines[0]).toBe(`SSM parameter ${NAME} already holds version 1, which opens nothing on ${device} yet: using it (pass --force for a new one)`);
     expect(await history()).toHaveLength(1);
-    expect(await keyStartWouldUse(emulator, dev, config, device)).toBe(`ssm:${NAME}@1`);
+    expect(await keyStartWouldUse(world.emulator, world.dev, config, device)).toBe(`ssm:${NAME}@1`);
   });
 
   it('an existing parameter is never overwritten without --force; with it, a new version', async () => {
     const { config, device } = await setup('blank');
-    emulator.putParameter(NAME, 'someone-elses');
-    await enrollVolume(lifecycleDeps(emulator, dev), config, { format: true, dryRun: true });
+    world.emulator.putParameter(NAME, 'someone-elses');
+    await enrollVolume(lifecycleDeps(world.emulator, world.dev), config, { format: true, dryRun: true });
     expect(await history()).toHaveLength(1);
-    await enrollVolume(lifecycleDeps(emulator, dev), config, { format: true, force: true });
+    await enrollVolume(lifecycleDeps(world.emulator, world.dev), config, { format: true, force: true });
     const all = await history();
     expect(all.map((h) => h.value === 'someone-elses')).toEqual([true, false]);
     expect(await testPassphrase(run, device, key(all[1]!.value))).toBe(true);
@@ -101,30 +87,30 @@ describe.skipIf(!canRunCryptsetup)('enroll (SSM, real cryptsetup)', () => {
     const fs = await setup('blank');
     const { execFileSync } = await import('node:child_process');
     execFileSync('mkfs.ext4', ['-q', '-F', fs.device]);
-    await expect(enrollVolume(lifecycleDeps(emulator, dev), fs.config, { format: true, force: true })).rejects.toMatchObject({
+    await expect(enrollVolume(lifecycleDeps(world.emulator, world.dev), fs.config, { format: true, force: true })).rejects.toMatchObject({
       kind: 'MOUNT_REFUSED', message: `${fs.device} is not blank (it has a ext4 signature), refusing to format it`,
     });
     const raw = await setup('blank');
     await writeFile(raw.device, Buffer.from('random-looking data'), { flag: 'r+' });
-    await expect(enrollVolume(lifecycleDeps(emulator, dev), raw.config, { format: true })).rejects.toMatchObject({ kind: 'MOUNT_REFUSED', hint: 'if you are sure it holds nothing, pass --force' });
+    await expect(enrollVolume(lifecycleDeps(world.emulator, world.dev), raw.config, { format: true })).rejects.toMatchObject({ kind: 'MOUNT_REFUSED', hint: 'if you are sure it holds nothing, pass --force' });
     const luks = await setup('luks');
-    await expect(enrollVolume(lifecycleDeps(emulator, dev), luks.config, { format: true })).rejects.toMatchObject({ kind: 'MOUNT_REFUSED' });
+    await expect(enrollVolume(lifecycleDeps(world.emulator, world.dev), luks.config, { format: true })).rejects.toMatchObject({ kind: 'MOUNT_REFUSED' });
     expect(await history()).toEqual([]);
     expect(await testPassphrase(run, luks.device, key('admin-passphrase'))).toBe(true);
   });
 
   it('--add-to-existing: a second key slot, authorised by the admin passphrase, which keeps working', async () => {
     const { config, device } = await setup('luks');
-    const report = await enrollVolume(lifecycleDeps(emulator, dev), config, { addToExisting: true, existingKey: key('admin-passphrase') });
+    const report = await enrollVolume(lifecycleDeps(world.emulator, world.dev), config, { addToExisting: true, existingKey: key('admin-passphrase') });
     expect(report.lines[1]).toBe(`added version 1 to ${device}, authorised by the existing passphrase`);
     expect((await readLuksHeader(run, device)).keyslots).toEqual([0, 1]);
     expect(await testPassphrase(run, device, key('admin-passphrase'))).toBe(true);
-    expect(await keyStartWouldUse(emulator, dev, config, device)).toBe(`ssm:${NAME}@1`);
+    expect(await keyStartWouldUse(world.emulator, world.dev, config, device)).toBe(`ssm:${NAME}@1`);
   });
 
   it('--add-to-existing with a wrong passphrase stores nothing', async () => {
     const { config, device } = await setup('luks');
-    await expect(enrollVolume(lifecycleDeps(emulator, dev), config, { addToExisting: true, existingKey: key('wrong') })).rejects.toMatchObject({
+    await expect(enrollVolume(lifecycleDeps(world.emulator, world.dev), config, { addToExisting: true, existingKey: key('wrong') })).rejects.toMatchObject({
       kind: 'WRONG_PASSPHRASE', message: `The existing passphrase given opens no key slot of ${device}, refusing`,
     });
     expect(await history()).toEqual([]);
@@ -132,9 +118,9 @@ describe.skipIf(!canRunCryptsetup)('enroll (SSM, real cryptsetup)', () => {
 
   it('flags: exactly one of --format and --add-to-existing; --dry-run changes nothing', async () => {
     const { config, device } = await setup('blank');
-    await expect(enrollVolume(lifecycleDeps(emulator, dev), config, {})).rejects.toMatchObject({ kind: 'USAGE' });
-    await expect(enrollVolume(lifecycleDeps(emulator, dev), config, { format: true, addToExisting: true })).rejects.toMatchObject({ kind: 'USAGE' });
-    const plan = await enrollVolume(lifecycleDeps(emulator, dev), config, { format: true, dryRun: true });
+    await expect(enrollVolume(lifecycleDeps(world.emulator, world.dev), config, {})).rejects.toMatchObject({ kind: 'USAGE' });
+    await expect(enrollVolume(lifecycleDeps(world.emulator, world.dev), config, { format: true, addToExisting: true })).rejects.toMatchObject({ kind: 'USAGE' });
+    const plan = await enrollVolume(lifecycleDeps(world.emulator, world.dev), config, { format: true, dryRun: true });
     expect(plan.lines).toEqual([
       `would generate a passphrase with KMS GenerateRandom and store it in SSM parameter ${NAME}`,
       `would format ${device} as LUKS2 with it`,

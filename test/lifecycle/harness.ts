@@ -1,7 +1,8 @@
-// Test helper: a device symlink under a fake /dev, lifecycle deps against an emulator, and "what would start do" checks.
+// Test helper: the emulator, image dir and fake /dev the lifecycle tests share; lifecycle deps; "what would start do" checks.
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { testPassphrase } from '../../src/luks/cryptsetup.ts';
 import { createKeySource } from '../../src/lifecycle/key-source.ts';
 import type { LifecycleDeps } from '../../src/lifecycle/steps.ts';
@@ -9,8 +10,9 @@ import type { VolumeConfig } from '../../src/types.ts';
 import { createRecordingLogger } from '../aws/fakes.ts';
 import { realClock } from '../aws/real-clock.ts';
 import type { Emulator } from '../emulator/index.ts';
+import { useEmulator, type EmulatorWorld, type UseEmulatorOptions } from '../emulator/use-emulator.ts';
 import { credentialsEnv } from './config.ts';
-import { run } from './images.ts';
+import { createImageDir, run, type ImageDir } from './images.ts';
 
 export interface FakeDev {
   root: string;
@@ -26,6 +28,30 @@ export async function createFakeDev(): Promise<FakeDev> {
     link: (name, image) => symlink(image, join(root, name)),
     cleanup: () => rm(root, { recursive: true, force: true }),
   };
+}
+
+export interface LifecycleWorld extends EmulatorWorld {
+  images: ImageDir;
+  dev: FakeDev;
+}
+
+/**
+ * An emulator (reset before each test), an image dir and a fake /dev for the enclosing describe block or file,
+ * filled in by beforeAll and removed by afterAll. At the top of a file whose tests sit in
+ * describe.skipIf(!canRunCryptsetup), nothing starts when they are skipped: vitest runs no hooks for a file
+ * whose tests are all skipped.
+ */
+export function useLifecycleWorld(opts: UseEmulatorOptions = {}): LifecycleWorld {
+  const world = useEmulator(opts) as LifecycleWorld;
+  beforeAll(async () => {
+    world.images = await createImageDir();
+    world.dev = await createFakeDev();
+  });
+  afterAll(async () => {
+    await world.images?.cleanup();
+    await world.dev?.cleanup();
+  });
+  return world;
 }
 
 export function lifecycleDeps(emulator: Emulator, dev: FakeDev, over: Partial<LifecycleDeps> = {}): LifecycleDeps & { log: ReturnType<typeof createRecordingLogger> } {

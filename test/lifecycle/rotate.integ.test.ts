@@ -1,13 +1,12 @@
 // rotate with SSM: real cryptsetup on images, the real SDK against the emulator, a crash injected after every step.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { testPassphrase } from '../../src/luks/cryptsetup.ts';
 import { addKey, readLuksHeader } from '../../src/luks/keyslots.ts';
 import { rotateVolume } from '../../src/lifecycle/rotate.ts';
 import type { VolumeConfig } from '../../src/types.ts';
-import { startEmulator, type Emulator } from '../emulator/index.ts';
 import { lifecycleConfig } from './config.ts';
-import { crashAfter, createFakeDev, keyStartWouldUse, lifecycleDeps, type FakeDev } from './harness.ts';
-import { canRunCryptsetup, createImageDir, key, run, type ImageDir } from './images.ts';
+import { crashAfter, keyStartWouldUse, lifecycleDeps, useLifecycleWorld } from './harness.ts';
+import { canRunCryptsetup, key, run } from './images.ts';
 import { ssmClient } from '../emulator/sdk-clients.ts';
 import { checkVolume } from '../../src/check.ts';
 import { createKeySource } from '../../src/lifecycle/key-source.ts';
@@ -18,25 +17,23 @@ import { GetParameterHistoryCommand } from '@aws-sdk/client-ssm';
 
 const NAME = '/luks/data';
 const STEPS = ['generate', 'store', 'add-key', 'verify', 'bind', 'remove-old'];
-let emulator: Emulator;
-let images: ImageDir;
-let dev: FakeDev;
+const world = useLifecycleWorld();
 let n = 0;
 
 /** Every version of the parameter, oldest first, as text (the emulator's own view). */
 async function versions(): Promise<string[]> {
-  const out = await ssmClient(emulator).send(new GetParameterHistoryCommand({ Name: NAME, WithDecryption: true }));
+  const out = await ssmClient(world.emulator).send(new GetParameterHistoryCommand({ Name: NAME, WithDecryption: true }));
   return (out.Parameters ?? []).map((p) => p.Value as string);
 }
 
 /** A fresh volume: LUKS2 with the v1 key in slot 0 and an admin's recovery passphrase in slot 1. */
 async function volume(): Promise<{ config: VolumeConfig; device: string }> {
   n += 1;
-  const device = await images.luks(`rot-${n}`, 'v1-key');
+  const device = await world.images.luks(`rot-${n}`, 'v1-key');
   await addKey(run, device, key('v1-key'), key('recovery'), { type: 'pbkdf2', forceIterations: 1000 });
-  await dev.link(`rot-${n}`, device);
-  emulator.putParameter(NAME, 'v1-key');
-  return { config: lifecycleConfig(emulator.url, { device: `/dev/rot-${n}` }), device };
+  await world.dev.link(`rot-${n}`, device);
+  world.emulator.putParameter(NAME, 'v1-key');
+  return { config: lifecycleConfig(world.emulator.url, { device: `/dev/rot-${n}` }), device };
 }
 
 /** The settled end state: only the newest version opens (plus the untouched recovery slot). */
@@ -50,21 +47,10 @@ async function expectSettled(device: string): Promise<void> {
 }
 
 describe.skipIf(!canRunCryptsetup)('rotate (SSM, real cryptsetup)', () => {
-  beforeAll(async () => {
-    emulator = await startEmulator();
-    images = await createImageDir();
-    dev = await createFakeDev();
-  });
-  afterAll(async () => {
-    await emulator.stop();
-    await images.cleanup();
-    await dev.cleanup();
-  });
-  beforeEach(() => emulator.reset());
 
   it('writes a new 88-character version, adds it, proves it, removes the old slot; the recovery slot stays', async () => {
     const { config, device } = await volume();
-    const deps = lifecycleDeps(emulator, dev);
+    const deps = lifecycleDeps(world.emulator, world.dev);
     const report = await rotateVolume(deps, config);
     const all = await versions();
     expect(all).toHaveLength(2);
@@ -83,38 +69,38 @@ describe.skipIf(!canRunCryptsetup)('rotate (SSM, real cryptsetup)', () => {
 
   it('rotates again and again: each run leaves exactly one luks-ssm slot', async () => {
     const { config, device } = await volume();
-    for (let i = 0; i < 3; i += 1) await rotateVolume(lifecycleDeps(emulator, dev), config);
+    for (let i = 0; i < 3; i += 1) await rotateVolume(lifecycleDeps(world.emulator, world.dev), config);
     expect(await versions()).toHaveLength(4);
     await expectSettled(device);
   });
 
   it.each(STEPS)('a crash after %s never locks the volume out, and running rotate again completes', async (crashStep) => {
     const { config, device } = await volume();
-    await expect(rotateVolume(lifecycleDeps(emulator, dev, { afterStep: crashAfter(crashStep) }), config)).rejects.toThrow(`simulated crash after ${crashStep}`);
-    expect(await keyStartWouldUse(emulator, dev, config, device)).toMatch(/^ssm:\/luks\/data@\d$/);
-    const again = await rotateVolume(lifecycleDeps(emulator, dev), config);
+    await expect(rotateVolume(lifecycleDeps(world.emulator, world.dev, { afterStep: crashAfter(crashStep) }), config)).rejects.toThrow(`simulated crash after ${crashStep}`);
+    expect(await keyStartWouldUse(world.emulator, world.dev, config, device)).toMatch(/^ssm:\/luks\/data@\d$/);
+    const again = await rotateVolume(lifecycleDeps(world.emulator, world.dev), config);
     expect(again.changed).toBe(true);
     await expectSettled(device);
-    expect(await keyStartWouldUse(emulator, dev, config, device)).toBe(`ssm:${NAME}@${(await versions()).length}`);
+    expect(await keyStartWouldUse(world.emulator, world.dev, config, device)).toBe(`ssm:${NAME}@${(await versions()).length}`);
   });
 
   it('a crash after store: start falls back to version 1, and the resumed run says it is resuming', async () => {
     const { config, device } = await volume();
-    await expect(rotateVolume(lifecycleDeps(emulator, dev, { afterStep: crashAfter('store') }), config)).rejects.toThrow();
-    expect(await keyStartWouldUse(emulator, dev, config, device)).toBe(`ssm:${NAME}@1`);
-    const report = await rotateVolume(lifecycleDeps(emulator, dev), config);
+    await expect(rotateVolume(lifecycleDeps(world.emulator, world.dev, { afterStep: crashAfter('store') }), config)).rejects.toThrow();
+    expect(await keyStartWouldUse(world.emulator, world.dev, config, device)).toBe(`ssm:${NAME}@1`);
+    const report = await rotateVolume(lifecycleDeps(world.emulator, world.dev), config);
     expect(report.lines[0]).toBe(`resuming an interrupted rotation of ${device}`);
     expect(await versions()).toHaveLength(2);
   });
 
   it('check after an interrupted rotation: ok, naming the version that opens and how to finish', async () => {
     const { config, device } = await volume();
-    await expect(rotateVolume(lifecycleDeps(emulator, dev, { afterStep: crashAfter('store') }), config)).rejects.toThrow();
+    await expect(rotateVolume(lifecycleDeps(world.emulator, world.dev, { afterStep: crashAfter('store') }), config)).rejects.toThrow();
     const log = createRecordingLogger();
     const deps = {
-      run, clock: realClock, log, runDir: dev.root, devRoot: dev.root,
+      run, clock: realClock, log, runDir: world.dev.root, devRoot: world.dev.root,
       acquireLock: async () => ({ release: async () => {} }),
-      keySource: (c: VolumeConfig) => createKeySource(c, { env: credentialsEnv(emulator), clock: realClock, log, run, devRoot: dev.root }),
+      keySource: (c: VolumeConfig) => createKeySource(c, { env: credentialsEnv(world.emulator), clock: realClock, log, run, devRoot: world.dev.root }),
       activeDependents: async () => [], unitOfPid: async () => undefined,
     };
     const report = await checkVolume(deps, config);
@@ -126,7 +112,7 @@ describe.skipIf(!canRunCryptsetup)('rotate (SSM, real cryptsetup)', () => {
 
   it('--dry-run says what it would do and changes nothing', async () => {
     const { config, device } = await volume();
-    const report = await rotateVolume(lifecycleDeps(emulator, dev), config, { dryRun: true });
+    const report = await rotateVolume(lifecycleDeps(world.emulator, world.dev), config, { dryRun: true });
     expect(report.changed).toBe(false);
     expect(report.lines).toEqual([
       'now: version 1: opens key slot 0',
@@ -142,9 +128,9 @@ describe.skipIf(!canRunCryptsetup)('rotate (SSM, real cryptsetup)', () => {
 
   it('refuses when no stored key opens the device, and with a pinned version', async () => {
     const { config } = await volume();
-    emulator.putParameter(NAME, 'unrelated');
-    emulator.putParameter(NAME, 'also-unrelated');
-    await expect(rotateVolume(lifecycleDeps(emulator, dev), { ...config, ssmHistoryFallback: 1 })).rejects.toMatchObject({ kind: 'WRONG_PASSPHRASE' });
-    await expect(rotateVolume(lifecycleDeps(emulator, dev), { ...config, ssmSelector: { version: 1 } })).rejects.toMatchObject({ kind: 'CONFIG' });
+    world.emulator.putParameter(NAME, 'unrelated');
+    world.emulator.putParameter(NAME, 'also-unrelated');
+    await expect(rotateVolume(lifecycleDeps(world.emulator, world.dev), { ...config, ssmHistoryFallback: 1 })).rejects.toMatchObject({ kind: 'WRONG_PASSPHRASE' });
+    await expect(rotateVolume(lifecycleDeps(world.emulator, world.dev), { ...config, ssmSelector: { version: 1 } })).rejects.toMatchObject({ kind: 'CONFIG' });
   });
 });
