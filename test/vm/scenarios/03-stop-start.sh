@@ -27,3 +27,23 @@ stop_then_start() {
   [ -s $MOUNT_POINT/dependent.log ] || fail "data written before the stop is gone"
   systemctl start $DEP || fail "systemctl start $DEP"
 }
+
+# start_by_uuid: the same volume named as LUKS_DEVICE=UUID=… (found through udev's /dev/disk/by-uuid) opens
+# and mounts the same disk; the config's original device line is put back for the scenarios after this one.
+start_by_uuid() {
+  local conf=/etc/luks-ssm/$VOLUME.conf uuid original
+  uuid=$(cryptsetup luksUUID "$DATA_DEV") || fail "cryptsetup luksUUID $DATA_DEV: exit $?"
+  [ -e "/dev/disk/by-uuid/$uuid" ] || fail "udev made no /dev/disk/by-uuid/$uuid for $DATA_DEV"
+  original=$(grep '^LUKS_DEVICE=' "$conf") || fail "$conf has no LUKS_DEVICE line"
+  systemctl stop $UNIT || fail "systemctl stop $UNIT: exit $?"
+  expect_closed
+  sed -i "s|^LUKS_DEVICE=.*|LUKS_DEVICE=UUID=$uuid|" "$conf"
+  systemctl daemon-reload
+  systemctl start $UNIT || fail "systemctl start $UNIT with LUKS_DEVICE=UUID=$uuid: exit $?"
+  expect_eq "$UNIT after start by UUID" "$(prop $UNIT ActiveState)" active
+  expect_mounted
+  echo "opened $DATA_DEV as UUID=$uuid"
+  sed -i "s|^LUKS_DEVICE=.*|$original|" "$conf"
+  systemctl daemon-reload
+  systemctl start $DEP || fail "systemctl start $DEP"
+}

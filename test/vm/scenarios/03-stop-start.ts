@@ -1,4 +1,5 @@
-// Stop and start by hand: dependent stopped first, unmounted, mapping closed; a later start brings it all back.
+// Stop and start by hand: dependent stopped first, unmounted, mapping closed; a later start brings it all back,
+// also with the device named by its LUKS UUID.
 import { expectSuccess, guestScript, type Scenario } from '../lib/scenario.ts';
 
 export const stopStart: Scenario = {
@@ -7,5 +8,6 @@ export const stopStart: Scenario = {
   async run(ctx) {
     await ctx.ensureBooted();
     expectSuccess(await ctx.vm.run('stop, then start', guestScript('03-stop-start.sh', 'stop_then_start'), 180_000), 'stop/start');
+    expectSuccess(await ctx.vm.run('start with LUKS_DEVICE=UUID=', guestScript('03-stop-start.sh', 'start_by_uuid'), 180_000), 'start by UUID');
   },
 };
