@@ -22,7 +22,7 @@ function exitCodeRows() {
 }
 
 function defaultOf(key) {
-  if (key.required) return 'required';
+  if (key.required) return key.requiredUnless ? `required unless ${key.requiredUnless.key}=${key.requiredUnless.value}` : 'required';
   if (key.default === undefined) return 'unset';
   return key.default === '' ? 'empty' : `default ${key.default}`;
 }

@@ -20,8 +20,8 @@ export interface VolumeConfig {
   mountPointMode: number;
   /** MOUNT_OVER_NONEMPTY: allow mounting over a directory that has entries (default no). */
   mountOverNonEmpty: boolean;
-  /** SSM_PATH: parameter name (/a/b or a plain name) or ARN. */
-  ssmPath: string;
+  /** SSM_PATH: parameter name (/a/b or a plain name) or ARN; unset only with KEY_SOURCE=kms. */
+  ssmPath: string | undefined;
   /** SSM_PARAMETER_VERSION or SSM_PARAMETER_LABEL: which version to read; latest when neither is set. */
   ssmSelector: { version: number } | { label: string } | undefined;
   /** SSM_VALUE_ENCODING: 'text' (the value's exact UTF-8 bytes) or 'base64' (decoded: binary keys). */

@@ -2,7 +2,7 @@
 import { CONFIG_KEYS, type ConfigKey } from './keys.ts';
 
 function defaultText(key: ConfigKey): string {
-  if (key.required) return '(required)';
+  if (key.required) return key.requiredUnless ? `(required unless ${key.requiredUnless.key}=${key.requiredUnless.value})` : '(required)';
   if (key.default === undefined) return '(unset)';
   return key.default === '' ? '(none)' : `\`${key.default}\``;
 }

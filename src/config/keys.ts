@@ -8,6 +8,8 @@ export type ConfigDraft = Omit<VolumeConfig, 'volume' | 'sources'>;
 export interface ConfigKey {
   name: string;
   required: boolean;
+  /** A required key that another key's value makes unnecessary (SSM_PATH when KEY_SOURCE=kms). */
+  requiredUnless?: { key: string; value: string };
   /** Value used when no file sets the key; undefined means "unset". Must pass `check`. */
   default: string | undefined;
   /** Accepted values in a few words (for the docs). */
@@ -51,9 +53,9 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     apply: (d, value) => { d.mountPoint = value; },
   },
   {
-    name: 'SSM_PATH', required: true, default: undefined, origin: 'luks-mount', check: v.checkSsmPath,
+    name: 'SSM_PATH', required: true, requiredUnless: { key: 'KEY_SOURCE', value: 'kms' }, default: undefined, origin: 'luks-mount', check: v.checkSsmPath,
     syntax: 'SSM parameter name (/a/b or name) or ARN',
-    description: 'The SecureString parameter holding the passphrase (an ARN reads a shared parameter).',
+    description: 'The SecureString parameter holding the passphrase (an ARN reads a shared parameter). Not needed with KEY_SOURCE=kms.',
     apply: (d, value) => { d.ssmPath = value; },
   },
   {
@@ -122,7 +124,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   {
     name: 'KEY_SOURCE', required: false, default: 'ssm', origin: 'luks-ssm', check: v.checkOneOf(['ssm', 'kms']),
     syntax: 'ssm or kms',
-    description: 'Where the passphrase lives: ssm (the SecureString SSM_PATH) or kms (KMS ciphertext in a LUKS2 token on the device; SSM_PATH is then not read).',
+    description: 'Where the passphrase lives: ssm (the SecureString SSM_PATH) or kms (KMS ciphertext in a LUKS2 token on the device; SSM_PATH is then not needed).',
     apply: (d, value) => { d.keySource = value as 'ssm' | 'kms'; },
   },
   {

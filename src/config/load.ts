@@ -1,7 +1,7 @@
 // Loads one volume's config: defaults file, then the volume's own file over it, checked against the key table.
 import { UnlockError } from '../errors.ts';
 import type { VolumeConfig } from '../types.ts';
-import { CONFIG_KEYS, findConfigKey, type ConfigDraft } from './keys.ts';
+import { CONFIG_KEYS, findConfigKey, type ConfigDraft, type ConfigKey } from './keys.ts';
 import { quote, type ParsedConfigFile } from './parse.ts';
 import { readConfigFile } from './read.ts';
 import { checkCombinations, type Setting } from './rules.ts';
@@ -46,7 +46,8 @@ export async function loadVolumeConfig(opts: LoadConfigOptions): Promise<VolumeC
     const fallback = findConfigKey(name)?.default;
     return settings.get(name) ?? (fallback === undefined ? undefined : { value: fallback, order: -1 });
   };
-  const unset = CONFIG_KEYS.find((key) => key.required && !settings.has(key.name));
+  const waived = (key: ConfigKey): boolean => key.requiredUnless !== undefined && get(key.requiredUnless.key)?.value === key.requiredUnless.value;
+  const unset = CONFIG_KEYS.find((key) => key.required && !settings.has(key.name) && !waived(key));
   if (unset !== undefined) {
     const elsewhere = defaults ? ` (nor in ${defaults.file})` : '';
     throw new UnlockError('CONFIG', `${own.file}: required key ${unset.name} is not set${elsewhere}`);
@@ -100,7 +101,7 @@ function regionFromEnv(env: Record<string, string | undefined>): string | undefi
 function emptyDraft(): ConfigDraft {
   return {
     device: '', mapName: '', fsType: '', mountOptions: '', mountPoint: '', mountPointMode: 0o700,
-    mountOverNonEmpty: false, ssmPath: '', ssmSelector: undefined, region: undefined, endpoints: {},
+    mountOverNonEmpty: false, ssmPath: undefined, ssmSelector: undefined, region: undefined, endpoints: {},
     timeoutSec: 0, deviceTimeoutSec: 0, requiredBy: [], ssmValueEncoding: 'text',
   };
 }

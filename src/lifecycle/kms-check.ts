@@ -4,6 +4,7 @@ import { AWS_ATTEMPT_TIMEOUT_MS } from '../aws/client-config.ts';
 import { mapAwsError } from '../aws/errors.ts';
 import { callWithRetry } from '../aws/retry.ts';
 import { isUnlockError, UnlockError } from '../errors.ts';
+import { withSsmPath } from '../secret/ssm-source.ts';
 import type { Clock, Logger, VolumeConfig } from '../types.ts';
 
 /** The fields of KMS KeyMetadata the check reads. */
@@ -82,7 +83,7 @@ export async function parameterKeyId(aws: AwsContext, name: string, opts: CallOp
  */
 export async function checkKmsKey(aws: AwsContext, config: VolumeConfig, tokenKeyId: string | undefined, opts: CallOptions): Promise<string> {
   try {
-    const keyId = tokenKeyId ?? ((config.keySource ?? 'ssm') === 'ssm' ? await parameterKeyId(aws, config.ssmPath, opts) : undefined) ?? config.kmsKeyId;
+    const keyId = tokenKeyId ?? ((config.keySource ?? 'ssm') === 'ssm' ? await parameterKeyId(aws, withSsmPath(config).ssmPath, opts) : undefined) ?? config.kmsKeyId;
     if (keyId === undefined) return 'no KMS key to describe (a shared parameter without KMS_KEY_ID)';
     return judgeKey(await describeKey(aws, keyId, opts), keyId, opts.clock.now());
   } catch (error) {

@@ -7,7 +7,7 @@ import { errorNameOf } from '../aws/transient.ts';
 import { isUnlockError, UnlockError } from '../errors.ts';
 import { decodeKeyValue } from '../secret/encoding.ts';
 import { Secret } from '../secret/secret.ts';
-import { awsContextFor, DEFAULT_HISTORY_FALLBACK, regionsOf, type SsmSourceDeps } from '../secret/ssm-source.ts';
+import { awsContextFor, DEFAULT_HISTORY_FALLBACK, regionsOf, withSsmPath, type SsmSourceDeps } from '../secret/ssm-source.ts';
 import { fetchSsmHistory, fetchSsmSecret, type FetchedSecret } from '../secret/ssm.ts';
 import type { VolumeConfig } from '../types.ts';
 import { generatePassphrase } from './passphrase.ts';
@@ -24,7 +24,8 @@ export interface SsmStoreDeps extends SsmSourceDeps {
   device: string;
 }
 
-export function createSsmStore(config: VolumeConfig, deps: SsmStoreDeps): KeyStore {
+export function createSsmStore(volume: VolumeConfig, deps: SsmStoreDeps): KeyStore {
+  const config = withSsmPath(volume);
   const [primary, ...replicas] = regionsOf(config);
   const deadline = (): number => deps.clock.now() + config.timeoutSec * 1000;
   const contexts = new Map<string | undefined, Promise<AwsContext>>();

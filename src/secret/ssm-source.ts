@@ -1,6 +1,6 @@
 // The SSM key source: the current version, then earlier ones (an interrupted rotation); replica regions only when one is down.
 import { createAwsContext, type AwsContext } from '../aws/clients.ts';
-import { isUnlockError } from '../errors.ts';
+import { isUnlockError, UnlockError } from '../errors.ts';
 import { decodeKeyValue } from './encoding.ts';
 import { fetchSsmHistory, fetchSsmSecret, type FetchedSecret } from './ssm.ts';
 import type { FetchedKey, KeySource } from './source.ts';
@@ -10,6 +10,17 @@ export interface SsmSourceDeps {
   env: Record<string, string | undefined>;
   clock: Clock;
   log: Logger;
+}
+
+/** A volume whose passphrase is in SSM: SSM_PATH is set (the loader requires it unless KEY_SOURCE=kms). */
+export type SsmVolumeConfig = VolumeConfig & { ssmPath: string };
+
+/** Narrows the config for the SSM code; a missing SSM_PATH here means a caller skipped the loader's rule. */
+export function withSsmPath(config: VolumeConfig): SsmVolumeConfig {
+  if (config.ssmPath === undefined) {
+    throw new UnlockError('CONFIG', `${config.sources.at(-1) ?? 'config'}: SSM_PATH is not set, and volume ${config.volume} reads its passphrase from SSM`);
+  }
+  return config as SsmVolumeConfig;
 }
 
 /** SSM_HISTORY_FALLBACK's default: enough for a rotation interrupted twice. */
@@ -42,7 +53,7 @@ export function awsContextFor(config: VolumeConfig, deps: SsmSourceDeps, region:
 }
 
 /** The current (or pinned) version from the first region that answers; each region gets an equal share of what is left. */
-async function fetchCurrent(config: VolumeConfig, deps: SsmSourceDeps, deadline: number): Promise<{ aws: AwsContext; fetched: FetchedSecret }> {
+async function fetchCurrent(config: SsmVolumeConfig, deps: SsmSourceDeps, deadline: number): Promise<{ aws: AwsContext; fetched: FetchedSecret }> {
   const regions = regionsOf(config);
   for (let i = 0; ; i += 1) {
     const last = i === regions.length - 1;
@@ -60,12 +71,13 @@ async function fetchCurrent(config: VolumeConfig, deps: SsmSourceDeps, deadline:
   }
 }
 
-function keyOf(config: VolumeConfig, fetched: FetchedSecret, region: string): FetchedKey {
+function keyOf(config: SsmVolumeConfig, fetched: FetchedSecret, region: string): FetchedKey {
   const secret = decodeKeyValue(fetched.secret, config.ssmValueEncoding, fetched.name);
   return { secret, source: `ssm:${fetched.name}`, version: fetched.version, region };
 }
 
-export function createSsmKeySource(config: VolumeConfig, deps: SsmSourceDeps): KeySource {
+export function createSsmKeySource(volume: VolumeConfig, deps: SsmSourceDeps): KeySource {
+  const config = withSsmPath(volume);
   return {
     description: `SSM parameter ${config.ssmPath}`,
     async *keys(deadline) {
@@ -80,7 +92,7 @@ export function createSsmKeySource(config: VolumeConfig, deps: SsmSourceDeps): K
 }
 
 /** Versions older than `current`, newest first, at most `limit`; the history call failing ends the list with a warning. */
-async function* earlierVersions(config: VolumeConfig, deps: SsmSourceDeps, aws: AwsContext, current: number, limit: number, deadline: number): AsyncGenerator<FetchedKey, void, undefined> {
+async function* earlierVersions(config: SsmVolumeConfig, deps: SsmSourceDeps, aws: AwsContext, current: number, limit: number, deadline: number): AsyncGenerator<FetchedKey, void, undefined> {
   let history: FetchedSecret[];
   try {
     history = await fetchSsmHistory({ aws, name: config.ssmPath, deadline, clock: deps.clock, log: deps.log, limit: limit + 1 });

@@ -105,6 +105,15 @@ describe('refusals (one line each, naming file:line)', () => {
     expect([error.kind, error.message]).toEqual(['CONFIG', `${own}: required key SSM_PATH is not set (nor in ${defaults})`]);
   });
 
+  it('SSM_PATH may be left out with KEY_SOURCE=kms (the passphrase is in a LUKS2 token), not with ssm', async () => {
+    const dir = makeDir();
+    const kms = ['KEY_SOURCE=kms', 'KMS_KEY_ID=alias/luks'];
+    writeConf(dir, 'data.conf', [...REQUIRED_LINES.filter((l) => !l.startsWith('SSM_PATH=')), ...kms]);
+    expect(await loadVolumeConfig(optionsFor(dir))).toMatchObject({ keySource: 'kms', ssmPath: undefined });
+    const own = writeConf(dir, 'data.conf', [...REQUIRED_LINES.filter((l) => !l.startsWith('SSM_PATH=')), 'KEY_SOURCE=ssm']);
+    expect((await failureOf(() => loadVolumeConfig(optionsFor(dir)))).message).toBe(`${own}: required key SSM_PATH is not set`);
+  });
+
   it('a required key may come from the defaults file', async () => {
     const dir = makeDir();
     const defaults = writeConf(dir, 'defaults', ['SSM_PATH=/shared/passphrase']);
