@@ -1,0 +1,170 @@
+// Reads one HTTP/1.1 response from the bytes a socket delivers: status, headers, and a body framed by
+// Content-Length, chunked encoding or the connection's close. Pure: src/aws/http1.ts feeds it the socket.
+
+export interface HttpReply {
+  statusCode: number;
+  reason: string;
+  /** Lower-case names; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+export interface ResponseLimits {
+  maxHeaderBytes: number;
+  maxBodyBytes: number;
+}
+
+export interface ResponseParser {
+  /** Feeds bytes; returns the reply once it is complete (bytes after it are ignored: we send Connection: close). */
+  push(chunk: Buffer): HttpReply | undefined;
+  /** The peer closed: a close-delimited body ends here; anything else cut short is a hang-up. */
+  end(): HttpReply;
+}
+
+/** A response that does not parse: the code says what, like Node's own HTTP parser errors do. */
+export function framingError(message: string): Error {
+  return Object.assign(new Error(`malformed HTTP response: ${message}`), { code: 'HPE_INVALID_RESPONSE' });
+}
+
+function hangUp(): Error {
+  return Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+}
+
+const CRLF = Buffer.from('\r\n');
+const HEAD_END = Buffer.from('\r\n\r\n');
+const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/;
+
+type Framing = { kind: 'length'; remaining: number } | { kind: 'chunked'; state: 'size' | 'data' | 'data-end' | 'trailers'; remaining: number } | { kind: 'close' };
+
+interface Head {
+  statusCode: number;
+  reason: string;
+  headers: Record<string, string>;
+}
+
+function parseHead(text: string): Head {
+  const [statusLine = '', ...lines] = text.split('\r\n');
+  const status = STATUS_LINE.exec(statusLine);
+  if (!status) throw framingError(`bad status line ${JSON.stringify(statusLine.slice(0, 80))}`);
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    if (colon <= 0 || /\s/.test(line.slice(0, colon))) throw framingError(`bad header line ${JSON.stringify(line.slice(0, 80))}`);
+    const name = line.slice(0, colon).toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+  }
+  return { statusCode: Number(status[1]), reason: status[2] ?? '', headers };
+}
+
+/** RFC 9112 §6: chunked wins over Content-Length; a response to HEAD, 1xx, 204 and 304 has no body. */
+function framingOf(head: Head, noBody: boolean): Framing {
+  if (noBody || head.statusCode === 204 || head.statusCode === 304) return { kind: 'length', remaining: 0 };
+  const coding = head.headers['transfer-encoding'];
+  if (coding !== undefined) {
+    if (coding.toLowerCase().split(',').map((c) => c.trim()).at(-1) !== 'chunked') throw framingError(`unsupported Transfer-Encoding ${coding}`);
+    return { kind: 'chunked', state: 'size', remaining: 0 };
+  }
+  const length = head.headers['content-length'];
+  if (length === undefined) return { kind: 'close' };
+  if (!/^\d{1,15}$/.test(length)) throw framingError(`bad Content-Length ${JSON.stringify(length)}`);
+  return { kind: 'length', remaining: Number(length) };
+}
+
+export function createResponseParser(limits: ResponseLimits, options: { headRequest?: boolean } = {}): ResponseParser {
+  let pending: Buffer = Buffer.alloc(0);
+  let head: Head | undefined;
+  let framing: Framing | undefined;
+  const parts: Buffer[] = [];
+  let bodyBytes = 0;
+  let done: HttpReply | undefined;
+
+  const take = (bytes: Buffer): void => {
+    bodyBytes += bytes.length;
+    if (bodyBytes > limits.maxBodyBytes) throw framingError(`body larger than ${limits.maxBodyBytes} bytes`);
+    parts.push(bytes);
+  };
+  const finish = (): HttpReply => (done = { ...(head as Head), body: Buffer.concat(parts, bodyBytes) });
+
+  /** Reads the head, skipping interim 1xx responses; false when more bytes are needed. */
+  const readHead = (): boolean => {
+    while (head === undefined) {
+      const end = pending.indexOf(HEAD_END);
+      if (end < 0) {
+        if (pending.length > limits.maxHeaderBytes) throw framingError(`headers larger than ${limits.maxHeaderBytes} bytes`);
+        return false;
+      }
+      const parsed = parseHead(pending.subarray(0, end).toString('latin1'));
+      pending = pending.subarray(end + HEAD_END.length);
+      if (parsed.statusCode >= 200) {
+        head = parsed;
+        framing = framingOf(parsed, options.headRequest === true);
+      }
+    }
+    return true;
+  };
+
+  /** One step of chunked decoding; false when more bytes are needed. */
+  const readChunked = (chunked: Extract<Framing, { kind: 'chunked' }>): boolean => {
+    if (chunked.state === 'data') {
+      const bytes = pending.subarray(0, chunked.remaining);
+      take(bytes);
+      pending = pending.subarray(bytes.length);
+      chunked.remaining -= bytes.length;
+      if (chunked.remaining > 0) return false;
+      chunked.state = 'data-end';
+      return true;
+    }
+    const eol = pending.indexOf(CRLF);
+    if (eol < 0) {
+      if (pending.length > limits.maxHeaderBytes) throw framingError('chunk line too long');
+      return false;
+    }
+    const line = pending.subarray(0, eol).toString('latin1');
+    pending = pending.subarray(eol + CRLF.length);
+    if (chunked.state === 'data-end') {
+      if (line !== '') throw framingError('chunk data longer than its size');
+      chunked.state = 'size';
+    } else if (chunked.state === 'size') {
+      const size = /^([0-9a-fA-F]{1,8})(?:;.*)?$/.exec(line);
+      if (!size) throw framingError(`bad chunk size ${JSON.stringify(line.slice(0, 40))}`);
+      chunked.remaining = parseInt(size[1] as string, 16);
+      chunked.state = chunked.remaining === 0 ? 'trailers' : 'data';
+    } else if (line === '') {
+      finish();
+    }
+    return true;
+  };
+
+  const advance = (): HttpReply | undefined => {
+    if (!readHead()) return undefined;
+    const body = framing as Framing;
+    if (body.kind === 'length') {
+      const bytes = pending.subarray(0, body.remaining);
+      take(bytes);
+      pending = pending.subarray(bytes.length);
+      body.remaining -= bytes.length;
+      return body.remaining === 0 ? finish() : undefined;
+    }
+    if (body.kind === 'close') {
+      take(pending);
+      pending = Buffer.alloc(0);
+      return undefined;
+    }
+    while (done === undefined && readChunked(body));
+    return done;
+  };
+
+  return {
+    push(chunk) {
+      if (done !== undefined) return done;
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      return advance();
+    },
+    end() {
+      if (done !== undefined) return done;
+      if (head !== undefined && framing?.kind === 'close') return finish();
+      throw hangUp();
+    },
+  };
+}
