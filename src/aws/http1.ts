@@ -1,0 +1,125 @@
+// One HTTP/1.1 request per connection over node:net or node:tls, for the SDK clients and instance metadata.
+// Not node:http: loading and first use of its client cost ~6 ms of a ~70 ms start (scripts/bench.mjs), and
+// these calls need none of it (no pooling, proxies, upgrades or streaming: small JSON in, small JSON out).
+import { connect as connectTcp, isIP, type Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
+import { createResponseParser, type HttpReply } from './http1-response.ts';
+
+export type { HttpReply } from './http1-response.ts';
+
+export interface HttpCall {
+  protocol: 'http:' | 'https:';
+  /** A DNS name or IP address; an IPv6 address may come in brackets. */
+  hostname: string;
+  port?: number;
+  method: string;
+  /** Path with its query string. */
+  path: string;
+  headers: Record<string, string>;
+  body?: string | Uint8Array;
+  /** TCP (and TLS) connection set-up. */
+  connectTimeoutMs: number;
+  /** The whole exchange, connection included. */
+  timeoutMs: number;
+  signal?: AbortSignal;
+  maxBodyBytes: number;
+  /** Tests only: trust anchors other than Node's bundled ones. */
+  tls?: Pick<ConnectionOptions, 'ca'>;
+}
+
+const MAX_HEADER_BYTES = 64 * 1024;
+const DEFAULT_PORTS = { 'http:': 80, 'https:': 443 };
+
+function timedOut(what: string): Error {
+  return Object.assign(new Error(`${what} timed out`), { name: 'TimeoutError', code: 'ETIMEDOUT' });
+}
+
+function aborted(signal: AbortSignal): Error {
+  const reason = signal.reason as { name?: string } | undefined;
+  if (reason?.name === 'TimeoutError') return timedOut('request');
+  return Object.assign(new Error('request aborted'), { name: 'AbortError' });
+}
+
+/** Request line and headers; CR or LF in any of them would let a value smuggle in a header of its own. */
+function requestHead(call: HttpCall, host: string, bodyLength: number): string {
+  const headers: Record<string, string> = { host, ...call.headers, 'content-length': String(bodyLength), connection: 'close' };
+  const lines = [`${call.method} ${call.path} HTTP/1.1`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)];
+  for (const line of lines) if (/[\r\n]/.test(line)) throw new Error(`refusing an HTTP request line or header with a line break: ${line.split(/[\r\n]/)[0]}`);
+  return `${lines.join('\r\n')}\r\n\r\n`;
+}
+
+/** A view, not Buffer.from(bytes): that calls valueOf(), which the SDK's JSON body class turns into a string. */
+function bodyBytes(body: HttpCall['body']): Buffer {
+  if (body === undefined) return Buffer.alloc(0);
+  return typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
+function openSocket(call: HttpCall, address: string, port: number): { socket: Socket; ready: string } {
+  if (call.protocol === 'http:') return { socket: connectTcp({ host: address, port }), ready: 'connect' };
+  // SNI and certificate checks against the name asked for; Node's default trust store, as the SDK uses.
+  const servername = isIP(address) === 0 ? address : undefined;
+  const socket = connectTls({ host: address, port, ...(servername ? { servername } : {}), ...call.tls });
+  return { socket, ready: 'secureConnect' };
+}
+
+export function sendHttp(call: HttpCall): Promise<HttpReply> {
+  return new Promise((resolve, reject) => {
+    if (call.signal?.aborted) return reject(aborted(call.signal));
+    const address = call.hostname.replace(/^\[(.*)\]$/, '$1');
+    const port = call.port ?? DEFAULT_PORTS[call.protocol];
+    const host = `${call.hostname}${call.port === undefined || call.port === DEFAULT_PORTS[call.protocol] ? '' : `:${call.port}`}`;
+    const body = bodyBytes(call.body);
+    let head: string;
+    try {
+      head = requestHead(call, host, body.length);
+    } catch (error) {
+      return reject(error);
+    }
+    const parser = createResponseParser({ maxHeaderBytes: MAX_HEADER_BYTES, maxBodyBytes: call.maxBodyBytes }, { headRequest: call.method === 'HEAD' });
+    let opened: ReturnType<typeof openSocket>;
+    try {
+      opened = openSocket(call, address, port);
+    } catch (error) {
+      return reject(error);
+    }
+    const { socket, ready } = opened;
+    let settled = false;
+    const settle = (error: unknown, reply?: HttpReply): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(connectTimer);
+      clearTimeout(overallTimer);
+      call.signal?.removeEventListener('abort', onAbort);
+      socket.destroy();
+      if (reply) resolve(reply);
+      else reject(error);
+    };
+    const onAbort = (): void => settle(aborted(call.signal as AbortSignal));
+    const connectTimer = setTimeout(() => settle(timedOut(`connection to ${host}`)), Math.max(1, call.connectTimeoutMs));
+    const overallTimer = setTimeout(() => settle(timedOut(`request to ${host}`)), Math.max(1, call.timeoutMs));
+    call.signal?.addEventListener('abort', onAbort, { once: true });
+    socket.setNoDelay(true);
+    socket.once(ready, () => {
+      clearTimeout(connectTimer);
+      socket.write(Buffer.concat([Buffer.from(head, 'latin1'), body]));
+    });
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        const reply = parser.push(chunk);
+        if (reply) settle(undefined, reply);
+      } catch (error) {
+        settle(error);
+      }
+    });
+    socket.once('end', () => {
+      try {
+        settle(undefined, parser.end());
+      } catch (error) {
+        settle(error);
+      }
+    });
+    // on, not once: a late second 'error' with no listener would throw out of the process.
+    socket.on('error', (error) => settle(error));
+    socket.once('close', () => settle(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })));
+  });
+}
