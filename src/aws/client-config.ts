@@ -1,6 +1,7 @@
 // The one SDK client configuration (SSM and KMS alike): our region, credentials and endpoint, no SDK retries.
 import type { CredentialProvider } from './credential-chain.ts';
 import type { Env } from './imds.ts';
+import { createSdkHttpHandler } from './sdk-http-handler.ts';
 
 /** TCP connect to a regional endpoint; longer waits are retried by us, within the deadline. */
 export const AWS_CONNECT_TIMEOUT_MS = 3_000;
@@ -45,6 +46,7 @@ export function clientConfigOf(service: 'SSM' | 'KMS', settings: ClientSettings)
     authSchemePreference: [],
     // Likewise read at every signing when unset. Kept on: a clock not yet synced at boot is corrected from AWS's answer.
     disableClockSkewCorrection: false,
-    requestHandler: { connectionTimeout: AWS_CONNECT_TIMEOUT_MS, requestTimeout: AWS_ATTEMPT_TIMEOUT_MS, throwOnRequestTimeout: true },
+    // Ours, over node:net/tls (src/aws/http1.ts): the SDK's node:http handler costs ~6 ms of start-up.
+    requestHandler: createSdkHttpHandler({ connectionTimeout: AWS_CONNECT_TIMEOUT_MS, requestTimeout: AWS_ATTEMPT_TIMEOUT_MS }),
   };
 }

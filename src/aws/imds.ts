@@ -1,4 +1,5 @@
-// A small IMDSv2 client over node:http(s) with per-request timeouts, so region and credentials honour our deadline.
+// A small IMDSv2 client with per-request timeouts, so region and credentials honour our deadline.
+import { sendHttp, type HttpReply } from './http1.ts';
 
 /** The production default (EC2 User Guide, "Access instance metadata"); tests always point it at loopback. */
 export const DEFAULT_IMDS_ENDPOINT = 'http://169.254.169.254';
@@ -55,33 +56,31 @@ function imdsError(message: string, fields: { statusCode?: number; code?: string
 
 async function request(endpoint: string, req: ImdsRequest): Promise<string> {
   const url = new URL(req.path, endpoint);
-  // Loaded on first use, not at import: start-up snapshots cannot hold node:http (performance-facts.md).
-  const http = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
-  return new Promise((resolve, reject) => {
-    const fail = (err: Error & { code?: string }): void => {
-      // An abort is our timeout (or the deadline's): report it as ETIMEDOUT, a transient "no answer".
-      const code = err.name === 'AbortError' ? 'ETIMEDOUT' : err.code;
-      reject(imdsError(`instance metadata ${req.method} ${req.path} failed: ${code ?? err.message}`, { ...(code ? { code } : {}), cause: err }));
-    };
-    const signal = AbortSignal.any([AbortSignal.timeout(Math.max(1, req.timeoutMs)), ...(req.signal ? [req.signal] : [])]);
-    const outgoing = http.request(url, { method: req.method, headers: req.headers, signal, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > IMDS_BODY_MAX_BYTES) res.destroy(new Error('response too large'));
-        else chunks.push(chunk);
-      });
-      res.on('error', fail);
-      res.on('end', () => {
-        const status = res.statusCode ?? 0;
-        if (status === 200) resolve(Buffer.concat(chunks).toString('utf8'));
-        else reject(imdsError(`instance metadata ${req.method} ${req.path}: HTTP ${status}`, { statusCode: status }));
-      });
+  let reply: HttpReply;
+  try {
+    reply = await sendHttp({
+      protocol: url.protocol === 'https:' ? 'https:' : 'http:',
+      hostname: url.hostname,
+      ...(url.port ? { port: Number(url.port) } : {}),
+      method: req.method,
+      path: `${url.pathname}${url.search}`,
+      headers: req.headers,
+      connectTimeoutMs: req.timeoutMs,
+      timeoutMs: req.timeoutMs,
+      ...(req.signal ? { signal: req.signal } : {}),
+      maxBodyBytes: IMDS_BODY_MAX_BYTES,
     });
-    outgoing.on('error', fail);
-    outgoing.end();
-  });
+  } catch (error) {
+    const err = error as Error & { code?: string };
+    // An abort is the deadline's: report it as ETIMEDOUT, a transient "no answer", like our own timeout.
+    const code = err.name === 'AbortError' ? 'ETIMEDOUT' : err.code;
+    const detail = code === undefined || code === 'HPE_INVALID_RESPONSE' ? err.message : code;
+    throw imdsError(`instance metadata ${req.method} ${req.path} failed: ${detail}`, { ...(code ? { code } : {}), cause: err });
+  }
+  if (reply.statusCode !== 200) {
+    throw imdsError(`instance metadata ${req.method} ${req.path}: HTTP ${reply.statusCode}`, { statusCode: reply.statusCode });
+  }
+  return reply.body.toString('utf8');
 }
 
 /** IMDSv2 only: a PUT for a session token, then GETs with it (no IMDSv1 fallback). Share one per run. */

@@ -1,6 +1,6 @@
 // clientConfigOf/endpointOf: our region, credentials and endpoint go to the SDK, with its retries off.
 import { describe, expect, it } from 'vitest';
-import { clientConfigOf, endpointOf } from '../../src/aws/client-config.ts';
+import { AWS_ATTEMPT_TIMEOUT_MS, AWS_CONNECT_TIMEOUT_MS, clientConfigOf, endpointOf } from '../../src/aws/client-config.ts';
 
 const credentials = async () => ({ accessKeyId: 'a', secretAccessKey: 's' });
 
@@ -24,7 +24,8 @@ describe('clientConfigOf', () => {
   it('turns the SDK retries off and passes region, credentials and endpoint', () => {
     const config = clientConfigOf('SSM', { region: 'eu-west-1', credentials, endpoint: undefined, env: { AWS_ENDPOINT_URL_SSM: 'http://127.0.0.1:2' } });
     expect(config).toMatchObject({ region: 'eu-west-1', credentials, endpoint: 'http://127.0.0.1:2', maxAttempts: 1 });
-    expect(config.requestHandler.connectionTimeout).toBeGreaterThan(0);
+    expect(config.requestHandler.httpHandlerConfigs()).toEqual({ connectionTimeout: AWS_CONNECT_TIMEOUT_MS, requestTimeout: AWS_ATTEMPT_TIMEOUT_MS });
+    expect(config.requestHandler.metadata).toEqual({ handlerProtocol: 'http/1.1' });
   });
 
   it('leaves the endpoint to the SDK when none is configured', () => {
