@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { CAN_FETCH, FETCHED, startFetchFixture } from './build/fetch-fixture.ts';
 import { expectSuccess, GNU_TIME, median, runTimed, runWithCpu, runWithPeakRss } from './build/measure.mjs';
 import { awsCliCommand } from './build/aws-cli.mjs';
+import { NODE_FLAGS } from './build/node-flags.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const RSS_RUNS = 5;
@@ -20,8 +21,9 @@ try {
   const aws = await awsCliCommand(fixture);
   const subjects = [
     { label: 'node -e 0', file: process.execPath, args: ['-e', '0'], env: fixture.env, expect: /^$/ },
-    { label: 'luks-ssm fetch (built)', file: process.execPath, args: [LOADER, ...fixture.args], env: fixture.env, expect: FETCHED },
-    { label: '  same, IMDS credentials', file: process.execPath, args: [LOADER, ...fixture.args], env: fixture.imdsEnv, expect: FETCHED },
+    // As /usr/sbin/luks-ssm runs it: the bundled loader with the launcher's Node flags.
+    { label: 'luks-ssm fetch (built)', file: process.execPath, args: [...NODE_FLAGS, LOADER, ...fixture.args], env: fixture.env, expect: FETCHED },
+    { label: '  same, IMDS credentials', file: process.execPath, args: [...NODE_FLAGS, LOADER, ...fixture.args], env: fixture.imdsEnv, expect: FETCHED },
   ];
   if (aws) subjects.push({ label: 'aws ssm get-parameters', ...aws, expect: /"Parameters"/ });
   else console.log('aws: not installed, AWS CLI row skipped');

@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { CAN_FETCH, FETCHED, startFetchFixture } from './fetch-fixture.ts';
 import { expectSuccess, runTimed } from './measure.mjs';
+import { NODE_FLAGS } from './node-flags.ts';
 
 export { FETCHED };
 const WARM_RUN = fileURLToPath(new URL('./code-cache.cjs', import.meta.url));
@@ -10,11 +11,11 @@ async function warmUp(node, loader, cache) {
   const [file, ...prefix] = node;
   if (!CAN_FETCH) {
     console.warn('note: not root, so the code cache is warmed with --version only (a fetch needs a root-owned config)');
-    return expectSuccess('code-cache warm-up --version', await runTimed(file, [...prefix, WARM_RUN, loader, cache, '--version'], {}), /^luks-ssm /);
+    return expectSuccess('code-cache warm-up --version', await runTimed(file, [...prefix, ...NODE_FLAGS, WARM_RUN, loader, cache, '--version'], {}), /^luks-ssm /);
   }
   const fixture = await startFetchFixture();
   try {
-    return expectSuccess('code-cache warm-up fetch', await runTimed(file, [...prefix, WARM_RUN, loader, cache, ...fixture.args], fixture.env), FETCHED);
+    return expectSuccess('code-cache warm-up fetch', await runTimed(file, [...prefix, ...NODE_FLAGS, WARM_RUN, loader, cache, ...fixture.args], fixture.env), FETCHED);
   } finally {
     await fixture.stop();
   }

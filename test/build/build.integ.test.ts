@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CAN_FETCH, FIXTURE_PASSPHRASE, startFetchFixture } from '../../scripts/build/fetch-fixture.ts';
+import { NODE_FLAGS } from '../../scripts/build/node-flags.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const VERSION = (JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -80,6 +81,16 @@ describe('production build', () => {
     const bundle = await readFile(join(shipped, 'luks-ssm.bundle.cjs'), 'utf8');
     const imported = [...bundle.matchAll(/\bimport\(\s*(["'`])([^"'`]+)\1\s*\)/g)].map((m) => m[2]);
     expect(imported.filter((name) => isBuiltin(name))).toEqual([]);
+  });
+
+  it('is run by the shipped launcher with the Node flags the bench measures', async () => {
+    const launcher = await readFile(join(ROOT, 'packaging/files/luks-ssm'), 'utf8');
+    expect(/^exec (.*)$/m.exec(launcher)?.[1]).toBe(`/usr/lib/luks-ssm/node ${NODE_FLAGS.join(' ')} /usr/lib/luks-ssm/luks-ssm.cjs "$@"`);
+  });
+
+  it('accepts its code cache under those flags', async () => {
+    const outcome = await run(process.execPath, [...NODE_FLAGS, join(shipped, 'luks-ssm.cjs'), '--version'], { ...BARE_ENV, LUKS_SSM_DEBUG_CACHE: '1' }, shipped);
+    expect(outcome).toEqual({ code: 0, stdout: `luks-ssm ${VERSION}\n`, stderr: 'cache: accepted\n' });
   });
 
   it('starts with its code cache accepted', async () => {
