@@ -42,7 +42,10 @@ function aborted(signal: AbortSignal): Error {
 
 /** Request line and headers; CR or LF in any of them would let a value smuggle in a header of its own. */
 function requestHead(call: HttpCall, host: string, bodyLength: number): string {
-  const headers: Record<string, string> = { host, ...call.headers, 'content-length': String(bodyLength), connection: 'close' };
+  // Names compared without case, so a caller's Host (signed by SigV4) replaces ours rather than doubling it.
+  const headers: Record<string, string> = { host };
+  for (const [name, value] of Object.entries(call.headers)) headers[name.toLowerCase()] = value;
+  Object.assign(headers, { 'content-length': String(bodyLength), connection: 'close' });
   const lines = [`${call.method} ${call.path} HTTP/1.1`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)];
   for (const line of lines) if (/[\r\n]/.test(line)) throw new Error(`refusing an HTTP request line or header with a line break: ${line.split(/[\r\n]/)[0]}`);
   return `${lines.join('\r\n')}\r\n\r\n`;

@@ -71,11 +71,14 @@ describe('sendHttp over TCP', () => {
     expect((await sendHttp(call(port))).body.toString()).toBe('{"Parameter":{"Value":"v"}}');
   });
 
-  it('keeps a Host header the SDK signed', async () => {
-    let host: string | undefined;
-    const port = await serveHttp((req, _body, res) => { host = req.headers.host; res.end(); });
-    await sendHttp(call(port, { headers: { host: 'ssm.eu-west-1.amazonaws.com' } }));
-    expect(host).toBe('ssm.eu-west-1.amazonaws.com');
+  it('keeps a Host header the SDK signed, and sends each header once whatever its case', async () => {
+    let raw: string[] = [];
+    const port = await serveHttp((req, _body, res) => { raw = req.rawHeaders; res.end(); });
+    await sendHttp(call(port, { headers: { Host: 'ssm.eu-west-1.amazonaws.com', 'Content-Length': '99', 'X-Amz-Date': 'd' }, body: 'ab' }));
+    const names = raw.filter((_, i) => i % 2 === 0);
+    expect(names.sort()).toEqual(['connection', 'content-length', 'host', 'x-amz-date']);
+    expect(raw[raw.indexOf('host') + 1]).toBe('ssm.eu-west-1.amazonaws.com');
+    expect(raw[raw.indexOf('content-length') + 1]).toBe('2');
   });
 
   it('refuses a header with a line break before connecting', async () => {
