@@ -26,7 +26,8 @@ export function framingError(message: string): Error {
   return Object.assign(new Error(`malformed HTTP response: ${message}`), { code: 'HPE_INVALID_RESPONSE' });
 }
 
-function hangUp(): Error {
+/** The peer went away before a whole response: what Node's http calls it, so callers retry it as a network error. */
+export function hangUp(): Error {
   return Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
 }
 

@@ -3,7 +3,7 @@
 // these calls need none of it (no pooling, proxies, upgrades or streaming: small JSON in, small JSON out).
 import { connect as connectTcp, isIP, type Socket } from 'node:net';
 import { connect as connectTls, type ConnectionOptions } from 'node:tls';
-import { createResponseParser, type HttpReply } from './http1-response.ts';
+import { createResponseParser, hangUp, type HttpReply } from './http1-response.ts';
 
 export type { HttpReply } from './http1-response.ts';
 
@@ -40,14 +40,16 @@ function aborted(signal: AbortSignal): Error {
   return Object.assign(new Error('request aborted'), { name: 'AbortError' });
 }
 
-/** Request line and headers; CR or LF in any of them would let a value smuggle in a header of its own. */
+/** Request line and headers, as Latin-1 text. */
 function requestHead(call: HttpCall, host: string, bodyLength: number): string {
   // Names compared without case, so a caller's Host (signed by SigV4) replaces ours rather than doubling it.
   const headers: Record<string, string> = { host };
   for (const [name, value] of Object.entries(call.headers)) headers[name.toLowerCase()] = value;
   Object.assign(headers, { 'content-length': String(bodyLength), connection: 'close' });
   const lines = [`${call.method} ${call.path} HTTP/1.1`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)];
-  for (const line of lines) if (/[\r\n]/.test(line)) throw new Error(`refusing an HTTP request line or header with a line break: ${line.split(/[\r\n]/)[0]}`);
+  // What Node's http accepts: a CR or LF would let a value smuggle in a header of its own.
+  const bad = lines.find((line) => /[^\t\x20-\x7e\x80-\xff]/.test(line));
+  if (bad !== undefined) throw new Error(`refusing an HTTP request line or header with a control character: ${bad.split(/[^\t\x20-\x7e\x80-\xff]/)[0]}`);
   return `${lines.join('\r\n')}\r\n\r\n`;
 }
 
@@ -65,27 +67,29 @@ function openSocket(call: HttpCall, address: string, port: number): { socket: So
   return { socket, ready: 'secureConnect' };
 }
 
+/** Where to connect, the Host header, and the request's bytes; throws before any connection is made. */
+function prepare(call: HttpCall): { address: string; port: number; host: string; bytes: Buffer } {
+  const address = call.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = call.port ?? DEFAULT_PORTS[call.protocol];
+  const host = `${call.hostname}${port === DEFAULT_PORTS[call.protocol] ? '' : `:${port}`}`;
+  const body = bodyBytes(call.body);
+  return { address, port, host, bytes: Buffer.concat([Buffer.from(requestHead(call, host, body.length), 'latin1'), body]) };
+}
+
 export function sendHttp(call: HttpCall): Promise<HttpReply> {
   return new Promise((resolve, reject) => {
     if (call.signal?.aborted) return reject(aborted(call.signal));
-    const address = call.hostname.replace(/^\[(.*)\]$/, '$1');
-    const port = call.port ?? DEFAULT_PORTS[call.protocol];
-    const host = `${call.hostname}${call.port === undefined || call.port === DEFAULT_PORTS[call.protocol] ? '' : `:${call.port}`}`;
-    const body = bodyBytes(call.body);
-    let head: string;
-    try {
-      head = requestHead(call, host, body.length);
-    } catch (error) {
-      return reject(error);
-    }
-    const parser = createResponseParser({ maxHeaderBytes: MAX_HEADER_BYTES, maxBodyBytes: call.maxBodyBytes }, { headRequest: call.method === 'HEAD' });
+    let request: ReturnType<typeof prepare>;
     let opened: ReturnType<typeof openSocket>;
     try {
-      opened = openSocket(call, address, port);
+      request = prepare(call);
+      opened = openSocket(call, request.address, request.port);
     } catch (error) {
       return reject(error);
     }
+    const { host, bytes } = request;
     const { socket, ready } = opened;
+    const parser = createResponseParser({ maxHeaderBytes: MAX_HEADER_BYTES, maxBodyBytes: call.maxBodyBytes }, { headRequest: call.method === 'HEAD' });
     let settled = false;
     const settle = (error: unknown, reply?: HttpReply): void => {
       if (settled) return;
@@ -104,7 +108,7 @@ export function sendHttp(call: HttpCall): Promise<HttpReply> {
     socket.setNoDelay(true);
     socket.once(ready, () => {
       clearTimeout(connectTimer);
-      socket.write(Buffer.concat([Buffer.from(head, 'latin1'), body]));
+      socket.write(bytes);
     });
     socket.on('data', (chunk: Buffer) => {
       try {
@@ -123,6 +127,6 @@ export function sendHttp(call: HttpCall): Promise<HttpReply> {
     });
     // on, not once: a late second 'error' with no listener would throw out of the process.
     socket.on('error', (error) => settle(error));
-    socket.once('close', () => settle(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })));
+    socket.once('close', () => settle(hangUp()));
   });
 }

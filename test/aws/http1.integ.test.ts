@@ -81,11 +81,13 @@ describe('sendHttp over TCP', () => {
     expect(raw[raw.indexOf('content-length') + 1]).toBe('2');
   });
 
-  it('refuses a header with a line break before connecting', async () => {
+  it('refuses a header with a line break or a non-Latin-1 character before connecting', async () => {
     let connections = 0;
     const port = await listen(createTcpServer(() => { connections += 1; }));
     const error = await failureOf(sendHttp(call(port, { headers: { 'x-a': 'b\r\nx-evil: 1' } })));
-    expect(error.message).toBe('refusing an HTTP request line or header with a line break: x-a: b');
+    expect(error.message).toBe('refusing an HTTP request line or header with a control character: x-a: b');
+    const wide = await failureOf(sendHttp(call(port, { headers: { 'x-a': 'caf\u0101' } })));
+    expect(wide.message).toBe('refusing an HTTP request line or header with a control character: x-a: caf');
     expect(connections).toBe(0);
   });
 
