@@ -49,7 +49,7 @@ function requestHead(call: HttpCall, host: string, bodyLength: number): string {
   const lines = [`${call.method} ${call.path} HTTP/1.1`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)];
   // What Node's http accepts: a CR or LF would let a value smuggle in a header of its own.
   const bad = lines.find((line) => /[^\t\x20-\x7e\x80-\xff]/.test(line));
-  if (bad !== undefined) throw new Error(`refusing an HTTP request line or header with a control character: ${bad.split(/[^\t\x20-\x7e\x80-\xff]/)[0]}`);
+  if (bad !== undefined) throw new Error(`refusing an HTTP request line or header with a character HTTP/1.1 does not allow: ${bad.split(/[^\t\x20-\x7e\x80-\xff]/)[0]}`);
   return `${lines.join('\r\n')}\r\n\r\n`;
 }
 
