@@ -47,9 +47,13 @@ function requestHead(call: HttpCall, host: string, bodyLength: number): string {
   for (const [name, value] of Object.entries(call.headers)) headers[name.toLowerCase()] = value;
   Object.assign(headers, { 'content-length': String(bodyLength), connection: 'close' });
   const lines = [`${call.method} ${call.path} HTTP/1.1`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)];
-  // What Node's http accepts: a CR or LF would let a value smuggle in a header of its own.
-  const bad = lines.find((line) => /[^\t\x20-\x7e\x80-\xff]/.test(line));
-  if (bad !== undefined) throw new Error(`refusing an HTTP request line or header with a character HTTP/1.1 does not allow: ${bad.split(/[^\t\x20-\x7e\x80-\xff]/)[0]}`);
+  // What Node's http accepts: a CR or LF would let a value smuggle in a header of its own. The message names
+  // the header, never its value (x-amz-security-token is a credential).
+  const bad = lines.findIndex((line) => /[^\t\x20-\x7e\x80-\xff]/.test(line));
+  if (bad >= 0) {
+    const what = bad === 0 ? 'the request line' : `header ${Object.keys(headers)[bad - 1]}`;
+    throw new Error(`refusing to send ${what}: it has a character HTTP/1.1 does not allow`);
+  }
   return `${lines.join('\r\n')}\r\n\r\n`;
 }
 

@@ -78,17 +78,25 @@ describe('createResponseParser', () => {
 
   it('refuses what does not parse, naming the fault', () => {
     const cases: Array<[string, string]> = [
-      ['SSH-2.0-OpenSSH\r\n\r\n', 'bad status line "SSH-2.0-OpenSSH"'],
-      ['HTTP/1.1 200 OK\r\nno colon here\r\n\r\n', 'bad header line "no colon here"'],
-      ['HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n', 'bad header line "Bad Name: x"'],
-      ['HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n', 'bad Content-Length "-1"'],
-      ['HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n', 'unsupported Transfer-Encoding gzip'],
-      ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 'bad chunk size "zz"'],
+      ['SSH-2.0-OpenSSH\r\n\r\n', 'bad status line'],
+      ['HTTP/1.1 200 OK\r\nno colon here\r\n\r\n', 'bad header line'],
+      ['HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n', 'bad header line'],
+      ['HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n', 'bad Content-Length'],
+      ['HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n', 'unsupported Transfer-Encoding'],
+      ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 'bad chunk size'],
       ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n', 'chunk data longer than its size'],
     ];
     for (const [raw, fault] of cases) {
       expect(errorOf(() => parse(raw, 1)), raw).toMatchObject({ code: 'HPE_INVALID_RESPONSE', message: `malformed HTTP response: ${fault}` });
     }
+  });
+
+  it('never quotes the response in an error: out of step, it could be quoting the passphrase', () => {
+    const secret = 'correct horse battery staple';
+    const raw = `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n{"Value":"${secret}"}\r\n`;
+    const error = errorOf(() => parse(raw, 3));
+    expect(error.code).toBe('HPE_INVALID_RESPONSE');
+    expect(error.message).not.toContain('horse');
   });
 
   it('bounds the head and the body', () => {

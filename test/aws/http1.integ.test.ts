@@ -85,9 +85,10 @@ describe('sendHttp over TCP', () => {
     let connections = 0;
     const port = await listen(createTcpServer(() => { connections += 1; }));
     const error = await failureOf(sendHttp(call(port, { headers: { 'x-a': 'b\r\nx-evil: 1' } })));
-    expect(error.message).toBe('refusing an HTTP request line or header with a character HTTP/1.1 does not allow: x-a: b');
+    expect(error.message).toBe('refusing to send header x-a: it has a character HTTP/1.1 does not allow');
     const wide = await failureOf(sendHttp(call(port, { headers: { 'x-a': 'caf\u0101' } })));
-    expect(wide.message).toBe('refusing an HTTP request line or header with a character HTTP/1.1 does not allow: x-a: caf');
+    expect(wide.message).toBe('refusing to send header x-a: it has a character HTTP/1.1 does not allow');
+    expect(wide.message).not.toContain('caf');
     expect(connections).toBe(0);
   });
 
