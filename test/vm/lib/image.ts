@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { runCommand } from './proc.ts';
+import { isProcessAlive, runCommand } from './proc.ts';
 
 export const DEFAULT_CACHE_ROOT = '/var/cache/luks-ssm-vm';
 const BUILD_TIMEOUT_MS = 25 * 60_000;
@@ -44,15 +44,6 @@ function describe(dir: string, built: boolean): GuestImage {
   return { dir, rootfs: join(dir, 'rootfs.raw'), kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), built };
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** True when something is mounted below `dir` (an interrupted mmdebstrap can leave /proc or /dev binds). */
 function hasMountsBelow(dir: string): boolean {
   return readFileSync('/proc/self/mountinfo', 'utf8')
@@ -64,7 +55,7 @@ function hasMountsBelow(dir: string): boolean {
 function removeStaleBuilds(cacheRoot: string): void {
   for (const name of readdirSync(cacheRoot)) {
     const match = /^\.tmp-[0-9a-f]+-(\d+)$/.exec(name);
-    if (!match || isAlive(Number(match[1]))) continue;
+    if (!match || isProcessAlive(Number(match[1]))) continue;
     const dir = join(cacheRoot, name);
     // Never rm -r through a bind mount of the host's /dev or /proc.
     if (hasMountsBelow(dir)) throw new Error(`${dir} has mounts below it from an interrupted build: unmount them, then remove it`);

@@ -67,3 +67,13 @@ export function killGroup(pid: number | undefined): void {
     // Already gone.
   }
 }
+
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,14 +1,6 @@
 // One run per work directory: a second run would delete the first one's disks and share under it.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { isProcessAlive } from './proc.ts';
 
 /** Takes `${workDir}.lock` (O_EXCL, holding our pid); a lock whose process is gone is taken over. */
 export function lockWorkDir(workDir: string): () => void {
@@ -20,7 +12,7 @@ export function lockWorkDir(workDir: string): () => void {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = Number.parseInt(readFileSync(path, 'utf8'), 10);
-      if (isAlive(holder)) throw new Error(`another VM run (pid ${holder}) is using ${workDir}; wait for it or pass --work DIR`);
+      if (isProcessAlive(holder)) throw new Error(`another VM run (pid ${holder}) is using ${workDir}; wait for it or pass --work DIR`);
       rmSync(path, { force: true });
     }
   }
