@@ -8,6 +8,19 @@ MOUNT_UNIT=srv-data.mount
 DEP=vm-dependent.service
 TIMEOUT_SEC=${TIMEOUT_SEC:-90}
 
+# emulator_config_lines: the config lines every guest volume shares: region, every AWS endpoint on the host's
+# emulator (10.0.2.2), and the timeouts.
+emulator_config_lines() {
+  cat <<LINES
+SSM_REGION=$REGION
+SSM_ENDPOINT=$EMU_URL
+KMS_ENDPOINT=$EMU_URL
+IMDS_ENDPOINT=$EMU_URL
+TIMEOUT_SEC=$TIMEOUT_SEC
+DEVICE_TIMEOUT_SEC=10
+LINES
+}
+
 # write_config: /etc/luks-ssm/data.conf with every AWS endpoint on the host's emulator (10.0.2.2). TIMEOUT_SEC is
 # generous by default: under TCG on a loaded host one unlock (Node start, IMDS, SSM, pbkdf2) can take 20-40 s.
 write_config() {
@@ -20,12 +33,7 @@ LUKS_DEVICE_FS=ext4
 LUKS_DEVICE_MOUNT_OPT=noatime,nodev,nosuid
 LUKS_DEVICE_MOUNT_POINT=$MOUNT_POINT
 SSM_PATH=$SSM_PATH
-SSM_REGION=$REGION
-SSM_ENDPOINT=$EMU_URL
-KMS_ENDPOINT=$EMU_URL
-IMDS_ENDPOINT=$EMU_URL
-TIMEOUT_SEC=$TIMEOUT_SEC
-DEVICE_TIMEOUT_SEC=10
+$(emulator_config_lines)
 REQUIRED_BY=$DEP
 CONF
 }
