@@ -1,7 +1,7 @@
 // Dispatches one parsed command to its verb and turns the outcome into output and an exit code.
 import { exitCodeOf, isUnlockError, UnlockError } from '../errors.ts';
 import { loadVolumeConfig } from '../config/load.ts';
-import { DEFAULT_RUN_DIR } from '../state.ts';
+import { DEFAULT_RUN_DIR } from '../volume/unlock-record.ts';
 import { parseCommand, type Command } from './args.ts';
 import { formatUsage } from './usage.ts';
 import { createLazyBus, createVolumeDeps } from './wiring.ts';

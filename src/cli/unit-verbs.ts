@@ -2,7 +2,7 @@
 import { exitCodeOf } from '../errors.ts';
 import { disableVolume, enableVolume } from '../systemd/enable.ts';
 import type { VerbIo } from './verbs.ts';
-import type { VolumeDeps } from '../volume-deps.ts';
+import type { VolumeDeps } from '../volume/deps.ts';
 import type { VolumeConfig } from '../types.ts';
 
 export async function runUnitVerb(verb: 'enable' | 'disable', config: VolumeConfig, deps: VolumeDeps, io: VerbIo): Promise<number> {

@@ -6,7 +6,7 @@ import { firstKey } from '../secret/source.ts';
 import { describeDependents } from '../systemd/dependents.ts';
 import type { createLazyBus } from './wiring.ts';
 import type { Command, VolumeVerb } from './args.ts';
-import type { VolumeDeps } from '../volume-deps.ts';
+import type { VolumeDeps } from '../volume/deps.ts';
 import type { VolumeConfig } from '../types.ts';
 
 type VolumeCommand = Extract<Command, { verb: VolumeVerb }>;
@@ -21,23 +21,23 @@ export interface VerbIo {
 export async function runVolumeVerb(command: VolumeCommand, config: VolumeConfig, deps: VolumeDeps, io: VerbIo): Promise<number> {
   switch (command.verb) {
     case 'start': {
-      const { startVolume } = await import('../unlock.ts');
+      const { startVolume } = await import('../volume/start.ts');
       await startVolume(deps, config);
       return exitCodeOf('OK');
     }
     case 'stop': {
-      const { stopVolume } = await import('../lock.ts');
+      const { stopVolume } = await import('../volume/stop.ts');
       await stopVolume(deps, config);
       return exitCodeOf('OK');
     }
     case 'status': {
-      const { formatVolumeStatus, readVolumeStatus } = await import('../status.ts');
+      const { formatVolumeStatus, readVolumeStatus } = await import('../volume/status.ts');
       const status = await readVolumeStatus(deps, config, async (c) => describeDependents(await io.bus.get(), c));
       io.stdout(command.json ? `${JSON.stringify(status, null, 2)}\n` : formatVolumeStatus(status));
       return exitCodeOf(status.active ? 'OK' : 'NOT_ACTIVE');
     }
     case 'check': {
-      const { checkVolume, formatCheckReport } = await import('../check.ts');
+      const { checkVolume, formatCheckReport } = await import('../volume/check.ts');
       const report = await checkVolume(deps, config);
       io.stdout(formatCheckReport(report));
       return report.failure ? report.failure.exitCode : exitCodeOf('OK');

@@ -2,7 +2,7 @@
 import { deferKeySource } from '../secret/source.ts';
 import type { SystemdBus } from '../systemd/bus.ts';
 import { findActiveDependents, nameHolders } from '../systemd/dependents.ts';
-import type { VolumeDeps } from '../volume-deps.ts';
+import type { VolumeDeps } from '../volume/deps.ts';
 import type { Clock, Logger, Runner } from '../types.ts';
 
 export const systemClock: Clock = {
@@ -48,7 +48,7 @@ export function createVolumeDeps(opts: WiringOptions): VolumeDeps {
     mountinfoPath: env.LUKS_SSM_MOUNTINFO,
     procRoot: env.LUKS_SSM_PROC_ROOT,
     // run-lock.ts pulls in execa (through exec/run.ts): fetch and status never take the lock.
-    acquireLock: async (deadline) => (await import('../run-lock.ts')).acquireRunLock({ dir: runDir, timeoutMs: Math.max(1, deadline - Date.now()), run }),
+    acquireLock: async (deadline) => (await import('../volume/run-lock.ts')).acquireRunLock({ dir: runDir, timeoutMs: Math.max(1, deadline - Date.now()), run }),
     keySource: (config) => deferKeySource(async () => (await keySources()).createKeySource(config, sourceDeps)),
     kmsKeyState: async (config, deadline) => (await keySources()).checkVolumeKmsKey(config, sourceDeps, deadline),
     activeDependents: async (units) => findActiveDependents(await bus.get(), units),

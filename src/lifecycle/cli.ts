@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { exitCodeOf, UnlockError } from '../errors.ts';
 import { Secret, SECRET_MAX_BYTES } from '../secret/secret.ts';
-import type { VolumeDeps } from '../volume-deps.ts';
+import type { VolumeDeps } from '../volume/deps.ts';
 import type { VolumeConfig } from '../types.ts';
 import type { LifecycleFlags } from './args.ts';
 import { enrollVolume } from './enroll.ts';

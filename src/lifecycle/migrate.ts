@@ -2,10 +2,10 @@
 // copy, validate (the loader already did), check against the device and AWS, and print how to switch units over.
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { checkVolume, formatCheckReport } from '../check.ts';
+import { checkVolume, formatCheckReport } from '../volume/check.ts';
 import { volumeConfigPath } from '../config/volumes.ts';
 import { exitCodeOf, UnlockError } from '../errors.ts';
-import type { VolumeDeps } from '../volume-deps.ts';
+import type { VolumeDeps } from '../volume/deps.ts';
 import type { VolumeConfig } from '../types.ts';
 
 /** The unit the luks-mount.sh design installs; named in the printed commands. */

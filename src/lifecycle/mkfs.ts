@@ -4,7 +4,7 @@ import { closeLuks, mappingStatus, openLuks } from '../luks/cryptsetup.ts';
 import { describeContents, makeFilesystem, probeDevice } from '../luks/format.ts';
 import type { Secret } from '../secret/secret.ts';
 import type { VolumeConfig } from '../types.ts';
-import { mapperPath } from '../volume-state.ts';
+import { mapperPath } from '../volume/inspect.ts';
 import { step, type LifecycleDeps } from './steps.ts';
 
 /** Opens the volume under LUKS_DEVICE_MAP, makes LUKS_DEVICE_FS unless wipefs finds a signature, and closes it again. */

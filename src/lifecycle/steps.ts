@@ -1,6 +1,6 @@
 // Shared plumbing for enroll and rotate: named steps, the test hook after each, and what the lifecycle verbs need.
 import { resolveDevice } from '../device/resolve.ts';
-import type { RunLock } from '../volume-deps.ts';
+import type { RunLock } from '../volume/deps.ts';
 import type { Clock, Logger, Runner, VolumeConfig } from '../types.ts';
 
 export interface LifecycleDeps {

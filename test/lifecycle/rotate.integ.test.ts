@@ -8,7 +8,7 @@ import { lifecycleConfig } from './config.ts';
 import { crashAfter, keyStartWouldUse, lifecycleDeps, useLifecycleWorld } from './harness.ts';
 import { canRunCryptsetup, key, run } from './images.ts';
 import { ssmClient } from '../emulator/sdk-clients.ts';
-import { checkVolume } from '../../src/check.ts';
+import { checkVolume } from '../../src/volume/check.ts';
 import { createKeySource } from '../../src/lifecycle/key-source.ts';
 import { createRecordingLogger } from '../aws/fakes.ts';
 import { realClock } from '../aws/real-clock.ts';

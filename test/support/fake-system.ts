@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { RunOptions, RunResult, Runner, VolumeConfig } from '../../src/types.ts';
-import type { VolumeDeps } from '../../src/volume-deps.ts';
+import type { VolumeDeps } from '../../src/volume/deps.ts';
 import type { FetchedKey, KeySource } from '../../src/secret/source.ts';
 import { Secret } from '../../src/secret/secret.ts';
 import { createFakeClock, createRecordingLogger } from '../aws/fakes.ts';

@@ -2,10 +2,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startVolume } from '../src/unlock.ts';
-import { UnlockError } from '../src/errors.ts';
-import type { Secret } from '../src/secret/secret.ts';
-import { createFakeSystem, fakeConfig, fakeDeps, keysSource, type FakeSystem } from './support/fake-system.ts';
+import { startVolume } from '../../src/volume/start.ts';
+import { UnlockError } from '../../src/errors.ts';
+import type { Secret } from '../../src/secret/secret.ts';
+import { createFakeSystem, fakeConfig, fakeDeps, keysSource, type FakeSystem } from '../support/fake-system.ts';
 
 const KEY = Buffer.from('correct horse\nbattery\0staple \xff', 'latin1');
 const OLD_KEY = Buffer.from('an older passphrase');

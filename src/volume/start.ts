@@ -1,14 +1,14 @@
 // `start`: config → device → key → cryptsetup open → mount, idempotent, inside one deadline.
-import { isUnlockError, UnlockError } from './errors.ts';
-import { resolveDevice } from './device/resolve.ts';
-import { isLuks, openLuks } from './luks/cryptsetup.ts';
-import { mountFilesystem, prepareMountPoint } from './mount/mount.ts';
-import { withSecret } from './secret/secret.ts';
-import type { FetchedKey } from './secret/source.ts';
-import { writeUnlockRecord } from './state.ts';
-import { inspectVolume, mapperPath } from './volume-state.ts';
-import type { VolumeDeps } from './volume-deps.ts';
-import type { VolumeConfig } from './types.ts';
+import { isUnlockError, UnlockError } from '../errors.ts';
+import { resolveDevice } from '../device/resolve.ts';
+import { isLuks, openLuks } from '../luks/cryptsetup.ts';
+import { mountFilesystem, prepareMountPoint } from '../mount/mount.ts';
+import { withSecret } from '../secret/secret.ts';
+import type { FetchedKey } from '../secret/source.ts';
+import { writeUnlockRecord } from './unlock-record.ts';
+import { inspectVolume, mapperPath } from './inspect.ts';
+import type { VolumeDeps } from './deps.ts';
+import type { VolumeConfig } from '../types.ts';
 
 export type StartOutcome = 'already-mounted' | 'mounted-open-volume' | 'unlocked';
 

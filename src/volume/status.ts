@@ -1,9 +1,9 @@
 // `status`: what is open and mounted, told from the system, plus the unlock record and the dependents.
-import { readUnlockRecord, type UnlockRecord } from './state.ts';
-import { inspectVolume, mapperPath } from './volume-state.ts';
-import type { DependentStatus } from './systemd/dependents.ts';
-import type { VolumeDeps } from './volume-deps.ts';
-import type { VolumeConfig } from './types.ts';
+import { readUnlockRecord, type UnlockRecord } from './unlock-record.ts';
+import { inspectVolume, mapperPath } from './inspect.ts';
+import type { DependentStatus } from '../systemd/dependents.ts';
+import type { VolumeDeps } from './deps.ts';
+import type { VolumeConfig } from '../types.ts';
 
 
 export interface VolumeStatus {

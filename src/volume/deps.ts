@@ -1,6 +1,6 @@
 // What start/stop/status need from the outside world, passed in so tests fake it at the boundary.
-import type { KeySource } from './secret/source.ts';
-import type { Clock, Logger, Runner, VolumeConfig } from './types.ts';
+import type { KeySource } from '../secret/source.ts';
+import type { Clock, Logger, Runner, VolumeConfig } from '../types.ts';
 
 export interface RunLock {
   release(): Promise<void>;

@@ -1,10 +1,10 @@
 // `check`: a pre-flight that changes nothing — each step ok/FAIL with the fix, stopping at the first failure.
-import { isUnlockError, UnlockError } from './errors.ts';
-import { resolveDevice } from './device/resolve.ts';
-import { isLuks, testPassphrase } from './luks/cryptsetup.ts';
-import { withSecret } from './secret/secret.ts';
-import type { VolumeDeps } from './volume-deps.ts';
-import type { VolumeConfig } from './types.ts';
+import { isUnlockError, UnlockError } from '../errors.ts';
+import { resolveDevice } from '../device/resolve.ts';
+import { isLuks, testPassphrase } from '../luks/cryptsetup.ts';
+import { withSecret } from '../secret/secret.ts';
+import type { VolumeDeps } from './deps.ts';
+import type { VolumeConfig } from '../types.ts';
 
 export interface CheckStep {
   name: string;

@@ -1,9 +1,9 @@
 // Serialises luks-ssm runs on one host, so volumes open one at a time (argon2 key slots can take GiBs each).
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UnlockError } from './errors.ts';
-import { createRunner } from './exec/run.ts';
-import type { Runner } from './types.ts';
+import { UnlockError } from '../errors.ts';
+import { createRunner } from '../exec/run.ts';
+import type { Runner } from '../types.ts';
 
 export const RUN_LOCK_DIR = '/run/luks-ssm';
 

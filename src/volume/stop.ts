@@ -1,12 +1,12 @@
 // `stop`: unmount (never forced; if busy, name who holds it and change nothing), then close the mapping.
-import { UnlockError } from './errors.ts';
-import { closeLuks } from './luks/cryptsetup.ts';
-import { findHolders } from './mount/holders.ts';
-import { unmountFilesystem } from './mount/mount.ts';
-import { removeUnlockRecord } from './state.ts';
-import { inspectVolume, mapperPath } from './volume-state.ts';
-import type { VolumeDeps } from './volume-deps.ts';
-import type { VolumeConfig } from './types.ts';
+import { UnlockError } from '../errors.ts';
+import { closeLuks } from '../luks/cryptsetup.ts';
+import { findHolders } from '../mount/holders.ts';
+import { unmountFilesystem } from '../mount/mount.ts';
+import { removeUnlockRecord } from './unlock-record.ts';
+import { inspectVolume, mapperPath } from './inspect.ts';
+import type { VolumeDeps } from './deps.ts';
+import type { VolumeConfig } from '../types.ts';
 
 export type StopOutcome = 'already-closed' | 'closed';
 

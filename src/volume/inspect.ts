@@ -1,8 +1,8 @@
 // The truth about a volume, read from the system (dm table, mountinfo), never from the unit's state.
 import { realpath } from 'node:fs/promises';
-import { mappingStatus, type MappingStatus } from './luks/cryptsetup.ts';
-import { findMountAt, readMounts, type MountEntry } from './mount/mountinfo.ts';
-import type { Runner, VolumeConfig } from './types.ts';
+import { mappingStatus, type MappingStatus } from '../luks/cryptsetup.ts';
+import { findMountAt, readMounts, type MountEntry } from '../mount/mountinfo.ts';
+import type { Runner, VolumeConfig } from '../types.ts';
 
 export interface VolumeState {
   mapping: MappingStatus;

@@ -2,11 +2,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { stopVolume } from '../src/lock.ts';
-import { startVolume } from '../src/unlock.ts';
-import { UnlockError } from '../src/errors.ts';
-import { readUnlockRecord } from '../src/state.ts';
-import { createFakeSystem, fakeConfig, fakeDeps, keysSource, type FakeSystem } from './support/fake-system.ts';
+import { stopVolume } from '../../src/volume/stop.ts';
+import { startVolume } from '../../src/volume/start.ts';
+import { UnlockError } from '../../src/errors.ts';
+import { readUnlockRecord } from '../../src/volume/unlock-record.ts';
+import { createFakeSystem, fakeConfig, fakeDeps, keysSource, type FakeSystem } from '../support/fake-system.ts';
 
 const KEY = Buffer.from('k3y');
 let sys: FakeSystem;

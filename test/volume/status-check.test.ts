@@ -1,12 +1,12 @@
 // status and check on a fake system: told from the dm table and mountinfo; check stops at the first FAIL.
 import { afterEach, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
-import { checkVolume, formatCheckReport } from '../src/check.ts';
-import { formatVolumeStatus, readVolumeStatus } from '../src/status.ts';
-import { startVolume } from '../src/unlock.ts';
-import { UnlockError } from '../src/errors.ts';
-import type { KeySource } from '../src/secret/source.ts';
-import { createFakeSystem, fakeConfig, fakeDeps, keysSource, type FakeSystem } from './support/fake-system.ts';
+import { checkVolume, formatCheckReport } from '../../src/volume/check.ts';
+import { formatVolumeStatus, readVolumeStatus } from '../../src/volume/status.ts';
+import { startVolume } from '../../src/volume/start.ts';
+import { UnlockError } from '../../src/errors.ts';
+import type { KeySource } from '../../src/secret/source.ts';
+import { createFakeSystem, fakeConfig, fakeDeps, keysSource, type FakeSystem } from '../support/fake-system.ts';
 
 const KEY = Buffer.from('s3cret value\n');
 let sys: FakeSystem;

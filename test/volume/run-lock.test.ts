@@ -4,8 +4,8 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createRunner } from '../src/exec/run.ts';
-import { acquireRunLock } from '../src/run-lock.ts';
+import { createRunner } from '../../src/exec/run.ts';
+import { acquireRunLock } from '../../src/volume/run-lock.ts';
 
 let base: string;
 let dir: string;
@@ -73,7 +73,7 @@ describe('acquireRunLock', () => {
 
   it('is freed by the kernel when the holding process is killed', async () => {
     const script = [
-      `import { acquireRunLock } from ${JSON.stringify(new URL('../src/run-lock.ts', import.meta.url).pathname)};`,
+      `import { acquireRunLock } from ${JSON.stringify(new URL('../../src/volume/run-lock.ts', import.meta.url).pathname)};`,
       `await acquireRunLock({ dir: ${JSON.stringify(dir)}, timeoutMs: 5000 });`,
       `console.log('locked');`,
       `setInterval(() => {}, 1000);`,
