@@ -4,6 +4,7 @@ import { chmodSync, chownSync, mkdirSync, symlinkSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadVolumeConfig } from '../../src/config/index.ts';
+import { NOBODY, openDir, removeDir, stageBundle, stageNode } from '../support/other-user.ts';
 import { failureOf, makeDir, optionsFor, REQUIRED_LINES, writeConf } from './temp-config.ts';
 
 const isRoot = process.getuid?.() === 0;
@@ -62,18 +63,25 @@ describe.skipIf(!isRoot)('owned by root (runs as root)', () => {
     );
   });
 
-  it('reports a file the caller cannot read as PERMISSION (exit 4)', () => {
+  it('reports a file the caller cannot read as PERMISSION (exit 4)', async () => {
     const dir = makeDir();
     chmodSync(dir, 0o755);
     const file = writeConf(dir, 'data.conf', REQUIRED_LINES, 0o600);
-    const script = [
-      `const { loadVolumeConfig } = await import(${JSON.stringify(new URL('../../src/config/index.ts', import.meta.url).href)});`,
-      `try { await loadVolumeConfig(${JSON.stringify(optionsFor(dir))}); console.log('loaded'); }`,
-      'catch (e) { console.log(JSON.stringify({ kind: e.kind, exitCode: e.exitCode, message: e.message })); }',
-    ].join('\n');
-    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 20_000 });
-    expect(child.stderr).toBe('');
-    expect(JSON.parse(child.stdout)).toEqual({ kind: 'PERMISSION', exitCode: 4, message: `${file}: permission denied` });
+    // nobody runs a bundle of src/config with a Node of its own in a 0755 dir: the checkout may be unreachable (0700).
+    const staged = await openDir('luks-ssm-nobody-');
+    try {
+      const [node, bundle] = await Promise.all([stageNode(staged), stageBundle(staged, 'src/config/index.ts')]);
+      const script = [
+        `const { loadVolumeConfig } = require(${JSON.stringify(bundle)});`,
+        `loadVolumeConfig(${JSON.stringify(optionsFor(dir))}).then(() => console.log('loaded'),`,
+        '  (e) => console.log(JSON.stringify({ kind: e.kind, exitCode: e.exitCode, message: e.message })));',
+      ].join('\n');
+      const child = spawnSync(node, ['-e', script], { uid: NOBODY, gid: NOBODY, cwd: staged, encoding: 'utf8', timeout: 20_000 });
+      expect(child.stderr).toBe('');
+      expect(JSON.parse(child.stdout)).toEqual({ kind: 'PERMISSION', exitCode: 4, message: `${file}: permission denied` });
+    } finally {
+      await removeDir(staged);
+    }
   });
 });
 

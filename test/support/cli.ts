@@ -27,6 +27,11 @@ export interface CliOptions {
 
 let warned = false;
 
+/** The Node to start the CLI with: as another user, the copy in the build dir (ours may sit in a 0700 checkout). */
+export function cliNode(uid: number | undefined): string {
+  return uid === undefined ? process.execPath : (inject('luksSsmCli')?.nodeForOthers ?? process.execPath);
+}
+
 /** `node luks-ssm.cjs` from the globalSetup build (or `node src/main.ts`, loudly, when the build failed). */
 export function cliCommand(): string[] {
   const cli = inject('luksSsmCli');
@@ -46,12 +51,12 @@ export function childEnv(home: string, over: Record<string, string> = {}): Recor
 export function runCli(args: string[], opts: CliOptions): Promise<CliResult> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...cliCommand(), ...args], {
+    const child = spawn(cliNode(opts.uid), [...cliCommand(), ...args], {
       env: opts.env,
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: opts.timeoutMs ?? CLI_TIMEOUT_MS,
       killSignal: 'SIGKILL',
-      ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.uid }),
+      ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.uid, cwd: '/' }),
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
+import { stageNode } from './other-user.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BUILD_TIMEOUT_MS = 120_000;
@@ -12,6 +13,8 @@ const BUILD_TIMEOUT_MS = 120_000;
 /** How tests start the CLI: `node <args…>`; `fallback` names why the built bundle is not used. */
 export interface BuiltCli {
   args: string[];
+  /** This Node runtime in the build dir (0755), for runs as another user: the checkout may be unreachable to them. */
+  nodeForOthers?: string;
   fallback?: string;
 }
 
@@ -36,7 +39,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await chmod(outdir, 0o755);
   const failure = await build(outdir);
   if (failure === undefined) {
-    project.provide('luksSsmCli', { args: [join(outdir, 'luks-ssm.cjs')] });
+    project.provide('luksSsmCli', { args: [join(outdir, 'luks-ssm.cjs')], nodeForOthers: await stageNode(outdir) });
   } else {
     const banner = `!!! BUILD FAILED: CLI integration tests run \`node src/main.ts\`, NOT the shipped bundle (${failure}) !!!`;
     process.stderr.write(`\n${'!'.repeat(banner.length)}\n${banner}\n${'!'.repeat(banner.length)}\n\n`);
