@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: host tests (vitest), package build and checks, VM scenarios. Installs what it needs.
-# The last line is the total over every suite: "N passed, N failed" (", N skipped").
+# The summary lists each suite's failing tests by name; the last line is the total over every suite:
+# "N passed, N failed" (", N skipped").
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
@@ -26,12 +27,12 @@ node scripts/count-results.mjs vitest "$results/vitest.json" > "$results/vitest.
 step "packages (deb, rpm) and their checks"
 rm -rf dist
 LUKS_SSM_KEEP_DIST=$PWD/dist bash test/packaging/check.sh 2>&1 | tee "$results/packaging.log"
-tail -n 1 "$results/packaging.log" > "$results/packaging.count"
+node scripts/count-results.mjs log "$results/packaging.log" > "$results/packaging.count"
 
 step "VM scenarios (QEMU guest, real dm-crypt and systemd)"
 deb=$(ls dist/luks-ssm_*_amd64.deb 2>/dev/null | head -n 1)
 node test/vm/run.ts ${deb:+--deb "$deb"} 2>&1 | tee "$results/vm.log"
-tail -n 1 "$results/vm.log" > "$results/vm.count"
+node scripts/count-results.mjs log "$results/vm.log" > "$results/vm.count"
 
 step "total"
 node scripts/count-results.mjs sum "$results"/*.count
