@@ -66,8 +66,9 @@ function bodyBytes(body: HttpCall['body']): Buffer {
 function openSocket(call: HttpCall, address: string, port: number): { socket: Socket; ready: string } {
   if (call.protocol === 'http:') return { socket: connectTcp({ host: address, port }), ready: 'connect' };
   // SNI and certificate checks against the name asked for; Node's default trust store, as the SDK uses.
+  // rejectUnauthorized is explicit (and last): its default comes from NODE_TLS_REJECT_UNAUTHORIZED (issue #10).
   const servername = isIP(address) === 0 ? address : undefined;
-  const socket = connectTls({ host: address, port, ...(servername ? { servername } : {}), ...call.tls });
+  const socket = connectTls({ host: address, port, ...(servername ? { servername } : {}), ...call.tls, rejectUnauthorized: true });
   return { socket, ready: 'secureConnect' };
 }
 

@@ -155,6 +155,18 @@ describe('sendHttp over TLS', () => {
     expect((await failureOf(sendHttp(call(port, { protocol: 'https:' })))).code).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
   });
 
+  it('verifies the certificate even when NODE_TLS_REJECT_UNAUTHORIZED=0 is in the environment', async () => {
+    const port = await serveHttps();
+    const before = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+    try {
+      expect((await failureOf(sendHttp(call(port, { protocol: 'https:' })))).code).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
+    } finally {
+      if (before === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+      else process.env.NODE_TLS_REJECT_UNAUTHORIZED = before;
+    }
+  });
+
   it('refuses a trusted certificate issued for another name', async () => {
     const port = await serveHttps();
     const error = await failureOf(sendHttp(call(port, { protocol: 'https:', hostname: 'localhost', tls: { ca: cert } })));

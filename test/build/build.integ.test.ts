@@ -85,7 +85,8 @@ describe('production build', () => {
 
   it('is run by the shipped launcher with the Node flags the bench measures', async () => {
     const launcher = await readFile(join(ROOT, 'packaging/files/luks-ssm'), 'utf8');
-    expect(/^exec (.*)$/m.exec(launcher)?.[1]).toBe(`/usr/lib/luks-ssm/node ${NODE_FLAGS.join(' ')} /usr/lib/luks-ssm/luks-ssm.cjs "$@"`);
+    expect(/^libdir=(.*)$/m.exec(launcher)?.[1]).toBe('/usr/lib/luks-ssm');
+    expect(/^set -- (.*)$/m.exec(launcher)?.[1]).toBe(`"$libdir/node" ${NODE_FLAGS.join(' ')} "$libdir/luks-ssm.cjs" "$@"`);
   });
 
   it('accepts its code cache under those flags', async () => {
