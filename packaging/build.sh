@@ -58,7 +58,7 @@ for target in "${targets[@]}"; do
   esac
 done
 need_file "$BUILD_SRC/luks-ssm.cjs" 'npm run build'
-for unit in luks-ssm@.service luks-ssm.target luks-ssm-generator; do
+for unit in luks-ssm@.service luks-ssm.target luks-ssm-gate.service luks-ssm-generator; do
   need_file "$SYSTEMD_SRC/$unit" 'the systemd units work'
 done
 

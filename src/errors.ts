@@ -1,8 +1,8 @@
 // The one error class and the one exit-code table: every failure a user can see maps to a row here.
 
 /**
- * Exit codes. Where sysexits(3) or systemd.exec(5) already give a number a meaning we use it,
- * so `RestartPreventExitStatus=` in the unit can name the permanent failures.
+ * Exit codes. Where sysexits(3) or systemd.exec(5) already give a number a meaning we use it.
+ * `permanent`: no retry can fix it, so `start` gives up at once instead of retrying until TIMEOUT_SEC.
  */
 export const EXIT_CODES = {
   OK: { code: 0, permanent: false, meaning: 'success (also: already in the requested state)' },

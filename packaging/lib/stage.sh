@@ -13,7 +13,7 @@ stage_tree() {
   # 0644 even for the loader with its #!/usr/bin/env node line: only the bundled node runs these files.
   install -m 0644 "$app_dir"/* "$dest/usr/lib/luks-ssm/"
   install -m 0755 "$ROOT/packaging/files/luks-ssm" "$dest/usr/sbin/luks-ssm"
-  install -m 0644 "$SYSTEMD_SRC/luks-ssm@.service" "$SYSTEMD_SRC/luks-ssm.target" "$dest/$systemd_lib/system/"
+  install -m 0644 "$SYSTEMD_SRC/luks-ssm@.service" "$SYSTEMD_SRC/luks-ssm.target" "$SYSTEMD_SRC/luks-ssm-gate.service" "$dest/$systemd_lib/system/"
   install -m 0755 "$SYSTEMD_SRC/luks-ssm-generator" "$dest/$systemd_lib/system-generators/"
   install -m 0644 "$docs/defaults" "$dest/etc/default/luks-ssm"
   install -m 0644 "$docs/example.conf.sample" "$dest/etc/luks-ssm/example.conf.sample"

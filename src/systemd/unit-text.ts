@@ -10,15 +10,12 @@ export interface UnitFile {
 
 /**
  * Seconds systemd waits beyond TIMEOUT_SEC before killing a start: the daemon must hit its own deadline
- * first (it exits with a code that says why); this covers Node start-up and the cryptsetup/mount tail.
+ * first (it exits with a code that says why); this covers Node start-up under a slow boot, and the
+ * cryptsetup open and mount that may begin just before the deadline.
  */
-export const START_TIMEOUT_MARGIN_SEC = 30;
+export const START_TIMEOUT_MARGIN_SEC = 60;
 
 export const DROP_IN_PREFIX = '50-luks-ssm';
-
-/** StartLimitBurst= and RestartSec= of luks-ssm@.service (a test keeps them equal to the unit file's). */
-export const START_LIMIT_BURST = 5;
-export const RESTART_SEC = 10;
 
 /**
  * A value as it may appear after `Key=` in a unit file: `%` doubled so systemd does not expand specifiers.
@@ -89,7 +86,10 @@ After=${service}
   }));
 }
 
-/** `luks-ssm@<volume>.service.d/50-luks-ssm-timeout.conf`: keeps systemd's start timeout above TIMEOUT_SEC. */
+/**
+ * `luks-ssm@<volume>.service.d/50-luks-ssm-timeout.conf`: keeps systemd's start timeout above TIMEOUT_SEC.
+ * The unit has no Restart=: this one start job spans every AWS retry, so dependents wait for it.
+ */
 export function renderTimeoutDropIn(config: VolumeConfig): UnitFile {
   return {
     path: `${serviceNameOf(config.volume)}.d/${DROP_IN_PREFIX}-timeout.conf`,
@@ -101,7 +101,7 @@ TimeoutStartSec=${startTimeoutSec(config)}s
   };
 }
 
-/** TimeoutStartSec= of one start attempt, as the timeout drop-in sets it. */
+/** TimeoutStartSec= of the start job, as the timeout drop-in sets it. */
 export function startTimeoutSec(config: VolumeConfig): number {
   return config.timeoutSec + START_TIMEOUT_MARGIN_SEC;
 }
@@ -111,14 +111,18 @@ export function startTimeoutSec(config: VolumeConfig): number {
  * device unit, so a unit with RequiresMountsFor= queues a job waiting for the device, which by default gives
  * up after 90 s, failing the dependent while the unlock is still retrying. systemd-cryptsetup-generator
  * disables that timeout for the same reason (a passphrase prompt takes a while); here it is bounded by the
- * longest the unlock can take: every start attempt the start limit allows, and the pauses between them.
+ * longest the unlock can take: the service's start timeout, after its wait for network-online.target (the
+ * device job runs from the moment a dependent is queued, early in boot; systemd-networkd-wait-online and
+ * NetworkManager-wait-online give up after 120 s and 60 s by default).
  */
+export const NETWORK_WAIT_SEC = 120;
+
 export function renderDeviceDropIn(config: VolumeConfig): UnitFile {
-  const bound = START_LIMIT_BURST * startTimeoutSec(config) + (START_LIMIT_BURST - 1) * RESTART_SEC;
+  const bound = NETWORK_WAIT_SEC + startTimeoutSec(config);
   return {
     path: `${escapePath(`/dev/mapper/${config.mapName}`)}.device.d/${DROP_IN_PREFIX}-timeout.conf`,
     text: `${header(config)}
-# ${START_LIMIT_BURST} start attempts of ${startTimeoutSec(config)} s and ${START_LIMIT_BURST - 1} restart pauses of ${RESTART_SEC} s: the longest luks-ssm@${config.volume}.service can take to open this device.
+# ${NETWORK_WAIT_SEC} s for network-online.target, then TimeoutStartSec of luks-ssm@${config.volume}.service: the longest it can take to open this device.
 [Unit]
 JobRunningTimeoutSec=${bound}s
 `,

@@ -3,9 +3,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { EXIT_CODES } from '../../src/errors.ts';
 import { findConfigKey } from '../../src/config/index.ts';
-import { RESTART_SEC, START_LIMIT_BURST, START_TIMEOUT_MARGIN_SEC } from '../../src/systemd/unit-text.ts';
+import { START_TIMEOUT_MARGIN_SEC } from '../../src/systemd/unit-text.ts';
 
 const SYSTEMD_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'systemd');
 
@@ -39,18 +38,21 @@ describe('luks-ssm@.service', () => {
     expect(one(await readSection('luks-ssm@.service', 'Install'), 'WantedBy')).toBe('luks-ssm.target');
   });
 
-  it('does not retry the exit codes marked permanent in src/errors.ts, and retries every other failure', async () => {
-    const service = await readSection('luks-ssm@.service', 'Service');
-    const permanent = Object.values(EXIT_CODES).filter((row) => row.permanent).map((row) => row.code).sort((a, b) => a - b);
-    expect(words(service, 'RestartPreventExitStatus').map(Number)).toEqual(permanent);
-    expect(one(service, 'Restart')).toBe('on-failure');
-  });
-
-  it('keeps the generator constants and the start timeout consistent with the unit', async () => {
+  it('retries inside one start job (no Restart=: restarts run outside any job and fail the dependents)', async () => {
     const unit = await readSection('luks-ssm@.service', 'Unit');
     const service = await readSection('luks-ssm@.service', 'Service');
-    expect(Number(one(unit, 'StartLimitBurst'))).toBe(START_LIMIT_BURST);
-    expect(seconds(one(service, 'RestartSec'))).toBe(RESTART_SEC);
+    for (const key of ['Restart', 'RestartSec', 'RestartPreventExitStatus']) expect(service.has(key)).toBe(false);
+    for (const key of ['StartLimitBurst', 'StartLimitIntervalSec']) expect(unit.has(key)).toBe(false);
+    expect(one(service, 'NotifyAccess')).toBe('main');
+  });
+
+  it('does not hold logins for the whole retry budget: not Before=remote-fs.target', async () => {
+    const unit = await readSection('luks-ssm@.service', 'Unit');
+    expect(words(unit, 'Before')).not.toContain('remote-fs.target');
+  });
+
+  it('keeps the start timeout above the default TIMEOUT_SEC by the generator margin', async () => {
+    const service = await readSection('luks-ssm@.service', 'Service');
     const defaultTimeout = Number(findConfigKey('TIMEOUT_SEC')!.default);
     expect(seconds(one(service, 'TimeoutStartSec'))).toBe(defaultTimeout + START_TIMEOUT_MARGIN_SEC);
   });
@@ -76,6 +78,16 @@ describe('luks-ssm@.service', () => {
 describe('luks-ssm.target and the generator script', () => {
   it('is wanted by multi-user.target', async () => {
     expect(one(await readSection('luks-ssm.target', 'Install'), 'WantedBy')).toBe('multi-user.target');
+  });
+
+  it('pulls in the login gate, which waits for the volumes before logins but only a bounded time', async () => {
+    expect(words(await readSection('luks-ssm.target', 'Unit'), 'Wants')).toContain('luks-ssm-gate.service');
+    const unit = await readSection('luks-ssm-gate.service', 'Unit');
+    expect(one(unit, 'DefaultDependencies')).toBe('no');
+    expect(words(unit, 'After')).toContain('luks-ssm.target');
+    expect(words(unit, 'Before')).toContain('systemd-user-sessions.service');
+    expect(seconds(one(unit, 'JobTimeoutSec'))).toBeLessThanOrEqual(90);
+    expect(unit.has('Requires') || unit.has('RequiredBy')).toBe(false);
   });
 
   it('execs the CLI generate verb with the directories systemd passes, and is executable', async () => {

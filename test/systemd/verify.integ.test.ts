@@ -34,9 +34,12 @@ describe.skipIf(!HOST_UNITS || !ANALYZE)('systemd-analyze verify', () => {
     root = await mkdtemp(join(tmpdir(), 'luks-ssm-verify-'));
     const vendor = join(root, 'usr/lib/systemd/system');
     await cp(HOST_UNITS!, vendor, { recursive: true, verbatimSymlinks: true });
-    for (const file of ['luks-ssm@.service', 'luks-ssm.target']) await cp(join(HERE, '../../systemd', file), join(vendor, file));
+    for (const file of ['luks-ssm@.service', 'luks-ssm.target', 'luks-ssm-gate.service']) await cp(join(HERE, '../../systemd', file), join(vendor, file));
     await mkdir(join(root, 'usr/sbin'), { recursive: true });
     await writeFile(join(root, 'usr/sbin/luks-ssm'), '#!/bin/sh\n', { mode: 0o755 });
+    // luks-ssm-gate.service runs /bin/true (coreutils on Debian; /bin is /usr/bin on RHEL).
+    await mkdir(join(root, 'bin'), { recursive: true });
+    await writeFile(join(root, 'bin/true'), '#!/bin/sh\n', { mode: 0o755 });
     // The dependents named by REQUIRED_BY in the golden inputs.
     for (const unit of ['postgresql.service', 'app@.service', 'db@.service']) {
       await writeFile(join(vendor, unit), '[Service]\nExecStart=/usr/sbin/luks-ssm\n');
@@ -56,7 +59,7 @@ describe.skipIf(!HOST_UNITS || !ANALYZE)('systemd-analyze verify', () => {
   });
 
   it('accepts the shipped units with no warning', async () => {
-    expect(await verify(['luks-ssm@data.service', 'luks-ssm.target'])).toEqual({ code: 0, output: '' });
+    expect(await verify(['luks-ssm@data.service', 'luks-ssm.target', 'luks-ssm-gate.service'])).toEqual({ code: 0, output: '' });
   });
 
   it('accepts every generated mount unit and the units the drop-ins extend, with no warning', async () => {
@@ -79,7 +82,7 @@ describe.skipIf(!HOST_UNITS || !ANALYZE)('systemd-analyze verify', () => {
     await writeFile(join(root, 'usr/lib/systemd/system/mounts-for.service'), '[Unit]\nRequiresMountsFor=/srv/data\n[Service]\nExecStart=/usr/sbin/luks-ssm\n');
     await wants('multi-user.target', 'postgresql.service', 'postgresql.service');
     await wants('multi-user.target', 'mounts-for.service', 'mounts-for.service');
-    const result = await verify(['multi-user.target', 'graphical.target']);
+    const result = await verify(['multi-user.target', 'graphical.target', 'systemd-user-sessions.service']);
     expect(result.output).not.toContain('ordering cycle');
     expect(result.output).not.toContain('luks-ssm');
   });
