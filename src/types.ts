@@ -52,6 +52,8 @@ export interface VolumeConfig {
 
 export interface PbkdfSettings {
   type: 'argon2id' | 'argon2i' | 'pbkdf2';
+  /** PBKDF2's hash (--hash); cryptsetup's default (sha256) when unset. */
+  hash?: string;
   /** Skips cryptsetup's benchmark (tests; small machines). */
   forceIterations?: number;
   memoryKib?: number;

@@ -152,9 +152,9 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     apply: (d, value) => { d.fallbackRegions = v.splitWords(value); },
   },
   {
-    name: 'LUKS_PBKDF', required: false, default: 'argon2id', origin: 'luks-ssm', check: v.checkOneOf(['argon2id', 'argon2i', 'pbkdf2']),
+    name: 'LUKS_PBKDF', required: false, default: undefined, origin: 'luks-ssm', check: v.checkOneOf(['argon2id', 'argon2i', 'pbkdf2']),
     syntax: 'argon2id, argon2i or pbkdf2',
-    description: 'Key derivation for the key slots enroll and rotate create (cryptsetup --pbkdf).',
+    description: 'Key derivation for the key slots enroll and rotate create (cryptsetup --pbkdf). Unset: a generated key gets PBKDF2-SHA512 with 1000 iterations (its 512 random bits are the protection), a key a person chose gets cryptsetup\'s argon2id.',
     apply: (d, value) => { d.pbkdf = { ...d.pbkdf, type: value as 'argon2id' | 'argon2i' | 'pbkdf2' }; },
   },
   {

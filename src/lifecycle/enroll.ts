@@ -16,7 +16,7 @@ import type { VolumeConfig } from '../types.ts';
 import { makeFilesystemOnVolume } from './mkfs.ts';
 import type { KmsStore } from './kms-store.ts';
 import { createReport, resolveLifecycleDevice, step, withLock, type LifecycleDeps, type LifecycleReport } from './steps.ts';
-import { wipeKeys, type KeyStore, type StoredKey } from './store.ts';
+import { pbkdfForKey, wipeKeys, type KeyStore, type StoredKey } from './store.ts';
 import { createStore } from './stores.ts';
 
 export interface EnrollOptions {
@@ -126,7 +126,7 @@ async function formatWith(deps: LifecycleDeps, config: VolumeConfig, report: Rep
     const value = await kms.generate();
     const uuid = randomUUID();
     const data = await kms.encrypt(value, uuid);
-    await step(deps, report, 'format', `formatted ${device} as LUKS2 (UUID ${uuid})`, () => formatLuks2(deps.run, device, value, { uuid, ...(config.pbkdf ? { pbkdf: config.pbkdf } : {}) }));
+    await step(deps, report, 'format', `formatted ${device} as LUKS2 (UUID ${uuid})`, () => formatLuks2(deps.run, device, value, { uuid, pbkdf: pbkdfForKey(config, { secret: value }) }));
     let tokenId = -1;
     await step(deps, report, 'store', `stored the passphrase as KMS ciphertext in a LUKS2 token of ${device}`, async () => {
       tokenId = await kms.writeToken(data, 0);
@@ -134,7 +134,7 @@ async function formatWith(deps: LifecycleDeps, config: VolumeConfig, report: Rep
     return { label: `token ${tokenId}`, secret: value, tokenId, keyslots: [0] };
   }
   const target = reuse ?? (await storeNew(deps, report, store, create));
-  await step(deps, report, 'format', `formatted ${device} as LUKS2 with ${target.label}`, () => formatLuks2(deps.run, device, target.secret, config.pbkdf ? { pbkdf: config.pbkdf } : {}));
+  await step(deps, report, 'format', `formatted ${device} as LUKS2 with ${target.label}`, () => formatLuks2(deps.run, device, target.secret, { pbkdf: pbkdfForKey(config, target) }));
   return target;
 }
 
@@ -144,7 +144,7 @@ async function addWith(deps: LifecycleDeps, config: VolumeConfig, report: Report
   }
   const target = reuse ?? (await storeNew(deps, report, store, create));
   await step(deps, report, 'add-key', `added ${target.label} to ${device}, authorised by the existing passphrase`,
-    () => addKey(deps.run, device, existing, target.secret, config.pbkdf));
+    () => addKey(deps.run, device, existing, target.secret, pbkdfForKey(config, target)));
   return target;
 }
 

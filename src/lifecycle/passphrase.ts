@@ -29,6 +29,19 @@ export function encodeBase64Bytes(input: Uint8Array): Buffer {
   return out;
 }
 
+const GENERATED_LENGTH = Math.ceil(PASSPHRASE_RANDOM_BYTES / 3) * 4;
+
+/**
+ * True for a key in exactly the form generatePassphrase makes (88 base64 characters, "==" at the end): such a key
+ * gets the minimal PBKDF. A fresh key always is; so is the key an interrupted enroll or rotate finds stored and
+ * resumes with. A person's key in this form is 512 random bits as well; any other is treated as chosen by a person.
+ */
+export function isGeneratedForm(value: Secret): boolean {
+  const bytes = value.bytes();
+  if (bytes.length !== GENERATED_LENGTH || bytes[GENERATED_LENGTH - 1] !== PAD || bytes[GENERATED_LENGTH - 2] !== PAD) return false;
+  return bytes.subarray(0, GENERATED_LENGTH - 2).every((byte) => ALPHABET.includes(byte));
+}
+
 /**
  * The passphrase as printable text (what SSM stores and what an admin can type at a console in an emergency).
  * With SSM_VALUE_ENCODING=base64 start decodes it back to the 64 random bytes; either way the entropy is 512 bits.

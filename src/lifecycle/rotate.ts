@@ -12,7 +12,7 @@ import { UnlockError } from '../errors.ts';
 import { addKey, killSlot, slotOpenedBy } from '../luks/keyslots.ts';
 import type { VolumeConfig } from '../types.ts';
 import { createReport, resolveLifecycleDevice, step, withLock, type LifecycleDeps, type LifecycleReport } from './steps.ts';
-import { wipeKeys, type KeyStore, type StoredKey } from './store.ts';
+import { pbkdfForKey, wipeKeys, type KeyStore, type StoredKey } from './store.ts';
 import { createStore } from './stores.ts';
 import { authoriserOf, describeSurvey, isSettled, surveyKeys, type Survey } from './survey.ts';
 
@@ -84,7 +84,7 @@ async function rotateFrom(deps: LifecycleDeps, config: VolumeConfig, store: KeyS
   }
   if (target.slot === undefined) {
     await step(deps, report, 'add-key', `added ${target.label} to ${device}, authorised by ${authoriser.label}`,
-      () => addKey(deps.run, device, authoriser.secret, target.secret, config.pbkdf));
+      () => addKey(deps.run, device, authoriser.secret, target.secret, pbkdfForKey(config, target)));
   }
   const slot = await slotOpenedBy(deps.run, device, target.secret);
   if (slot === undefined) throw new UnlockError('SYSTEM', `${target.label} was added to ${device} but opens no key slot, stopping before removing anything`);

@@ -1,5 +1,8 @@
 // What enroll and rotate need of a place that keeps passphrases (SSM versions, or KMS tokens in the LUKS header).
+import { pbkdfForNewSlot } from '../luks/kdf.ts';
 import type { Secret } from '../secret/secret.ts';
+import type { PbkdfSettings, VolumeConfig } from '../types.ts';
+import { isGeneratedForm } from './passphrase.ts';
 
 export interface StoredKey {
   /** "version 4", "token 2": for messages and the plan. */
@@ -38,4 +41,9 @@ export function wipeKeys(keys: Iterable<StoredKey>): void {
     if (!key.secret.wiped) key.secret.wipe();
     if (key.value !== undefined && !key.value.wiped) key.value.wipe();
   }
+}
+
+/** The PBKDF of the slot a stored key is added in: minimal for a generated key unless LUKS_PBKDF* says otherwise. */
+export function pbkdfForKey(config: VolumeConfig, key: Pick<StoredKey, 'secret' | 'value'>): PbkdfSettings | undefined {
+  return pbkdfForNewSlot(config.pbkdf, isGeneratedForm(key.value ?? key.secret));
 }

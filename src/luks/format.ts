@@ -5,7 +5,7 @@ import type { Secret } from '../secret/secret.ts';
 import type { PbkdfSettings, Runner } from '../types.ts';
 import { DEFAULT_QUERY_TIMEOUT_MS } from './cryptsetup.ts';
 import { cryptsetupError, describeFailure } from './exit-status.ts';
-import { pbkdfArgs } from './keyslots.ts';
+import { pbkdfArgs } from './kdf.ts';
 
 /** A fresh EBS volume reads as zeros; data without a signature (plain dm-crypt, a raw image) does not. */
 export const ZERO_CHECK_BYTES = 1024 * 1024;
@@ -58,7 +58,8 @@ export function isBlank(contents: DeviceContents): boolean {
 }
 
 export interface FormatOptions {
-  pbkdf?: PbkdfSettings;
+  /** Unset: cryptsetup's default (argon2id, benchmarked). */
+  pbkdf?: PbkdfSettings | undefined;
   /** A LUKS UUID chosen in advance (KMS enroll binds the ciphertext to it). */
   uuid?: string;
 }

@@ -5,6 +5,7 @@ import type { Secret } from '../secret/secret.ts';
 import type { PbkdfSettings, RunResult, Runner } from '../types.ts';
 import { DEFAULT_OPEN_TIMEOUT_MS, DEFAULT_QUERY_TIMEOUT_MS } from './cryptsetup.ts';
 import { CRYPTSETUP_EXIT, cryptsetupError } from './exit-status.ts';
+import { pbkdfArgs } from './kdf.ts';
 
 export interface LuksToken {
   id: number;
@@ -52,16 +53,6 @@ export async function slotOpenedBy(run: Runner, device: string, secret: Secret):
   const slot = /Key slot (\d+) unlocked/.exec(result.stdout + result.stderr)?.[1];
   if (slot === undefined) throw new UnlockError('SYSTEM', `Failed to test a key on ${device}: cryptsetup did not say which key slot opened`);
   return Number(slot);
-}
-
-/** cryptsetup options for new key slots (argon2id with cryptsetup's benchmark unless told otherwise). */
-export function pbkdfArgs(pbkdf: PbkdfSettings | undefined): string[] {
-  if (pbkdf === undefined) return [];
-  return [
-    '--pbkdf', pbkdf.type,
-    ...(pbkdf.forceIterations === undefined ? [] : ['--pbkdf-force-iterations', String(pbkdf.forceIterations)]),
-    ...(pbkdf.memoryKib === undefined || pbkdf.type === 'pbkdf2' ? [] : ['--pbkdf-memory', String(pbkdf.memoryKib)]),
-  ];
 }
 
 /**

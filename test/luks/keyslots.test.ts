@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createRunner } from '../../src/exec/run.ts';
 import { formatLuks2 } from '../../src/luks/format.ts';
-import { addKey, killSlot, pbkdfArgs, slotOpenedBy } from '../../src/luks/keyslots.ts';
+import { addKey, killSlot, slotOpenedBy } from '../../src/luks/keyslots.ts';
 import { Secret } from '../../src/secret/secret.ts';
 import { createFakePrograms, type FakePrograms } from '../exec/fake-programs.ts';
 
@@ -54,13 +54,5 @@ describe('keys reach cryptsetup on stdin only', () => {
     const existing = secret(OLD);
     await addKey(createRunner({ path: fakes.path }), '/dev/xvdf', existing, secret(NEW));
     expect(existing.bytes().toString()).toBe(OLD);
-  });
-});
-
-describe('pbkdfArgs', () => {
-  it('names type, iterations and memory (memory only for argon2)', () => {
-    expect(pbkdfArgs(undefined)).toEqual([]);
-    expect(pbkdfArgs({ type: 'argon2id', memoryKib: 65536 })).toEqual(['--pbkdf', 'argon2id', '--pbkdf-memory', '65536']);
-    expect(pbkdfArgs({ type: 'pbkdf2', memoryKib: 65536, forceIterations: 5 })).toEqual(['--pbkdf', 'pbkdf2', '--pbkdf-force-iterations', '5']);
   });
 });
