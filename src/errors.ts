@@ -21,7 +21,7 @@ export const EXIT_CODES = {
   TIMEOUT: { code: 75, permanent: false, meaning: 'overall deadline (TIMEOUT_SEC) passed' },
   WRONG_PASSPHRASE: { code: 80, permanent: true, meaning: 'passphrase from SSM opens no keyslot of the device' },
   BUSY: { code: 81, permanent: false, meaning: 'mount point busy: stop refused, nothing changed' },
-  MOUNT_REFUSED: { code: 82, permanent: true, meaning: 'refusing to mount: mount point not empty, or a dependent already running' },
+  MOUNT_REFUSED: { code: 82, permanent: true, meaning: 'refusing to mount: mount point not empty, a symlink on its path, replaced meanwhile, or a dependent already running' },
   SYSTEM: { code: 83, permanent: false, meaning: 'cryptsetup, mount or the service manager failed' },
   LOCKED: { code: 84, permanent: false, meaning: 'another luks-ssm run held the lock past the deadline' },
 } as const;

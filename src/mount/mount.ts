@@ -1,70 +1,81 @@
 // Mounting and unmounting the opened volume with mount(8)/umount(8); never a lazy or forced unmount.
-import { chmod, mkdir, readdir, stat } from 'node:fs/promises';
+import { closeSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { UnlockError } from '../errors.ts';
-import type { Logger, Runner } from '../types.ts';
+import type { Runner } from '../types.ts';
+import { currentPathOf, openDirectory, WalkError } from './dir-fd.ts';
+import { walkRefusal, type MountPoint } from './mount-point.ts';
+import { mountAt } from './mount-table.ts';
+import { MOUNTINFO_PATH, readMounts } from './mountinfo.ts';
 
 export const DEFAULT_MOUNT_TIMEOUT_MS = 60_000;
 
-/** Creates a missing mount point with `mode`; refuses a non-directory, or one whose entries the mount would hide. */
-export async function prepareMountPoint(
-  target: string,
-  opts: { mode: number; allowNonEmpty: boolean; log?: Logger },
-): Promise<void> {
-  const info = await stat(target).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw new UnlockError('PERMISSION', `Failed to inspect mount point ${target}: ${error.code ?? 'error'}`, {
-      cause: error,
-    });
-  });
-  if (info === undefined) {
-    await mkdir(target, { recursive: true, mode: opts.mode });
-    await chmod(target, opts.mode); // mkdir's mode is filtered by the umask
-    opts.log?.info({ mountPoint: target, mode: opts.mode.toString(8) }, `Created mount point ${target}`);
-    return;
-  }
-  if (!info.isDirectory()) {
-    throw new UnlockError('MOUNT_REFUSED', `${target} is not a directory, refusing to mount on it.`);
-  }
-  const entries = await readdir(target);
-  if (entries.length === 0) return;
-  if (opts.allowNonEmpty) {
-    opts.log?.warn({ mountPoint: target, entries: entries.length }, `${target} is not empty, mounting over it anyway`);
-    return;
-  }
-  const count = `${entries.length} ${entries.length === 1 ? 'entry' : 'entries'}`;
-  throw new UnlockError(
-    'MOUNT_REFUSED',
-    `${target} is not empty (${count}): mounting would hide them; empty it or set MOUNT_OVER_NONEMPTY=yes`,
-  );
-}
+/**
+ * The child's fd 3 is the directory we checked; the kernel resolves this to it, whatever its path now holds.
+ * The trailing "/." makes util-linux's move_mount(2) path (Debian 13) take the magic link as a directory.
+ */
+const ONTO_FD3 = '/proc/self/fd/3/.';
 
+/**
+ * Mounts `source` onto the mount point's open directory (never onto a path a writer of the parent could
+ * swap), then checks that the configured path, walked without symlinks, reaches this new mount. If it does
+ * not (the directory was moved away meanwhile), the mount is undone and the start refused.
+ */
 export async function mountFilesystem(
   run: Runner,
-  opts: { source: string; target: string; fsType: string; options: string; timeoutMs?: number },
+  opts: { source: string; point: MountPoint; fsType: string; options: string; timeoutMs?: number; mountinfoPath?: string },
 ): Promise<void> {
+  const { point } = opts;
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_MOUNT_TIMEOUT_MS;
   const options = opts.options === '' ? 'defaults' : opts.options;
-  const result = await run('mount', ['-t', opts.fsType, '-o', options, opts.source, opts.target], {
-    timeoutMs: opts.timeoutMs ?? DEFAULT_MOUNT_TIMEOUT_MS,
+  const before = new Set((await readMounts(opts.mountinfoPath ?? MOUNTINFO_PATH)).map((entry) => entry.mountId));
+  const result = await run('mount', ['--no-canonicalize', '-t', opts.fsType, '-o', options, '--', opts.source, ONTO_FD3], {
+    timeoutMs,
+    fd3: point.dir.fd,
   });
-  if (result.exitCode === 0 && !result.timedOut) return;
-  const what = `Failed to mount ${opts.source} on ${opts.target}`;
+  const what = `Failed to mount ${opts.source} on ${point.path}`;
   if (result.timedOut) throw new UnlockError('TIMEOUT', `${what}: mount did not finish in time`, { retryable: true });
-  const detail = firstLine(result.stderr) ?? `mount exited with status ${result.exitCode}`;
-  throw new UnlockError('SYSTEM', `${what}: ${detail}`, {
-    hint: `check LUKS_DEVICE_FS=${opts.fsType} and the kernel log (journalctl -k)`,
+  if (result.exitCode !== 0) {
+    const detail = firstLine(result.stderr, ONTO_FD3, point.path) ?? `mount exited with status ${result.exitCode}`;
+    throw new UnlockError('SYSTEM', `${what}: ${detail}`, { hint: `check LUKS_DEVICE_FS=${opts.fsType} and the kernel log (journalctl -k)` });
+  }
+  const now = currentPathOf(point.dir.fd);
+  const top = await mountAt(point.path, opts.mountinfoPath ?? MOUNTINFO_PATH);
+  if (now === point.path && top !== undefined && !before.has(top.mountId)) return;
+  const undo = await run('umount', ['--no-canonicalize', '--', ONTO_FD3], { timeoutMs, fd3: point.dir.fd });
+  const undone = undo.exitCode === 0 && !undo.timedOut
+    ? 'unmounted it again'
+    : `and unmounting it again failed (${firstLine(undo.stderr, ONTO_FD3, now ?? point.path) ?? `status ${undo.exitCode}`})`;
+  throw new UnlockError('MOUNT_REFUSED', `${point.path} was moved or replaced while mounting (the directory checked is now ${now ?? 'deleted'}); ${undone}, refusing`, {
+    hint: `check who can write to ${dirname(point.path)}`,
   });
 }
 
 /**
- * A plain `umount <target>`: a busy mount stays mounted and is reported, never detached lazily (-l) or
- * forced (-f), so no process loses its files underneath it. Not mounted counts as unmounted.
+ * A plain umount of `target`, looked up in its parent's descriptor (opened without following symlinks): a
+ * busy mount stays mounted and is reported, never detached lazily (-l) or forced (-f), so no process loses
+ * its files underneath it. Not mounted counts as unmounted.
  */
 export async function unmountFilesystem(
   run: Runner,
   target: string,
   opts: { timeoutMs?: number } = {},
 ): Promise<'unmounted' | 'busy'> {
-  const result = await run('umount', [target], { timeoutMs: opts.timeoutMs ?? DEFAULT_MOUNT_TIMEOUT_MS });
+  let parent: number;
+  try {
+    parent = openDirectory(dirname(target));
+  } catch (error) {
+    if (error instanceof WalkError && error.reason === 'missing') return 'unmounted';
+    if (error instanceof WalkError) throw new UnlockError('SYSTEM', `Failed to unmount ${target}: ${walkRefusal(dirname(target), error).message}`);
+    throw error;
+  }
+  const via = `/proc/self/fd/3/${basename(target)}`;
+  let result;
+  try {
+    result = await run('umount', ['--no-canonicalize', '--', via], { timeoutMs: opts.timeoutMs ?? DEFAULT_MOUNT_TIMEOUT_MS, fd3: parent });
+  } finally {
+    closeSync(parent);
+  }
   if (result.timedOut) {
     throw new UnlockError('TIMEOUT', `Failed to unmount ${target}: umount did not finish in time`, { retryable: true });
   }
@@ -73,13 +84,15 @@ export async function unmountFilesystem(
   if (/not mounted|no mount point specified/i.test(result.stderr)) return 'unmounted';
   throw new UnlockError(
     'SYSTEM',
-    `Failed to unmount ${target}: ${firstLine(result.stderr) ?? `umount exited with status ${result.exitCode}`}`,
+    `Failed to unmount ${target}: ${firstLine(result.stderr, via, target) ?? `umount exited with status ${result.exitCode}`}`,
   );
 }
 
-function firstLine(text: string): string | undefined {
+/** The first line of a program's stderr, with the descriptor path it was given shown as the path it stands for. */
+function firstLine(text: string, given: string, shown: string): string | undefined {
   return text
     .split('\n')
     .find((line) => line.trim() !== '')
-    ?.trim();
+    ?.trim()
+    .replaceAll(given, shown);
 }

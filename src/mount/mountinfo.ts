@@ -6,6 +6,8 @@ export const MOUNTINFO_PATH = '/proc/self/mountinfo';
 
 export interface MountEntry {
   mountId: number;
+  /** The mount this one sits on. */
+  parentId: number;
   /** "major:minor" of the filesystem's device, decimal, as in mountinfo. */
   majorMinor: string;
   source: string;
@@ -28,6 +30,7 @@ export function parseMountinfo(text: string): MountEntry[] {
     if (fields.length < 10 || dash < 0 || fields.length < dash + 3) continue;
     entries.push({
       mountId: Number(fields[0]),
+      parentId: Number(fields[1]),
       majorMinor: fields[2]!,
       target: unescapeOctal(fields[4]!),
       options: fields[5]!,

@@ -1,12 +1,13 @@
 // The truth about a volume, read from the system (dm table, mountinfo), never from the unit's state.
 import { realpath } from 'node:fs/promises';
 import { mappingStatus, type MappingStatus } from '../luks/cryptsetup.ts';
-import { findMountAt, readMounts, type MountEntry } from '../mount/mountinfo.ts';
+import { mountAt } from '../mount/mount-table.ts';
+import { MOUNTINFO_PATH, readMounts, type MountEntry } from '../mount/mountinfo.ts';
 import type { Runner, VolumeConfig } from '../types.ts';
 
 export interface VolumeState {
   mapping: MappingStatus;
-  /** Whatever is mounted at the configured mount point, ours or not. */
+  /** Whatever the configured mount point (walked without symlinks) reaches, ours or not. */
   mountAtTarget: MountEntry | undefined;
   /** True when the mount at the mount point is this volume's mapping. */
   mountedHere: boolean;
@@ -32,14 +33,14 @@ async function isMapping(entry: MountEntry, mapName: string): Promise<boolean> {
   return (await canonical(entry.source)) === (await canonical(mapper));
 }
 
-export async function inspectVolume(run: Runner, config: VolumeConfig, mountinfoPath?: string): Promise<VolumeState> {
+export async function inspectVolume(run: Runner, config: VolumeConfig, mountinfoPath: string = MOUNTINFO_PATH): Promise<VolumeState> {
   const mapping = await mappingStatus(run, config.mapName);
-  const mountAtTarget = await findMountAt(config.mountPoint, mountinfoPath);
+  const mountAtTarget = await mountAt(config.mountPoint, mountinfoPath);
   const mountedHere = mountAtTarget !== undefined && mapping.active && (await isMapping(mountAtTarget, config.mapName));
   const mountedElsewhere: MountEntry[] = [];
   if (mapping.active) {
     for (const entry of await readMounts(mountinfoPath)) {
-      if (entry.target !== config.mountPoint && (await isMapping(entry, config.mapName))) mountedElsewhere.push(entry);
+      if (entry.mountId !== mountAtTarget?.mountId && (await isMapping(entry, config.mapName))) mountedElsewhere.push(entry);
     }
   }
   return { mapping, mountAtTarget, mountedHere, mountedElsewhere };

@@ -2,7 +2,8 @@
 import { isUnlockError, UnlockError } from '../errors.ts';
 import { resolveDevice } from '../device/resolve.ts';
 import { isLuks, openLuks } from '../luks/cryptsetup.ts';
-import { mountFilesystem, prepareMountPoint } from '../mount/mount.ts';
+import { mountFilesystem } from '../mount/mount.ts';
+import { openMountPoint } from '../mount/mount-point.ts';
 import { withSecret } from '../secret/secret.ts';
 import type { FetchedKey } from '../secret/source.ts';
 import { writeUnlockRecord } from './unlock-record.ts';
@@ -45,7 +46,8 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
         hint: 'check LUKS_DEVICE; luks-ssm never formats a device',
       });
     }
-    await prepareMountPoint(config.mountPoint, { mode: config.mountPointMode, allowNonEmpty: config.mountOverNonEmpty, log: deps.log });
+    // Refuse a bad mount point before fetching any key; mountVolume opens and checks it again to mount onto it.
+    openMountPoint(config.mountPoint, { mode: config.mountPointMode, allowNonEmpty: config.mountOverNonEmpty, log: deps.log }).close();
 
     const key = await openWithFirstKeyThatFits(deps, config, device, deadline);
     await mountVolume(deps, config, deadline);
@@ -66,14 +68,19 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
 }
 
 async function mountVolume(deps: VolumeDeps, config: VolumeConfig, deadline: number): Promise<void> {
-  await prepareMountPoint(config.mountPoint, { mode: config.mountPointMode, allowNonEmpty: config.mountOverNonEmpty, log: deps.log });
-  await mountFilesystem(deps.run, {
-    source: mapperPath(config.mapName),
-    target: config.mountPoint,
-    fsType: config.fsType,
-    options: config.mountOptions,
-    timeoutMs: remaining(deadline, deps.clock.now()),
-  });
+  const point = openMountPoint(config.mountPoint, { mode: config.mountPointMode, allowNonEmpty: config.mountOverNonEmpty, log: deps.log });
+  try {
+    await mountFilesystem(deps.run, {
+      source: mapperPath(config.mapName),
+      point,
+      fsType: config.fsType,
+      options: config.mountOptions,
+      timeoutMs: remaining(deadline, deps.clock.now()),
+      mountinfoPath: deps.mountinfoPath,
+    });
+  } finally {
+    point.close();
+  }
   deps.log.info({ volume: config.volume, mountPoint: config.mountPoint, options: config.mountOptions }, `mounted ${mapperPath(config.mapName)} on ${config.mountPoint}`);
 }
 

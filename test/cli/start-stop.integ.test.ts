@@ -57,7 +57,7 @@ describe.skipIf(!canRunCryptsetup)('start/stop/status with fake system programs'
       { program: 'cryptsetup', args: ['open', '--type', 'luks', '--key-file=-', device, 'data'], stdinBytes: KEY.length },
     ]);
     expect(calls.filter((c) => c.program === 'mount')).toEqual([
-      { program: 'mount', args: ['-t', 'ext4', '-o', 'noatime,nodev', '/dev/mapper/data', mountPoint], stdinBytes: 0 },
+      { program: 'mount', args: ['--no-canonicalize', '-t', 'ext4', '-o', 'noatime,nodev', '--', '/dev/mapper/data', '/proc/self/fd/3/.'], stdinBytes: 0 },
     ]);
     expect(await sys.mappings()).toEqual(['data']);
     expect((await stat(mountPoint)).mode & 0o7777).toBe(0o700);

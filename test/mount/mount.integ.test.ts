@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRunner, DEFAULT_EXEC_PATH } from '../../src/exec/run.ts';
 import { findHolders } from '../../src/mount/holders.ts';
-import { mountFilesystem, prepareMountPoint, unmountFilesystem } from '../../src/mount/mount.ts';
+import { mountFilesystem, unmountFilesystem } from '../../src/mount/mount.ts';
+import { openMountPoint } from '../../src/mount/mount-point.ts';
 import { findMountAt } from '../../src/mount/mountinfo.ts';
 
 const run = createRunner();
@@ -41,8 +42,12 @@ describe.skipIf(!canLoopMount())('mount and umount on a loop-mounted image (root
   });
 
   it('mounts, refuses to unmount while busy (naming the holder), then unmounts', async () => {
-    await prepareMountPoint(target, { mode: 0o700, allowNonEmpty: false });
-    await mountFilesystem(run, { source: image, target, fsType: 'ext4', options: 'loop,noatime' });
+    const point = openMountPoint(target, { mode: 0o700, allowNonEmpty: false });
+    try {
+      await mountFilesystem(run, { source: image, point, fsType: 'ext4', options: 'loop,noatime' });
+    } finally {
+      point.close();
+    }
     const mounted = await findMountAt(target);
     expect(mounted).toMatchObject({ fsType: 'ext4', target });
     expect(mounted!.options.split(',')).toContain('noatime');

@@ -1,10 +1,11 @@
 // Mount point preparation on a temp dir, and mount/umount through recording fakes: argv, busy, never -l/-f.
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createRunner } from '../../src/exec/run.ts';
-import { mountFilesystem, prepareMountPoint, unmountFilesystem } from '../../src/mount/mount.ts';
+import { mountFilesystem, unmountFilesystem } from '../../src/mount/mount.ts';
+import { openMountPoint } from '../../src/mount/mount-point.ts';
 import type { Logger, Runner } from '../../src/types.ts';
 import { createFakePrograms, type FakePrograms } from '../exec/fake-programs.ts';
 
@@ -29,90 +30,130 @@ function recordingLog(): Logger & { lines: string[] } {
   return { lines, info: record, warn: record, error: record, debug: record };
 }
 
-describe('prepareMountPoint', () => {
+describe('openMountPoint', () => {
   it('creates a missing mount point with the exact mode despite the umask, and says so', async () => {
     const target = join(dir, 'a', 'data');
     const log = recordingLog();
     const umask = process.umask(0o077);
     try {
-      await prepareMountPoint(target, { mode: 0o750, allowNonEmpty: false, log });
+      openMountPoint(target, { mode: 0o750, allowNonEmpty: false, log }).close();
     } finally {
       process.umask(umask);
     }
     expect((await stat(target)).mode & 0o7777).toBe(0o750);
+    expect((await stat(join(dir, 'a'))).mode & 0o7777).toBe(0o755);
     expect(log.lines).toEqual([`Created mount point ${target}`]);
   });
 
-  it('accepts an existing empty directory', async () => {
-    await prepareMountPoint(dir, { mode: 0o700, allowNonEmpty: false });
+  it('accepts an existing empty directory, leaving its mode alone', async () => {
+    await chmod(dir, 0o711);
+    openMountPoint(dir, { mode: 0o700, allowNonEmpty: false }).close();
+    expect((await stat(dir)).mode & 0o7777).toBe(0o711);
   });
 
   it('refuses a directory with entries, naming the count and the way out', async () => {
     await writeFile(join(dir, 'a'), '');
     await mkdir(join(dir, 'b'));
-    await expect(prepareMountPoint(dir, { mode: 0o700, allowNonEmpty: false })).rejects.toMatchObject({
-      kind: 'MOUNT_REFUSED',
-      message: `${dir} is not empty (2 entries): mounting would hide them; empty it or set MOUNT_OVER_NONEMPTY=yes`,
-    });
+    expect(() => openMountPoint(dir, { mode: 0o700, allowNonEmpty: false })).toThrow(
+      expect.objectContaining({
+        kind: 'MOUNT_REFUSED',
+        message: `${dir} is not empty (2 entries): mounting would hide them; empty it or set MOUNT_OVER_NONEMPTY=yes`,
+      }),
+    );
   });
 
   it('mounts over entries when allowed, with a warning', async () => {
     await writeFile(join(dir, 'a'), '');
     const log = recordingLog();
-    await prepareMountPoint(dir, { mode: 0o700, allowNonEmpty: true, log });
+    openMountPoint(dir, { mode: 0o700, allowNonEmpty: true, log }).close();
     expect(log.lines).toEqual([`${dir} is not empty, mounting over it anyway`]);
   });
 
   it('refuses a mount point that is not a directory', async () => {
     const file = join(dir, 'file');
     await writeFile(file, '');
-    await expect(prepareMountPoint(file, { mode: 0o700, allowNonEmpty: true })).rejects.toMatchObject({
-      kind: 'MOUNT_REFUSED',
-      message: `${file} is not a directory, refusing to mount on it.`,
-    });
+    expect(() => openMountPoint(file, { mode: 0o700, allowNonEmpty: true })).toThrow(
+      expect.objectContaining({ kind: 'MOUNT_REFUSED', message: `${file} is not a directory, refusing to mount on it.` }),
+    );
+  });
+
+  it('refuses a symlink as the mount point or on the way to it, naming it, and creates nothing behind it', async () => {
+    await mkdir(join(dir, 'real'));
+    await symlink(join(dir, 'real'), join(dir, 'link'));
+    expect(() => openMountPoint(join(dir, 'link'), { mode: 0o700, allowNonEmpty: true })).toThrow(
+      expect.objectContaining({ kind: 'MOUNT_REFUSED', message: `${join(dir, 'link')} is a symlink, refusing to follow it` }),
+    );
+    expect(() => openMountPoint(join(dir, 'link', 'data'), { mode: 0o700, allowNonEmpty: true })).toThrow(
+      expect.objectContaining({ message: `${join(dir, 'link')} (in ${join(dir, 'link', 'data')}) is a symlink, refusing to follow it` }),
+    );
+    expect(await readdir(join(dir, 'real'))).toEqual([]);
   });
 });
 
 describe('mountFilesystem', () => {
-  it('runs mount -t <fs> -o <options> <source> <target>', async () => {
-    await mountFilesystem(run, { source: '/dev/mapper/data', target: '/srv/data', fsType: 'xfs', options: 'noatime' });
-    await mountFilesystem(run, { source: '/dev/mapper/data', target: '/srv/data', fsType: 'ext4', options: '' });
+  it('mounts onto the checked directory (fd 3), options ended by --, and undoes a mount the path does not reach', async () => {
+    const point = openMountPoint(join(dir, 'data'), { mode: 0o700, allowNonEmpty: false });
+    try {
+      // The fake mount mounts nothing, so the configured path never reaches a new mount: undone, refused.
+      const opts = { source: '/dev/mapper/data', point, fsType: 'xfs', options: '' };
+      await expect(mountFilesystem(run, opts)).rejects.toMatchObject({ kind: 'MOUNT_REFUSED' });
+    } finally {
+      point.close();
+    }
     expect((await fakes.calls('mount')).map((c) => c.argv)).toEqual([
-      ['-t', 'xfs', '-o', 'noatime', '/dev/mapper/data', '/srv/data'],
-      ['-t', 'ext4', '-o', 'defaults', '/dev/mapper/data', '/srv/data'],
+      ['--no-canonicalize', '-t', 'xfs', '-o', 'defaults', '--', '/dev/mapper/data', '/proc/self/fd/3/.'],
     ]);
+    expect((await fakes.calls('umount')).map((c) => c.argv)).toEqual([['--no-canonicalize', '--', '/proc/self/fd/3/.']]);
   });
 
-  it('reports mount failures with the first stderr line', async () => {
-    const stderr = 'mount: /srv/data: wrong fs type, bad option, bad superblock on /dev/mapper/data.\n       dmesg(1) may have more information.\n';
+  it('reports mount failures with the first stderr line, naming the configured path', async () => {
+    const stderr = 'mount: /proc/self/fd/3/.: wrong fs type, bad option, bad superblock on /dev/mapper/data.\n       dmesg(1) may have more information.\n';
     await fakes.script('mount', { exit: 32, stderr });
-    const opts = { source: '/dev/mapper/data', target: '/srv/data', fsType: 'xfs', options: 'defaults' };
-    await expect(mountFilesystem(run, opts)).rejects.toMatchObject({
-      kind: 'SYSTEM',
-      message:
-        'Failed to mount /dev/mapper/data on /srv/data: mount: /srv/data: wrong fs type, bad option, bad superblock on /dev/mapper/data.',
-    });
+    const point = openMountPoint(join(dir, 'data'), { mode: 0o700, allowNonEmpty: false });
+    try {
+      await expect(mountFilesystem(run, { source: '/dev/mapper/data', point, fsType: 'xfs', options: 'defaults' })).rejects.toMatchObject({
+        kind: 'SYSTEM',
+        message: `Failed to mount /dev/mapper/data on ${point.path}: mount: ${point.path}: wrong fs type, bad option, bad superblock on /dev/mapper/data.`,
+      });
+    } finally {
+      point.close();
+    }
   });
 
   it('gives up with TIMEOUT when mount hangs', async () => {
     await fakes.script('mount', { sleepSec: 30 });
-    const opts = { source: '/dev/mapper/data', target: '/srv/data', fsType: 'xfs', options: 'defaults', timeoutMs: 200 };
-    await expect(mountFilesystem(run, opts)).rejects.toMatchObject({ kind: 'TIMEOUT' });
+    const point = openMountPoint(join(dir, 'data'), { mode: 0o700, allowNonEmpty: false });
+    try {
+      const opts = { source: '/dev/mapper/data', point, fsType: 'xfs', options: 'defaults', timeoutMs: 200 };
+      await expect(mountFilesystem(run, opts)).rejects.toMatchObject({ kind: 'TIMEOUT' });
+    } finally {
+      point.close();
+    }
   });
 });
 
 describe('unmountFilesystem', () => {
-  it('runs a plain umount <target> and reports unmounted', async () => {
+  it('runs a plain umount of the name in its parent descriptor (fd 3) and reports unmounted', async () => {
     expect(await unmountFilesystem(run, '/srv/data')).toBe('unmounted');
-    expect((await fakes.calls('umount')).map((c) => c.argv)).toEqual([['/srv/data']]);
+    expect((await fakes.calls('umount')).map((c) => c.argv)).toEqual([['--no-canonicalize', '--', '/proc/self/fd/3/data']]);
+  });
+
+  it('refuses to look a target up through a symlinked parent', async () => {
+    await mkdir(join(dir, 'real'));
+    await symlink(join(dir, 'real'), join(dir, 'link'));
+    await expect(unmountFilesystem(run, join(dir, 'link', 'data'))).rejects.toMatchObject({
+      kind: 'SYSTEM',
+      message: `Failed to unmount ${join(dir, 'link', 'data')}: ${join(dir, 'link')} is a symlink, refusing to follow it`,
+    });
+    expect(await fakes.calls('umount')).toEqual([]);
   });
 
   it('reports busy from "target is busy" and does not retry with -l or -f', async () => {
     await fakes.script('umount', { exit: 32, stderr: 'umount: /srv/data: target is busy.\n' });
     expect(await unmountFilesystem(run, '/srv/data')).toBe('busy');
     const argv = (await fakes.calls('umount')).map((c) => c.argv);
-    expect(argv).toEqual([['/srv/data']]);
-    expect(argv.flat().filter((arg) => arg.startsWith('-'))).toEqual([]);
+    expect(argv).toEqual([['--no-canonicalize', '--', '/proc/self/fd/3/data']]);
+    expect(argv.flat().filter((arg) => /^-[lf]|^--(lazy|force)/.test(arg))).toEqual([]);
   });
 
   it('treats "not mounted" as already unmounted', async () => {
@@ -121,7 +162,7 @@ describe('unmountFilesystem', () => {
   });
 
   it('throws SYSTEM for other failures', async () => {
-    await fakes.script('umount', { exit: 1, stderr: 'umount: /srv/data: must be superuser to unmount.\n' });
+    await fakes.script('umount', { exit: 1, stderr: 'umount: /proc/self/fd/3/data: must be superuser to unmount.\n' });
     await expect(unmountFilesystem(run, '/srv/data')).rejects.toMatchObject({
       kind: 'SYSTEM',
       message: 'Failed to unmount /srv/data: umount: /srv/data: must be superuser to unmount.',

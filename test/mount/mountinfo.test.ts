@@ -28,6 +28,7 @@ describe('parseMountinfo', () => {
     expect(entries).toHaveLength(4);
     expect(entries[1]).toEqual({
       mountId: 61,
+      parentId: 22,
       majorMinor: '253:0',
       source: '/dev/mapper/my data',
       target: '/srv/my data',

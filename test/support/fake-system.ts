@@ -1,6 +1,6 @@
 // An in-process stand-in for cryptsetup, mount and umount that keeps a dm table and a mountinfo file, so
 // start/stop/status/check run end to end on a host without device-mapper. Records every call (argv + stdin).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -90,17 +90,27 @@ function answer(sys: FakeSystem, file: string, args: string[], options?: RunOpti
     }
   }
   if (file === 'mount') {
-    const [source, target] = args.slice(-2) as [string, string];
+    const [source, given] = args.slice(-2) as [string, string];
+    const target = viaFd3(given, options);
+    if (!existsSync(target)) return fail(32, `mount: ${given}: mount point does not exist.`);
     sys.mounts.set(target, source);
     return ok();
   }
   if (file === 'umount') {
-    const target = args.at(-1) as string;
+    const target = viaFd3(args.at(-1) as string, options);
     if (sys.busy.has(target)) return fail(32, `umount: ${target}: target is busy.`);
     if (!sys.mounts.delete(target)) return fail(32, `umount: ${target}: not mounted.`);
     return ok();
   }
   return fail(127, `fake system: unexpected ${file} ${args.join(' ')}`);
+}
+
+/** The product names its target as /proc/self/fd/3/… with a directory on fd 3: the path the kernel would reach. */
+function viaFd3(given: string, options?: RunOptions): string {
+  if (!given.startsWith('/proc/self/fd/3/') || options?.fd3 === undefined) return given;
+  const dir = readlinkSync(`/proc/self/fd/${options.fd3}`);
+  const rest = given.slice('/proc/self/fd/3/'.length);
+  return rest === '.' ? dir : join(dir, rest);
 }
 
 function writeMountinfo(sys: FakeSystem): void {

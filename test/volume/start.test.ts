@@ -34,7 +34,7 @@ describe('startVolume', () => {
     const open = sys.calls.find((c) => c.args[0] === 'open');
     expect(open?.args).toEqual(['open', '--type', 'luks', '--key-file=-', sys.device, 'data']);
     expect(open?.input?.equals(KEY)).toBe(true);
-    expect(sys.calls.find((c) => c.file === 'mount')?.args).toEqual(['-t', 'ext4', '-o', 'noatime', '/dev/mapper/data', sys.mountPoint]);
+    expect(sys.calls.find((c) => c.file === 'mount')?.args).toEqual(['--no-canonicalize', '-t', 'ext4', '-o', 'noatime', '--', '/dev/mapper/data', '/proc/self/fd/3/.']);
     expect(sys.mounts.get(sys.mountPoint)).toBe('/dev/mapper/data');
     expect(handed.every((s) => s.wiped)).toBe(true);
 
@@ -48,6 +48,7 @@ describe('startVolume', () => {
   it('is a no-op when the volume is already open and mounted where configured', async () => {
     sys = createFakeSystem(KEY);
     sys.mappings.set('data', sys.device);
+    mkdirSync(sys.mountPoint, { recursive: true });
     sys.mounts.set(sys.mountPoint, '/dev/mapper/data');
     const handed: Secret[] = [];
     const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }], handed));
@@ -123,6 +124,7 @@ describe('startVolume', () => {
 
   it('refuses when another filesystem is mounted at the mount point', async () => {
     sys = createFakeSystem(KEY);
+    mkdirSync(sys.mountPoint, { recursive: true });
     sys.mounts.set(sys.mountPoint, '/dev/vdb1');
     const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }]));
     const error = await rejection(startVolume(deps, fakeConfig(sys)));

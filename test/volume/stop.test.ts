@@ -21,7 +21,7 @@ describe('stopVolume', () => {
     expect(sys.mounts.size + sys.mappings.size).toBe(0);
     expect(await readUnlockRecord(deps.runDir, 'data')).toBeUndefined();
     const umounts = sys.calls.filter((c) => c.file === 'umount').map((c) => c.args);
-    expect(umounts).toEqual([[sys.mountPoint]]);
+    expect(umounts).toEqual([['--no-canonicalize', '--', '/proc/self/fd/3/data']]);
     expect(await stopVolume(deps, fakeConfig(sys))).toBe('already-closed');
   });
 
@@ -51,6 +51,7 @@ describe('stopVolume', () => {
 
   it('leaves a foreign filesystem at the mount point alone', async () => {
     sys = createFakeSystem(KEY);
+    mkdirSync(sys.mountPoint, { recursive: true });
     sys.mounts.set(sys.mountPoint, '/dev/vdb1');
     const { deps, log } = fakeDeps(sys, keysSource([]));
     expect(await stopVolume(deps, fakeConfig(sys))).toBe('already-closed');

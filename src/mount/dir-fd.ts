@@ -1,0 +1,153 @@
+// Opens a path's directories one at a time without following symlinks, so whoever owns a parent can't redirect root.
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync } from 'node:fs';
+import { UnlockError } from '../errors.ts';
+
+const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+
+/** Parents luks-ssm creates for a mount point are searchable by everyone, as systemd makes them. */
+const PARENT_MODE = 0o755;
+
+/** The kernel resolves this to exactly the directory the descriptor holds, whatever happened to its path since. */
+export function fdPath(fd: number, name?: string): string {
+  return name === undefined ? `/proc/self/fd/${fd}` : `/proc/self/fd/${fd}/${name}`;
+}
+
+export interface DirWalk {
+  /** The last component, open. */
+  fd: number;
+  /** Its parent, open: names are looked up (and umount resolves them) relative to it. */
+  parentFd: number;
+  /** The last component's name in the parent. */
+  name: string;
+  /** True when this walk created the last component. */
+  created: boolean;
+  close(): void;
+}
+
+export type WalkRefusal = 'symlink' | 'not-directory' | 'missing' | 'replaced';
+
+/** Refusals name the component at fault, so the message can tell the user which path to fix. */
+export class WalkError extends Error {
+  readonly reason: WalkRefusal;
+  /** The path up to and including the component at fault. */
+  readonly component: string;
+
+  constructor(reason: WalkRefusal, component: string) {
+    super(`${component}: ${reason}`);
+    this.name = 'WalkError';
+    this.reason = reason;
+    this.component = component;
+  }
+}
+
+/**
+ * Walks absolute, normalized `path` from / with O_NOFOLLOW|O_DIRECTORY on every component (each looked up
+ * in the previous one's descriptor). With `create`, missing components are made (the last one with
+ * `create.mode`, applied by fchmod on the descriptor, never by path). Throws WalkError for a symlink, a
+ * non-directory or (without `create`) a missing component; UnlockError for anything else.
+ */
+export function walkDirectory(path: string, create?: { mode: number }): DirWalk {
+  const names = path.split('/').filter((name) => name !== '');
+  if (!path.startsWith('/') || names.length === 0 || names.some((name) => name === '.' || name === '..')) {
+    throw new UnlockError('INTERNAL', `walkDirectory needs an absolute normalized path below /, not ${path}`);
+  }
+  let parent = openSync('/', DIR_FLAGS);
+  let created = false;
+  try {
+    for (const [index, name] of names.entries()) {
+      const last = index === names.length - 1;
+      const here = `/${names.slice(0, index + 1).join('/')}`;
+      const [fd, made] = openOrCreate(parent, name, here, create === undefined ? undefined : last ? create.mode : PARENT_MODE);
+      if (last) {
+        created = made;
+        const parentFd = parent;
+        return {
+          fd,
+          parentFd,
+          name,
+          created,
+          close: () => {
+            closeSync(fd);
+            closeSync(parentFd);
+          },
+        };
+      }
+      closeSync(parent);
+      parent = fd;
+    }
+  } catch (error) {
+    closeSync(parent);
+    throw error;
+  }
+  throw new UnlockError('INTERNAL', `walkDirectory: no component in ${path}`);
+}
+
+/** Opens directory `path` (absolute, normalized; "/" too) without following symlinks; the caller closes it. */
+export function openDirectory(path: string): number {
+  if (path === '/') return openSync('/', DIR_FLAGS);
+  const walk = walkDirectory(path);
+  closeSync(walk.parentFd);
+  return walk.fd;
+}
+
+function openOrCreate(parent: number, name: string, here: string, mode: number | undefined): [number, boolean] {
+  try {
+    return [openSync(fdPath(parent, name), DIR_FLAGS), false];
+  } catch (error) {
+    if (errnoOf(error) !== 'ENOENT' || mode === undefined) throw refusal(error, here, parent, name);
+  }
+  try {
+    mkdirSync(fdPath(parent, name), { mode });
+  } catch (error) {
+    // Someone else made it first: open whatever is there, under the same rules.
+    if (errnoOf(error) !== 'EEXIST') throw refusal(error, here, parent, name);
+  }
+  let fd: number;
+  try {
+    fd = openSync(fdPath(parent, name), DIR_FLAGS);
+  } catch (error) {
+    throw refusal(error, here, parent, name);
+  }
+  // Ours only if root owns it and it is still empty: a directory swapped in between mkdir and open is not.
+  const info = fstatSync(fd);
+  if (info.uid !== 0 || readdirSync(fdPath(fd)).length > 0) {
+    closeSync(fd);
+    throw new WalkError('replaced', here);
+  }
+  fchmodSync(fd, mode); // mkdir's mode is filtered by the umask
+  return [fd, true];
+}
+
+function refusal(error: unknown, here: string, parent: number, name: string): Error {
+  const code = errnoOf(error);
+  // With O_DIRECTORY a symlink fails as ENOTDIR (ELOOP without it): lstat tells the two apart, for the message only.
+  if (code === 'ELOOP' || (code === 'ENOTDIR' && isSymlink(parent, name))) return new WalkError('symlink', here);
+  if (code === 'ENOTDIR') return new WalkError('not-directory', here);
+  if (code === 'ENOENT') return new WalkError('missing', here);
+  const kind = code === 'EACCES' || code === 'EPERM' ? 'PERMISSION' : 'SYSTEM';
+  return new UnlockError(kind, `Failed to open ${here}: ${code ?? 'error'}`, { cause: error });
+}
+
+function isSymlink(parent: number, name: string): boolean {
+  try {
+    return lstatSync(fdPath(parent, name)).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+export function errnoOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** The directory's entries, read through the descriptor (not a path someone could swap). */
+export function entriesOf(fd: number): string[] {
+  return readdirSync(fdPath(fd));
+}
+
+/** Where the kernel says the descriptor's directory is now (d_path: no symlinks), or undefined if it was removed. */
+export function currentPathOf(fd: number): string | undefined {
+  const path = readlinkSync(fdPath(fd));
+  return path.endsWith(' (deleted)') ? undefined : path;
+}
