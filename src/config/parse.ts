@@ -32,6 +32,7 @@ export interface ParsedConfigFile {
 }
 
 const KEY_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const BLANKS_AROUND = /^[ \t]+|[ \t]+$/g;
 const EXPORT_PREFIX = /^export[ \t]+/;
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f\u2028\u2029]/;
 const EXPANSION = /[$`]/;
@@ -52,7 +53,8 @@ export function parseKeyValueText(text: string, file: string): ParsedConfigFile 
     const fail = (problem: string): never => {
       throw new UnlockError('CONFIG', `${file}:${line}: ${problem}`);
     };
-    const content = raw.trim();
+    // Only blanks sh itself skips: trim() would also drop a lone CR, \f, \v or U+00A0 that sh keeps in the value.
+    const content = raw.replace(BLANKS_AROUND, '');
     if (content === '' || content.startsWith('#')) return;
     if (content.startsWith('[')) fail(`section header ${quote(content)} is not supported: write KEY=value lines only`);
     const assignment = content.replace(EXPORT_PREFIX, '');
@@ -60,7 +62,7 @@ export function parseKeyValueText(text: string, file: string): ParsedConfigFile 
     if (eq < 0) fail(`expected KEY=value, found ${quote(content)}`);
     const key = assignment.slice(0, eq);
     if (key.trim() !== key || /[ \t]/.test(assignment[eq + 1] ?? '')) {
-      fail(`spaces around '=' are not allowed: write ${key.trim()}=value`);
+      fail(`spaces around '=' are not allowed: write ${printable(key.trim().slice(0, 60))}=value`);
     }
     if (!KEY_NAME.test(key) || key === '__proto__') {
       fail(`${quote(key)} is not a valid key name (letters, digits and _, not starting with a digit)`);
@@ -111,7 +113,26 @@ function splitWithIni(scanned: Array<ConfigEntry & { quoted: boolean }>): Config
   });
 }
 
-/** Quotes text from a file for a message, cut short so the message stays one readable line. */
+/** C0 and C1 controls, DEL and the Unicode line separators: printed raw they would break or forge a log line. */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+/**
+ * Quotes text from a file for a message, cut short so the message stays one readable line. Control
+ * characters are shown escaped (\r, \x0b, \u2028): a lone CR or a line separator from the file must not
+ * reach the journal raw (found by the config fuzzer, #14).
+ */
 export function quote(text: string, max = 60): string {
-  return `'${text.length > max ? `${text.slice(0, max)}…` : text}'`;
+  return `'${printable(text.length > max ? `${text.slice(0, max)}…` : text)}'`;
+}
+
+/** The text with control characters escaped, for messages. */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, escapeChar);
+}
+
+function escapeChar(char: string): string {
+  const code = char.charCodeAt(0);
+  if (char === '\r') return '\\r';
+  if (char === '\t') return '\\t';
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
 }

@@ -105,4 +105,19 @@ describe('refused syntax, with file:line', () => {
     const message = refusal(`${'x'.repeat(500)}`);
     expect(message).toBe(`${F}:1: expected KEY=value, found '${'x'.repeat(60)}…'`);
   });
+
+  // Found by the config fuzzer (#14): trim() dropped these, so the value differed from what sh assigns.
+  it.each([
+    ['a lone CR ending the last line', 'LUKS_DEVICE=/dev/xvdf\r'],
+    ['a form feed as the whole value', 'LUKS_DEVICE=\f'],
+    ['a vertical tab before the key', '\vLUKS_DEVICE=/dev/xvdf'],
+    ['a no-break space after the value', 'LUKS_DEVICE=/dev/xvdf\u00a0'],
+  ])('refuses %s, which sh would keep in the value', (_label, text) => {
+    expect(refusal(text)).toMatch(new RegExp(`^${F}:1: `));
+  });
+
+  it('shows control characters from the file escaped, so the message stays one line', () => {
+    expect(refusal('a\rb\u2028c')).toBe(`${F}:1: expected KEY=value, found 'a\\rb\\u2028c'`);
+    expect(refusal('\u0000 =x')).toBe(`${F}:1: spaces around '=' are not allowed: write \\x00=value`);
+  });
 });

@@ -74,14 +74,15 @@ export async function handleAws(rt: Runtime, req: IncomingMessage, res: ServerRe
     return;
   }
   await pause(rt, rt.faults.latencyFor(known.service, action));
+  const mutation = rt.faults.takeMutation(known.service, action);
   try {
     const output = answer(rt, req, body, known.service, action, known.actions[action]);
     entry.status = 200;
-    sendJson(res, 200, output);
+    sendJson(res, 200, output, {}, mutation);
   } catch (err) {
     const failure = err instanceof AwsError ? err : internalFailure(err);
     entry.status = failure.status;
     entry.error = failure.type;
-    sendAwsError(res, failure, known.service);
+    sendAwsError(res, failure, known.service, mutation);
   }
 }

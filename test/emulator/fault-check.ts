@@ -1,5 +1,6 @@
 // Validates a FaultSpec arriving as JSON over the control API, so a typo fails loudly instead of doing nothing.
 import type { FaultSpec } from './faults.ts';
+import { checkMutateBody } from './mutate.ts';
 
 const isNumber = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -41,6 +42,7 @@ const CHECKS: Record<string, (value: unknown) => void> = {
   imdsDelayMs: (v) => {
     if (!isNumber(v)) bad('imdsDelayMs', 'a number');
   },
+  mutateBody: checkMutateBody,
   expireSessions: (v) => {
     if (typeof v !== 'boolean') bad('expireSessions', 'true or false');
   },

@@ -3,6 +3,7 @@ import { DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { AccessDeniedException, GetParameterCommand, InternalServerError, ThrottlingException } from '@aws-sdk/client-ssm';
 import { fromInstanceMetadata } from '@smithy/credential-provider-imds';
 import { afterEach, describe, expect, it } from 'vitest';
+import { checkFaultSpec } from './fault-check.ts';
 import { startEmulator } from './index.ts';
 import { kmsClient, rejectionOf, ssmClient } from './sdk-clients.ts';
 import { useEmulator } from './use-emulator.ts';
@@ -107,6 +108,25 @@ describe('latency and dropped connections', () => {
     world.emulator.faults.set({ resetNext: 1 });
     expect((await getParameter({ maxAttempts: 2 })).Parameter?.Value).toBe('secret-value');
     expect(world.emulator.requests().filter((r) => r.service === 'ssm').map((r) => r.error ?? r.status)).toEqual(['reset', 'reset', 200]);
+  });
+});
+
+describe('mutated bodies (for fuzzing)', () => {
+  it('mutateBody edits the next N answers: a flipped brace is a deserialization error, then answers are whole again', async () => {
+    world.emulator.faults.set({ mutateBody: { ops: [{ kind: 'flip', at: 0, byte: 0x01 }], count: 1 } });
+    const err = await rejectionOf(getParameter());
+    expect(err.name).toMatch(/SyntaxError|Deserialization/i);
+    expect((await getParameter()).Parameter?.Value).toBe('secret-value');
+  });
+
+  it('keepLength with a cut announces more than it sends: the client sees the connection end early', async () => {
+    world.emulator.faults.set({ mutateBody: { ops: [{ kind: 'cut', at: 0.5 }], keepLength: true, match: 'ssm:GetParameter' } });
+    const err = await rejectionOf(getParameter());
+    expect(`${err.name} ${err.message} ${(err as { code?: string }).code}`).toMatch(/ECONNRESET|socket hang up|aborted|premature/i);
+  });
+
+  it('refuses a malformed mutateBody spec over the control API', () => {
+    expect(() => world.emulator.faults.set(checkFaultSpec({ mutateBody: { ops: [{ kind: 'shred', at: 2 }] } }))).toThrow(/mutateBody/);
   });
 });
 

@@ -1,4 +1,5 @@
-// Fault injection: latency, 5xx, throttling, denied actions, dropped connections, IMDS outages.
+// Fault injection: latency, 5xx, throttling, denied actions, dropped connections, IMDS outages, mutated bodies.
+import type { MutateBodySpec, MutationOp } from './mutate.ts';
 
 /** 'ssm', 'kms', 'imds', 'ssm:GetParameter', 'kms:*' or '*'. */
 export type Match = string;
@@ -29,6 +30,8 @@ export interface FaultSpec {
   imdsDelayMs?: number;
   /** Treat every session (IMDS-issued) credential as expired: ExpiredTokenException. */
   expireSessions?: boolean;
+  /** Edit the bytes of the next answers (fuzzing the client's response handling); see mutate.ts. */
+  mutateBody?: MutateBodySpec | null;
 }
 
 export const DEFAULT_IMDS_DELAY_MS = 2_000;
@@ -43,6 +46,8 @@ export interface Faults {
   takeServerError(service: string, action: string): 500 | 503 | undefined;
   takeThrottle(service: string, now: number): boolean;
   isDenied(action: string): boolean;
+  /** The edits for this answer, if a mutateBody fault matches it (counts it down). */
+  takeMutation(service: string, action: string): { ops: MutationOp[]; keepLength: boolean } | undefined;
 }
 
 export function matches(pattern: Match, service: string, action: string): boolean {
@@ -57,6 +62,7 @@ export function createFaults(): Faults {
   let serverErrorsLeft = 0;
   let serverErrorDebt = 0;
   let resetsLeft = 0;
+  let mutationsLeft = Infinity;
   const buckets = new Map<string, { tokens: number; last: number }>();
 
   const faults: Faults = {
@@ -68,6 +74,7 @@ export function createFaults(): Faults {
         serverErrorsLeft = next.serverErrors?.count ?? 0;
         serverErrorDebt = 0;
       }
+      if (next.mutateBody !== undefined) mutationsLeft = next.mutateBody?.count ?? Infinity;
       if (next.resetNext !== undefined) resetsLeft = typeof next.resetNext === 'number' ? next.resetNext : next.resetNext.count;
     },
     reset() {
@@ -75,6 +82,7 @@ export function createFaults(): Faults {
       serverErrorsLeft = 0;
       serverErrorDebt = 0;
       resetsLeft = 0;
+      mutationsLeft = Infinity;
       buckets.clear();
     },
     current: () => structuredClone(spec),
@@ -115,6 +123,13 @@ export function createFaults(): Faults {
       if (bucket.tokens < 1) return true;
       bucket.tokens -= 1;
       return false;
+    },
+    takeMutation(service, action) {
+      const mutate = spec.mutateBody;
+      if (!mutate || mutationsLeft <= 0) return undefined;
+      if (!(mutate.match === undefined ? service !== 'control' : matches(mutate.match, service, action))) return undefined;
+      mutationsLeft -= 1;
+      return { ops: mutate.ops, keepLength: mutate.keepLength === true };
     },
     isDenied(action) {
       const [service, name] = action.split(':');

@@ -2,6 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { handleAws } from './aws.ts';
 import { handleControl } from './control.ts';
+import { sendBody } from './errors.ts';
 import { DEFAULT_IMDS_DELAY_MS } from './faults.ts';
 import { answerImds, imdsAction } from './imds.ts';
 import { pause, record, type Runtime } from './runtime.ts';
@@ -34,8 +35,8 @@ async function handleImds(rt: Runtime, req: IncomingMessage, res: ServerResponse
     ? { status: 404, body: 'Not Found', headers: undefined }
     : answerImds(rt.state, method, path, req.headers, Date.now());
   entry.status = answer.status;
-  res.writeHead(answer.status, { 'content-type': 'text/plain', 'content-length': String(Buffer.byteLength(answer.body)), ...answer.headers });
-  res.end(answer.body);
+  const mutation = rt.faults.takeMutation('imds', entry.action);
+  sendBody(res, answer.status, Buffer.from(answer.body), { 'content-type': 'text/plain', ...answer.headers }, mutation);
 }
 
 async function route(rt: Runtime, req: IncomingMessage, res: ServerResponse): Promise<void> {
