@@ -61,7 +61,10 @@ function toSecret(stored: StoredValue, display: string): Secret {
   const value = stored.Value;
   stored.Value = undefined;
   if (stored.Type !== 'SecureString') {
-    throw new UnlockError('CONFIG', `SSM parameter ${display} is a ${stored.Type ?? 'parameter of unknown type'}, not a SecureString, refusing.`, {
+    // Only a known type is named: the field comes from the answer, and a garbled answer can put anything in it
+    // (the AWS fuzzer of #14 saw passphrase bytes there).
+    const type = stored.Type === 'String' || stored.Type === 'StringList' ? stored.Type : 'parameter of another type';
+    throw new UnlockError('CONFIG', `SSM parameter ${display} is a ${type}, not a SecureString, refusing.`, {
       hint: 'store the passphrase as a SecureString: aws ssm put-parameter --type SecureString …',
     });
   }

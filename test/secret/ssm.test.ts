@@ -64,6 +64,8 @@ describe('fetchSsmSecret (fake SSM)', () => {
   it.each([
     ['a String', parameter('plain', { Type: 'String' }), 'SSM parameter /luks/data is a String, not a SecureString, refusing.'],
     ['a StringList', parameter('a,b', { Type: 'StringList' }), 'SSM parameter /luks/data is a StringList, not a SecureString, refusing.'],
+    // A garbled answer can carry anything in Type (the fuzzer of #14 saw passphrase bytes there): never echoed.
+    ['a garbled Type', parameter('v', { Type: 'hunter2-passphrase' }), 'SSM parameter /luks/data is a parameter of another type, not a SecureString, refusing.'],
     ['an empty value', parameter(''), 'SSM parameter /luks/data is empty, refusing.'],
     ['a value over 16 MiB', parameter('x'.repeat(SECRET_MAX_BYTES + 1)), 'SSM parameter /luks/data is larger than 16 MiB, refusing.'],
   ])('refuses %s with CONFIG', async (_label, answer, message) => {
