@@ -72,3 +72,25 @@ export function formatExitCodeTable(): string {
     .map(([name, row]) => `  ${String(row.code).padStart(3)}  ${name.padEnd(17)} ${row.meaning}`)
     .join('\n');
 }
+
+/**
+ * Text of external origin (an AWS message, a process's command line) made safe for one log or error line:
+ * control characters (C0, DEL, C1) are shown as \xNN, so a newline or an escape sequence cannot forge a
+ * journal record or rewrite the terminal.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/**
+ * Any thrown value as the error to report. A foreign error's message is shown (made printable) except a
+ * parser's: JSON.parse's SyntaxError quotes the text it was given, which may be a response or a secret.
+ */
+export function toUnlockError(error: unknown): UnlockError {
+  if (isUnlockError(error)) return error;
+  const name = error instanceof Error ? error.name : typeof error;
+  const detail = error instanceof SyntaxError
+    ? 'SyntaxError (its text is not shown: it can quote the input)'
+    : printable(error instanceof Error ? error.message : String(error));
+  return new UnlockError('INTERNAL', `unexpected error: ${detail}`, { cause: error instanceof SyntaxError ? new Error(name) : error });
+}

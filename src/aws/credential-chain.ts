@@ -1,9 +1,10 @@
 // AWS credentials from the environment, then the instance profile (IMDSv2): the only two that apply at boot.
 // The bundle aliases @aws-sdk/credential-provider-node to this file, so it exports that package's names.
-import { UnlockError } from '../errors.ts';
+import { UnlockError, isUnlockError, printable } from '../errors.ts';
 import type { Clock } from '../types.ts';
 import { remainingMs } from './deadline.ts';
 import { createImdsClient, imdsDisabled, imdsEndpointOf, type Env, type ImdsClient } from './imds.ts';
+import { classifyTransient } from './transient.ts';
 
 /** Structurally the SDK's AwsCredentialIdentity. */
 export interface AwsCredentials {
@@ -64,28 +65,41 @@ interface ImdsCredentialsDocument {
   AccountId?: string;
 }
 
+/** "PUT /latest/api/token" out of the IMDS client's "instance metadata PUT /latest/api/token: HTTP 403". */
+function imdsCallOf(message: unknown): string {
+  return /^instance metadata ([A-Z]+ \S+?):? /.exec(String(message))?.[1] ?? 'instance metadata';
+}
+
 /** One try (callers retry transient failures within their deadline); a missing role is final. */
 async function fromInstanceProfile(imds: ImdsClient, timeoutMs: () => number | undefined): Promise<AwsCredentials> {
   const at = `instance metadata at ${imds.endpoint}`;
+  // Transient failures go up raw for the caller's retry; any other answer (403 on the token PUT, an oversized
+  // or malformed reply) is IMDS not serving us: AWS_UNAVAILABLE, not an internal error.
   const notFound = (err: unknown): never => {
     if ((err as { statusCode?: number }).statusCode === 404) throw noCredentials(`${at}: no instance profile attached`, err);
-    throw err;
+    if (isUnlockError(err) || classifyTransient(err) !== undefined) throw err;
+    const status = (err as { statusCode?: unknown }).statusCode;
+    const message = (err as { message?: unknown }).message;
+    const detail = typeof status === 'number' ? `${imdsCallOf(message)} answered HTTP ${status}` : printable(String(message ?? err)).replace(/^instance metadata /, '');
+    throw noCredentials(`${at}: ${detail}`, err);
   };
   const limit = (): { timeoutMs?: number } => {
     const ms = timeoutMs();
     return ms === undefined ? {} : { timeoutMs: ms };
   };
   const roles = await imds.get(ROLE_PATH, limit()).catch(notFound);
-  const role = roles.split('\n')[0]?.trim();
+  // The role name and Code come from instance metadata: shown printable (see printable in src/errors.ts).
+  const role = printable(roles.split('\n')[0]?.trim() ?? '');
   if (!role) throw noCredentials(`${at}: no instance profile attached`);
   const body = await imds.get(ROLE_PATH + encodeURIComponent(role), limit()).catch(notFound);
   let doc: ImdsCredentialsDocument;
   try {
     doc = JSON.parse(body) as ImdsCredentialsDocument;
-  } catch (err) {
-    throw noCredentials(`${at}: role ${role} returned a credentials document that is not JSON`, err);
+  } catch {
+    // No cause: JSON.parse's message quotes the document, which holds the secret key.
+    throw noCredentials(`${at}: role ${role} returned a credentials document that is not JSON`);
   }
-  if (doc.Code !== undefined && doc.Code !== 'Success') throw noCredentials(`${at}: role ${role} credentials: ${doc.Code}`);
+  if (doc.Code !== undefined && doc.Code !== 'Success') throw noCredentials(`${at}: role ${role} credentials: ${printable(String(doc.Code))}`);
   if (!doc.AccessKeyId || !doc.SecretAccessKey) throw noCredentials(`${at}: role ${role} credentials document is incomplete`);
   return {
     accessKeyId: doc.AccessKeyId,

@@ -1,6 +1,6 @@
 // Maps an AWS SDK error to one UnlockError line naming the action and the resource, with the fix as a hint.
-import { UnlockError, isUnlockError } from '../errors.ts';
-import { classifyTransient, describeTransient, errorNameOf } from './transient.ts';
+import { UnlockError, isUnlockError, printable } from '../errors.ts';
+import { classifyTransient, describeTransient, errorNameOf, isMalformedResponse, malformedResponseError } from './transient.ts';
 
 export interface AwsCallContext {
   /** "get SSM parameter /x:3": messages read "Failed to <what>: …". */
@@ -116,6 +116,11 @@ function credentialsRejected(err: unknown, ctx: AwsCallContext, name: string): U
 /** One UnlockError per SDK failure. Messages name actions and resources, never request or parameter values. */
 export function mapAwsError(err: unknown, ctx: AwsCallContext): UnlockError {
   if (isUnlockError(err)) return err;
+  if (isMalformedResponse(err)) {
+    // Not AWS's answer (a proxy or a broken endpoint): worth another try later; nothing of the body is kept.
+    const malformed = malformedResponseError(err);
+    return new UnlockError('AWS_UNAVAILABLE', `Failed to ${ctx.what}: ${malformed.message}`, { cause: malformed, retryable: true });
+  }
   const name = errorNameOf(err);
   const viaKms = (err as { name?: unknown })?.name !== name || ctx.action.startsWith('kms:');
   const kmsName = name === 'InvalidKeyId' ? kmsCodeIn(messageOf(err)) : undefined;
@@ -129,9 +134,13 @@ export function mapAwsError(err: unknown, ctx: AwsCallContext): UnlockError {
   if (transient !== undefined) {
     return new UnlockError('AWS_UNAVAILABLE', `Failed to ${ctx.what}: ${describeTransient(transient)}`, { cause: err, retryable: true });
   }
-  const awsMessage = ctx.inputHasSecret ? '' : messageOf(err).slice(0, MESSAGE_MAX);
-  const detail = awsMessage ? `${name || 'Error'}: ${awsMessage}` : name || 'Error';
-  if (name === 'ValidationException') return new UnlockError('CONFIG', `Failed to ${ctx.what}: AWS rejected the request (${detail})`, { cause: err });
+  const awsMessage = ctx.inputHasSecret ? '' : printable(messageOf(err).slice(0, MESSAGE_MAX));
+  const detail = printable(awsMessage ? `${name || 'Error'}: ${awsMessage}` : name || 'Error');
+  // Config values are checked before any call, so a ValidationException says more about the endpoint (a proxy,
+  // a broken emulator) than about the config: temporary, not CONFIG (78), which no retry would ever fix.
+  if (name === 'ValidationException') {
+    return new UnlockError('AWS_UNAVAILABLE', `Failed to ${ctx.what}: AWS rejected the request (${detail})`, { cause: err, retryable: true });
+  }
   const isAws = typeof (err as { $metadata?: unknown })?.$metadata === 'object';
   return new UnlockError(isAws ? 'AWS_UNAVAILABLE' : 'INTERNAL', `Failed to ${ctx.what}: ${detail}`, { cause: err });
 }

@@ -2,7 +2,7 @@
 import { UnlockError } from '../errors.ts';
 import type { Clock, Logger } from '../types.ts';
 import { abortAfter, formatSeconds } from './deadline.ts';
-import { classifyTransient, describeTransient, type TransientFailure } from './transient.ts';
+import { classifyTransient, describeTransient, isMalformedResponse, malformedResponseError, type TransientFailure } from './transient.ts';
 
 /** Backoff base and cap, as in the AWS SDKs' standard retry mode (base 100 ms, cap 20 s; ours 5 s for boot). */
 export const DEFAULT_RETRY_BASE_MS = 100;
@@ -65,7 +65,8 @@ export async function callWithRetry<T>(attempt: (signal: AbortSignal) => Promise
       // An attempt cut short by the deadline says less than the failures before it: keep theirs.
       if (!(aborted && remaining <= attemptMs && last !== undefined)) {
         last = failure;
-        lastError = err;
+        // Kept as the final error's cause: never the SDK's parser error, which quotes the body.
+        lastError = isMalformedResponse(err) ? malformedResponseError(err) : err;
       }
     } finally {
       timer.dispose();

@@ -69,6 +69,22 @@ export function classifyTransient(err: unknown): TransientFailure | undefined {
   return undefined;
 }
 
+/**
+ * The SDK could not parse the body: its SyntaxError quotes the body's first bytes (the passphrase, for a
+ * GetParameter answer cut short by a broken proxy) and keeps the whole body in hidden fields.
+ */
+export function isMalformedResponse(err: unknown): boolean {
+  if (err === null || typeof err !== 'object') return false;
+  return (err as ErrorFields).name === 'SyntaxError' || '$responseBodyText' in err;
+}
+
+/** What may be kept of such an error: the HTTP status, never the parser's message or the body. */
+export function malformedResponseError(err: unknown): Error {
+  const status = typeof err === 'object' && err !== null ? statusOf(err as ErrorFields) : undefined;
+  const error = new Error(`the response is not valid JSON${status === undefined ? '' : ` (HTTP ${status})`}`);
+  return Object.assign(error, { name: 'MalformedResponse', $metadata: { httpStatusCode: status } });
+}
+
 const KIND_WORDS: Record<TransientKind, string> = {
   throttled: 'throttled',
   server: 'server error',

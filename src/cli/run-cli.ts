@@ -1,5 +1,5 @@
 // Dispatches one parsed command to its verb and turns the outcome into output and an exit code.
-import { exitCodeOf, isUnlockError, UnlockError } from '../errors.ts';
+import { exitCodeOf, printable, toUnlockError, UnlockError } from '../errors.ts';
 import { loadVolumeConfig } from '../config/load.ts';
 import { DEFAULT_RUN_DIR } from '../volume/unlock-record.ts';
 import { parseCommand, type Command } from './args.ts';
@@ -62,13 +62,12 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
 }
 
 function reportFailure(error: unknown, command: Command | undefined, ctx: CliContext, log: Logger | undefined): number {
-  const failure = isUnlockError(error)
-    ? error
-    : new UnlockError('INTERNAL', `unexpected error: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+  const failure = toUnlockError(error);
   const what = command && 'volume' in command ? `${command.verb} ${command.volume}` : command?.verb;
-  const line = `luks-ssm${what ? ` ${what}` : ''}: ${failure.message}${failure.hint ? ` (${failure.hint})` : ''}`;
+  // printable again as a last guard: one error, one line, whatever a message picked up on its way.
+  const line = printable(`luks-ssm${what ? ` ${what}` : ''}: ${failure.message}${failure.hint ? ` (${failure.hint})` : ''}`);
   if (log && !ctx.isTty) log.error({ kind: failure.kind, exitCode: failure.exitCode }, line);
   ctx.stderr(`${line}\n`);
-  if (failure.kind === 'INTERNAL' && ctx.env.LUKS_SSM_DEBUG && error instanceof Error) ctx.stderr(`${error.stack}\n`);
+  if (failure.kind === 'INTERNAL' && ctx.env.LUKS_SSM_DEBUG && error instanceof Error && !(error instanceof SyntaxError)) ctx.stderr(`${error.stack}\n`);
   return failure.exitCode;
 }

@@ -1,4 +1,5 @@
 // The composition root: builds the real runner, clock, lock, key source and D-Bus lookups for one CLI run.
+import { DEFAULT_EXEC_PATH } from '../exec/exec-path.ts';
 import { deferKeySource } from '../secret/source.ts';
 import type { SystemdBus } from '../systemd/bus.ts';
 import { findActiveDependents, nameHolders } from '../systemd/dependents.ts';
@@ -31,12 +32,19 @@ export interface WiringOptions {
 }
 
 /**
- * Programs are found on the caller's PATH (systemd gives services a sane one), so tests can put fakes first.
- * Every system path can be overridden through the environment, as systemd's own tools allow.
+ * Programs are found on a fixed system path, never the caller's PATH (at boot its first entry is
+ * /usr/local/sbin). LUKS_SSM_TEST_EXEC_PATH puts test fakes first: /usr/sbin/luks-ssm does not pass it on and
+ * the unit unsets it, so only a run of the bundle that bypasses the launcher (the tests) can set it.
  */
+export function execSearchPath(env: Record<string, string | undefined>): string {
+  const fakes = env.LUKS_SSM_TEST_EXEC_PATH;
+  return fakes ? `${fakes}:${DEFAULT_EXEC_PATH}` : DEFAULT_EXEC_PATH;
+}
+
+/** Every system path can be overridden through the environment, as systemd's own tools allow. */
 export function createVolumeDeps(opts: WiringOptions): VolumeDeps {
   const { env, log, runDir, bus } = opts;
-  const run = createLazyRunner(env.PATH);
+  const run = createLazyRunner(execSearchPath(env));
   const sourceDeps = { env, clock: systemClock, log, run, devRoot: env.LUKS_SSM_DEV_ROOT };
   const keySources = () => import('../lifecycle/key-source.ts');
   return {
@@ -56,7 +64,7 @@ export function createVolumeDeps(opts: WiringOptions): VolumeDeps {
   };
 }
 
-function createLazyRunner(path: string | undefined): Runner {
+function createLazyRunner(path: string): Runner {
   let runner: Promise<Runner> | undefined;
   return async (file, args, options) => {
     runner ??= import('../exec/run.ts').then((m) => m.createRunner({ path }));

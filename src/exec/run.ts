@@ -2,9 +2,9 @@
 import { execa } from 'execa';
 import { UnlockError } from '../errors.ts';
 import type { RunOptions, RunResult, Runner } from '../types.ts';
+import { DEFAULT_EXEC_PATH } from './exec-path.ts';
 
-/** Where system programs live on Debian/Ubuntu/Amazon Linux; never inherited from our environment. */
-export const DEFAULT_EXEC_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
+export { DEFAULT_EXEC_PATH } from './exec-path.ts';
 
 /** After a timeout's SIGTERM, how long a child gets before SIGKILL. */
 export const KILL_GRACE_MS = 2000;

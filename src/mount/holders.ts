@@ -1,6 +1,7 @@
 // Names the processes that keep a mount busy, so a refused stop can say who to stop first (like fuser -m).
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { printable } from '../errors.ts';
 import { findMountAt } from './mountinfo.ts';
 
 export interface Holder {
@@ -64,11 +65,12 @@ function stripDeleted(path: string): string {
 }
 
 async function describe(dir: string): Promise<string> {
-  const comm = (await readFile(join(dir, 'comm'), 'utf8').catch(() => '?')).trim();
-  const cmdline = (await readFile(join(dir, 'cmdline'), 'utf8').catch(() => ''))
+  // Both are set by the process's owner, any local user: control characters are shown, never printed.
+  const comm = printable((await readFile(join(dir, 'comm'), 'utf8').catch(() => '?')).replace(/\n$/, ''));
+  const cmdline = printable((await readFile(join(dir, 'cmdline'), 'utf8').catch(() => ''))
     .split('\0')
     .filter((arg) => arg !== '')
-    .join(' ');
+    .join(' '));
   if (cmdline === '') return comm;
   const shown = cmdline.length > COMMAND_LINE_MAX ? `${cmdline.slice(0, COMMAND_LINE_MAX - 1)}…` : cmdline;
   return `${comm} (${shown})`;

@@ -1,6 +1,10 @@
 // createCredentialProvider: environment first, then the instance profile; no credentials is one clear line.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createCredentialProvider, defaultProvider } from '../../src/aws/credential-chain.ts';
+import { mapAwsError } from '../../src/aws/errors.ts';
+import { createImdsClient } from '../../src/aws/imds.ts';
 import { UnlockError } from '../../src/errors.ts';
 import { createFakeImds, imdsFailure } from './fakes.ts';
 
@@ -69,5 +73,40 @@ describe('createCredentialProvider', () => {
     } finally {
       process.env = saved;
     }
+  });
+});
+
+// A real IMDS client against a local server that is not quite IMDS: a final answer, but AWS's side, not a bug
+// (exit 1) nor the config (issue #10, item 8).
+describe('createCredentialProvider: instance metadata that answers wrongly', () => {
+  async function withImds(handler: (req: IncomingMessage, res: ServerResponse) => void, check: (err: UnlockError) => void): Promise<void> {
+    const server = createServer(handler);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const imds = createImdsClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+      const err = await createCredentialProvider({ env: {}, imds, timeoutMs: 5_000 })().then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(UnlockError);
+      const mapped = mapAwsError(err, { what: 'get SSM parameter /x', action: 'ssm:GetParameter', region: 'eu-west-1' });
+      expect([mapped.kind, mapped.exitCode]).toEqual(['AWS_UNAVAILABLE', 69]);
+      check(err as UnlockError);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }
+
+  it('a 403 on the token request (IMDS tokens disabled for this hop, or a proxy) is AWS_UNAVAILABLE, 69', async () => {
+    await withImds((_req, res) => res.writeHead(403).end('Forbidden'), (err) => {
+      expect(err.message).toMatch(/^No AWS credentials: .*\(instance metadata at http:\/\/127\.0\.0\.1:\d+: PUT \/latest\/api\/token answered HTTP 403\)$/);
+    });
+  });
+
+  it('a credentials document larger than any IMDS answer is AWS_UNAVAILABLE, 69', async () => {
+    await withImds((req, res) => {
+      if (req.method === 'PUT') res.end('token');
+      else if (req.url === ROLES) res.end('r');
+      else res.end(`{"Code":"Success","AccessKeyId":"${'A'.repeat(70 * 1024)}"}`);
+    }, (err) => {
+      expect(err.message).toMatch(/\(instance metadata at http:\/\/127\.0\.0\.1:\d+: GET \/latest\/meta-data\/iam\/security-credentials\/r failed: malformed HTTP response: body larger than 65536 bytes\)$/);
+    });
   });
 });

@@ -103,9 +103,40 @@ describe('mapAwsError', () => {
     const err = mapAwsError(new SSMServiceException({ name: 'ValidationException', $fault: 'client', message: "Value 'hunter2' at 'value' failed", ...meta }), {
       ...ssmCtx, what: 'put SSM parameter /luks/data', action: 'ssm:PutParameter', inputHasSecret: true,
     });
-    expect(err.kind).toBe('CONFIG');
+    expect(err.kind).toBe('AWS_UNAVAILABLE');
     expect(err.message).toBe('Failed to put SSM parameter /luks/data: AWS rejected the request (ValidationException)');
     expect(err.message).not.toContain('hunter2');
+  });
+
+  // Config values are validated before any call: a ValidationException at run time is a proxy or a broken
+  // endpoint, and 78 (CONFIG) is never retried (issue #10, item 8).
+  it('a ValidationException is AWS_UNAVAILABLE (69) and retryable, not a config error', () => {
+    const err = mapAwsError(new SSMServiceException({ name: 'ValidationException', $fault: 'client', message: 'bad request', ...meta }), ssmCtx);
+    expect([err.kind, err.exitCode, err.retryable]).toEqual(['AWS_UNAVAILABLE', 69, true]);
+  });
+
+  it('shows control characters in AWS\'s message as \\xNN: no forged journal line, no terminal escape', () => {
+    const message = 'no\nluks-ssm[1]: Unlocked volume data\x1b[2J\r';
+    const err = mapAwsError(new SSMServiceException({ name: 'SomethingNew', $fault: 'client', message, ...meta }), ssmCtx);
+    expect(err.message).toBe('Failed to get SSM parameter /luks/data: SomethingNew: no\\x0aluks-ssm[1]: Unlocked volume data\\x1b[2J\\x0d');
+  });
+
+  it('never quotes a body the SDK could not parse (the parser\'s message starts with the body)', () => {
+    const body = 'PASSPHRASE-0123","Type":"SecureString"}}';
+    let parserError: Error;
+    try {
+      JSON.parse(body);
+      throw new Error('unreachable');
+    } catch (e) {
+      parserError = e as Error;
+    }
+    Object.defineProperty(parserError, '$responseBodyText', { value: body, enumerable: false });
+    Object.assign(parserError, { $metadata: { httpStatusCode: 200 } });
+    expect(parserError.message).toContain('PASSPHRASE');
+    const err = mapAwsError(parserError, ssmCtx);
+    expect([err.kind, err.retryable, err.message]).toEqual(['AWS_UNAVAILABLE', true, 'Failed to get SSM parameter /luks/data: the response is not valid JSON (HTTP 200)']);
+    expect(JSON.stringify(err.cause, Object.getOwnPropertyNames(err.cause))).not.toContain('PASSPHRASE');
+    expect((err.cause as Error).message).not.toContain('PASSPHRASE');
   });
 
   it('a non-AWS error is INTERNAL', () => {

@@ -35,7 +35,8 @@ async function setUp(ws: Workspace, p: Passphrase, emulator: Emulator): Promise<
 }
 
 describe.skipIf(!canRunCryptsetup)('secret scan', () => {
-  it.concurrent.for(passphrases())('$name: absent from every output, run file, record and child argv/env', async (p, { expect }) => {
+  // Five passphrases, each running eight CLI steps at once: on 2 loaded cores one can take well over 30 s.
+  it.concurrent.for(passphrases())('$name: absent from every output, run file, record and child argv/env', { timeout: 180_000 }, async (p, { expect }) => {
     const emulator = await startEmulator();
     const ws = await createWorkspace(`scan-${p.name}`);
     try {

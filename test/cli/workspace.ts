@@ -39,7 +39,7 @@ export interface EnvOptions {
   withRegion?: boolean;
   /** Default true: static keys in the environment; false leaves credentials to IMDS. */
   withCredentials?: boolean;
-  /** Program directory put first on PATH (fake cryptsetup/mount/umount). */
+  /** Program directory searched first (fake cryptsetup/mount/umount): LUKS_SSM_TEST_EXEC_PATH. */
   binDir?: string;
   extra?: Record<string, string>;
 }
@@ -49,7 +49,7 @@ export function volumeEnv(ws: Workspace, emulator: Emulator, opts: EnvOptions = 
   const base = childEnv(ws.home, emulator.env({ withRegion: opts.withRegion ?? true, withCredentials: opts.withCredentials ?? true }));
   return {
     ...base,
-    ...(opts.binDir ? { PATH: `${opts.binDir}:${base.PATH}` } : {}),
+    ...(opts.binDir ? { LUKS_SSM_TEST_EXEC_PATH: opts.binDir } : {}),
     LUKS_SSM_CONF_DIR: ws.confDir,
     LUKS_SSM_DEFAULTS: join(ws.dir, 'no-defaults'),
     LUKS_SSM_RUN_DIR: ws.runDir,

@@ -71,6 +71,13 @@ describe('findHolders with a fake /proc', () => {
     expect(await findHolders('/srv/data', { procRoot })).toEqual([{ pid: 40, command: 'viaBind' }]);
   });
 
+  // Any local user names its own process: a newline would forge a journal line, an escape rewrite the terminal.
+  it('shows control characters in a command name or line as \\xNN', async () => {
+    await addProcess(40, { comm: 'sh\x1b[2J', cmdline: ['sleep', '9\nluks-ssm[1]: Stopped volume data\r'], cwd: '/srv/data' });
+    const [holder] = await findHolders('/srv/data', { procRoot });
+    expect(holder!.command).toBe('sh\\x1b[2J (sleep 9\\x0aluks-ssm[1]: Stopped volume data\\x0d)');
+  });
+
   it('truncates long command lines and survives processes it cannot read', async () => {
     await addProcess(30, { comm: 'java', cmdline: ['java', ...Array(40).fill('-Dx=yyyyyy')], cwd: '/srv/data' });
     await mkdir(join(procRoot, '31'));

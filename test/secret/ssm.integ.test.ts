@@ -1,4 +1,6 @@
 // fetchSsmSecret with the real SDK against the emulator: exact bytes, selectors, refusals, faults, errors.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createAwsContext, type AwsContext } from '../../src/aws/clients.ts';
 import { UnlockError } from '../../src/errors.ts';
@@ -191,5 +193,31 @@ describe('fetchSsmSecret: transient failures within the deadline', () => {
     expect(log.lines.length).toBeGreaterThan(0);
     expect(JSON.stringify(log.lines)).not.toContain('hunter2');
     expect(JSON.stringify(fetched)).not.toContain('hunter2');
+  });
+});
+
+describe('fetchSsmSecret: a response that is not what SSM sends', () => {
+  // A broken proxy or endpoint cutting the body short: the JSON parser's message quotes the start of the body,
+  // which here is the passphrase. No part of it may reach the error line (issue #10, item 7).
+  it('names no byte of a malformed body in the error', async () => {
+    const secret = 'PASSPHRASE-9f8e7d6c5b4a';
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+      res.end(`${secret}","Type":"SecureString"}}`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const deadline = Date.now() + 10_000;
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const aws = await createAwsContext({ endpoints: { ssm: url }, env: world.emulator.env(), deadline, clock: realClock });
+      const err = await fetchSsmSecret({ aws, name: NAME, selector: undefined, deadline, clock: realClock }).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(UnlockError);
+      const shown = `${(err as UnlockError).message} ${(err as UnlockError).hint ?? ''} ${String((err as { cause?: { message?: unknown } }).cause?.message ?? '')}`;
+      for (let i = 0; i + 4 <= secret.length; i += 1) expect(shown).not.toContain(secret.slice(i, i + 4));
+      expect((err as UnlockError).message).toBe(`Failed to get SSM parameter ${NAME}: the response is not valid JSON (HTTP 200)`);
+      expect((err as UnlockError).exitCode).toBe(69);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
