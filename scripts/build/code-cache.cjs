@@ -7,8 +7,9 @@ const { resolve } = require('node:path');
 
 const [loaderArg, cacheArg, ...cliArgs] = process.argv.slice(2);
 const loaderPath = resolve(loaderArg);
-const { compileBundle, runBundle } = require(loaderPath);
-const script = compileBundle(undefined);
+const { readBundle, compileBundle, cacheFileFor, runBundle } = require(loaderPath);
+const bundle = readBundle();
+const script = compileBundle(bundle, undefined);
 process.argv = [process.argv[0], loaderPath, ...cliArgs];
-process.once('exit', () => writeFileSync(resolve(cacheArg), script.createCachedData()));
+process.once('exit', () => writeFileSync(resolve(cacheArg), cacheFileFor(bundle, script)));
 runBundle(script);

@@ -2,30 +2,49 @@
 // The shipped entry: compiles the bundle beside it with the V8 code cache made at build time (measured on
 // fetch: CPU 186 -> 114 ms, peak RSS 79 -> 71 MiB against running the bundle directly).
 'use strict';
+const { createHash } = require('node:crypto');
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { Script, constants } = require('node:vm');
 
 const bundlePath = join(__dirname, 'luks-ssm.bundle.cjs');
 const cachePath = join(__dirname, 'luks-ssm.cache');
+/** The cache file starts with the SHA-256 of the bundle it was made from; V8's data follows. */
+const DIGEST_BYTES = 32;
 
-/** Missing or unreadable cache: compile without it (slower start, same behaviour). */
-function readCache() {
+/** The bundle's text and its SHA-256, which binds the cache to it. */
+function readBundle() {
+  const bytes = readFileSync(bundlePath);
+  return { text: bytes.toString('utf8'), digest: createHash('sha256').update(bytes).digest() };
+}
+
+/** V8's data when the cache was made from exactly this bundle; missing, unreadable or foreign: none. */
+function readCache(bundle) {
+  let file;
   try {
-    return readFileSync(cachePath);
+    file = readFileSync(cachePath);
   } catch {
-    return undefined;
+    return { state: 'missing' };
   }
+  // V8 itself checks only the source's length (and its own version and flags): a bundle changed in place
+  // to the same length would run the old bundle's cached code. Hence the digest (issue #10, item 4).
+  if (file.length <= DIGEST_BYTES || !file.subarray(0, DIGEST_BYTES).equals(bundle.digest)) return { state: 'rejected' };
+  return { state: 'read', cachedData: file.subarray(DIGEST_BYTES) };
 }
 
 /** The bundle file is one function expression, (exports, require, module, __filename, __dirname) => …, as
- * Node wraps a CommonJS module (scripts/build/bundle.mjs); V8 checks cachedData against the text as read. */
-function compileBundle(cachedData) {
-  return new Script(readFileSync(bundlePath, 'utf8'), {
+ * Node wraps a CommonJS module (scripts/build/bundle.mjs). */
+function compileBundle(bundle, cachedData) {
+  return new Script(bundle.text, {
     filename: bundlePath,
     cachedData,
     importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
+}
+
+/** What code-cache.cjs writes: the bundle's digest, then V8's data for everything the script ran. */
+function cacheFileFor(bundle, script) {
+  return Buffer.concat([bundle.digest, script.createCachedData()]);
 }
 
 function runBundle(script) {
@@ -33,14 +52,15 @@ function runBundle(script) {
 }
 
 if (require.main === module) {
-  const cachedData = readCache();
-  const script = compileBundle(cachedData);
-  // V8 rejects a cache made by another Node/V8 version or for other source text: it then just compiles.
+  const bundle = readBundle();
+  const cache = readCache(bundle);
+  const script = compileBundle(bundle, cache.cachedData);
+  // V8 rejects a cache made by another Node/V8 version: it then just compiles.
   if (process.env.LUKS_SSM_DEBUG_CACHE === '1') {
-    const state = cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'accepted';
+    const state = cache.state !== 'read' ? cache.state : script.cachedDataRejected ? 'rejected' : 'accepted';
     process.stderr.write(`cache: ${state}\n`);
   }
   runBundle(script);
 } else {
-  module.exports = { compileBundle, runBundle };
+  module.exports = { readBundle, compileBundle, cacheFileFor, runBundle };
 }

@@ -1,7 +1,7 @@
 // The production build as it ships: runs without node_modules, carries only the instance-role credential
 // chain, has no dynamic import of builtins, and its V8 code cache is accepted (or harmlessly refused).
 import { execFile } from 'node:child_process';
-import { appendFile, cp, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -104,6 +104,19 @@ describe('production build', () => {
     await appendFile(join(dir, 'luks-ssm.bundle.cjs'), '\n// changed after the cache was made\n');
     const outcome = await run(join(dir, 'luks-ssm.cjs'), ['--version'], { ...BARE_ENV, LUKS_SSM_DEBUG_CACHE: '1' }, dir);
     expect(outcome).toEqual({ code: 0, stdout: `luks-ssm ${VERSION}\n`, stderr: 'cache: rejected\n' });
+  });
+
+  // V8 checks a cache against the source's length only: a bundle changed in place, same length, would run the
+  // cached code of the old one (issue #10, item 4). The loader binds the cache to the bundle's SHA-256.
+  it('refuses a cache made for another bundle of the same length, and runs the bundle as it is', async () => {
+    const dir = await copyOf(shipped, 'same-length');
+    const bundle = await readFile(join(dir, 'luks-ssm.bundle.cjs'), 'utf8');
+    const other = VERSION.replace(/\d/g, (d) => String((Number(d) + 1) % 10));
+    expect(bundle.split(JSON.stringify(VERSION)).length).toBeGreaterThan(1);
+    await writeFile(join(dir, 'luks-ssm.bundle.cjs'), bundle.replaceAll(JSON.stringify(VERSION), JSON.stringify(other)));
+    expect((await stat(join(dir, 'luks-ssm.bundle.cjs'))).size).toBe((await stat(join(shipped, 'luks-ssm.bundle.cjs'))).size);
+    const outcome = await run(join(dir, 'luks-ssm.cjs'), ['--version'], { ...BARE_ENV, LUKS_SSM_DEBUG_CACHE: '1' }, dir);
+    expect(outcome).toEqual({ code: 0, stdout: `luks-ssm ${other}\n`, stderr: 'cache: rejected\n' });
   });
 
   it('runs without a cache file', async () => {
