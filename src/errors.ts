@@ -24,6 +24,7 @@ export const EXIT_CODES = {
   MOUNT_REFUSED: { code: 82, permanent: true, meaning: 'refusing to mount: mount point not empty, a symlink on its path, replaced meanwhile, or a dependent already running' },
   SYSTEM: { code: 83, permanent: false, meaning: 'cryptsetup, mount or the service manager failed' },
   LOCKED: { code: 84, permanent: false, meaning: 'another luks-ssm run held the lock past the deadline' },
+  UNSUPPORTED: { code: 85, permanent: true, meaning: 'this system\'s cryptsetup is too old for this feature (the message names the version needed)' },
 } as const;
 
 export type ExitCodeName = keyof typeof EXIT_CODES;

@@ -6,7 +6,7 @@ import { callWithRetry } from '../aws/retry.ts';
 import { isUnlockError, UnlockError } from '../errors.ts';
 import { luksUuid } from '../luks/cryptsetup.ts';
 import { readLuksHeader } from '../luks/keyslots.ts';
-import { freeTokenId, importToken, kmsTokenJson, kmsTokensOf, removeToken, type KmsTokenData } from '../luks/token.ts';
+import { assignToken, freeTokenId, importToken, kmsTokenJson, kmsTokensOf, removeToken, type KmsTokenData } from '../luks/token.ts';
 import { decryptToken, encryptionContextOf, fetchInstanceId } from '../secret/kms-source.ts';
 import { Secret } from '../secret/secret.ts';
 import { awsContextFor, type SsmSourceDeps } from '../secret/ssm-source.ts';
@@ -95,9 +95,8 @@ export function createKmsStore(config: VolumeConfig, deps: KmsStoreDeps): KmsSto
     },
     async bind(key, slot) {
       if (key.tokenId === undefined || key.keyslots?.includes(slot)) return;
-      const token = (await readLuksHeader(run, device)).tokens.find((t) => t.id === key.tokenId);
-      if (token === undefined) throw new UnlockError('SYSTEM', `Failed to assign LUKS2 token ${key.tokenId} of ${device} to key slot ${slot}: the token is gone`);
-      await importToken(run, device, JSON.stringify(token.json), { tokenId: key.tokenId, replace: true, keySlot: slot });
+      key.tokenId = await assignToken(run, device, await readLuksHeader(run, device), key.tokenId, slot);
+      key.keyslots = [...new Set([...(key.keyslots ?? []), slot])];
     },
     async retire(key) {
       if (key.tokenId !== undefined) await removeToken(run, device, key.tokenId);

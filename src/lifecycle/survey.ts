@@ -14,7 +14,7 @@ export interface Survey {
   newest: SurveyedKey;
   /** Older keys that still open a slot other than the newest key's: removed at the end of a rotation. */
   olderInUse: SurveyedKey[];
-  /** Older keys that open nothing and that the store cleans up (tokens); empty for SSM history. */
+  /** Older keys that open nothing (or copies of the newest) and that the store cleans up (tokens); empty for SSM history. */
   stale: SurveyedKey[];
   /** Replica writes still owed (SSM regions behind). */
   repairs: string[];
@@ -34,7 +34,8 @@ export async function surveyKeys(store: KeyStore, run: Runner, device: string): 
     keys,
     newest,
     olderInUse: older.filter((k) => k.slot !== undefined && k.slot !== newest.slot),
-    stale: store.keepsStaleKeys ? [] : older.filter((k) => k.slot === undefined),
+    // A token opening the newest key's own slot is a second copy of that key (an interrupted assignToken).
+    stale: store.keepsStaleKeys ? [] : older.filter((k) => k.slot === undefined || (k.tokenId !== undefined && k.slot === newest.slot)),
     repairs: await store.pendingRepairs(newest),
   };
 }

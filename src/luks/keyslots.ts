@@ -3,44 +3,12 @@
 import { UnlockError } from '../errors.ts';
 import type { Secret } from '../secret/secret.ts';
 import type { PbkdfSettings, RunResult, Runner } from '../types.ts';
-import { DEFAULT_OPEN_TIMEOUT_MS, DEFAULT_QUERY_TIMEOUT_MS } from './cryptsetup.ts';
+import { DEFAULT_OPEN_TIMEOUT_MS } from './cryptsetup.ts';
 import { CRYPTSETUP_EXIT, cryptsetupError } from './exit-status.ts';
 import { pbkdfArgs } from './kdf.ts';
 
-export interface LuksToken {
-  id: number;
-  type: string;
-  keyslots: number[];
-  /** The token's whole JSON object, as luksDump shows it. */
-  json: Record<string, unknown>;
-}
-
-export interface LuksHeader {
-  keyslots: number[];
-  tokens: LuksToken[];
-}
-
-/** `cryptsetup luksDump --dump-json-metadata` (cryptsetup >= 2.4): the LUKS2 JSON area, which holds no key material. */
-export async function readLuksHeader(run: Runner, device: string): Promise<LuksHeader> {
-  const result = await run('cryptsetup', ['luksDump', '--dump-json-metadata', device], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
-  if (result.exitCode !== 0 || result.timedOut) throw cryptsetupError(`read the LUKS2 header of ${device}`, device, result);
-  let doc: { keyslots?: Record<string, unknown>; tokens?: Record<string, Record<string, unknown>> };
-  try {
-    doc = JSON.parse(result.stdout) as typeof doc;
-  } catch (error) {
-    throw new UnlockError('NOT_LUKS', `${device} has no LUKS2 JSON header (LUKS1?); luks-ssm enroll and rotate need LUKS2, refusing.`, {
-      cause: error,
-      hint: `convert it: cryptsetup convert --type luks2 ${device}`,
-    });
-  }
-  const tokens = Object.entries(doc.tokens ?? {}).map(([id, json]) => ({
-    id: Number(id),
-    type: typeof json.type === 'string' ? json.type : '',
-    keyslots: Array.isArray(json.keyslots) ? json.keyslots.map(Number) : [],
-    json,
-  }));
-  return { keyslots: Object.keys(doc.keyslots ?? {}).map(Number).sort((a, b) => a - b), tokens: tokens.sort((a, b) => a.id - b.id) };
-}
+// The header's readers moved to header.ts (luksDump text, not --dump-json-metadata); re-exported for callers.
+export { readLuksHeader, type LuksHeader, type LuksToken } from './header.ts';
 
 /** The key slot `secret` opens, or undefined when it opens none ("Key slot N unlocked." with -v). */
 export async function slotOpenedBy(run: Runner, device: string, secret: Secret): Promise<number | undefined> {
@@ -57,8 +25,10 @@ export async function slotOpenedBy(run: Runner, device: string, secret: Secret):
 
 /**
  * Adds `added` in a new key slot, authorised by `existing`. Both go on stdin, one after the other:
- * `--key-file=- --keyfile-size=N` reads exactly the N bytes of the existing key, then `--new-keyfile=-`
- * reads the rest (cryptsetup-luksAddKey(8)), so neither key is ever in argv, a file or a pipe we name.
+ * `--key-file=- --keyfile-size=N` reads exactly the N bytes of the existing key, then the new key file `-`
+ * (the positional argument after the device) reads the rest, so neither key is ever in argv, a file or a pipe
+ * we name. The positional form works on every cryptsetup in the field (checked on 2.3.7 and 2.6.1);
+ * `--new-keyfile=` needs 2.6 (issue #11).
  */
 export async function addKey(run: Runner, device: string, existing: Secret, added: Secret, pbkdf?: PbkdfSettings): Promise<void> {
   const input = Buffer.concat([existing.bytes(), added.bytes()]);
@@ -67,8 +37,8 @@ export async function addKey(run: Runner, device: string, existing: Secret, adde
     result = await run('cryptsetup', [
       'luksAddKey', '--batch-mode', ...pbkdfArgs(pbkdf),
       '--key-file=-', `--keyfile-size=${existing.length}`,
-      '--new-keyfile=-', `--new-keyfile-size=${added.length}`,
-      device,
+      `--new-keyfile-size=${added.length}`,
+      device, '-',
     ], { input, timeoutMs: 2 * DEFAULT_OPEN_TIMEOUT_MS });
   } finally {
     input.fill(0);

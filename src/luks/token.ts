@@ -3,7 +3,8 @@ import { UnlockError } from '../errors.ts';
 import type { Runner } from '../types.ts';
 import { DEFAULT_QUERY_TIMEOUT_MS } from './cryptsetup.ts';
 import { cryptsetupError } from './exit-status.ts';
-import type { LuksHeader, LuksToken } from './keyslots.ts';
+import type { LuksHeader, LuksToken } from './header.ts';
+import { TOKENS_NEED, unsupported } from './version.ts';
 
 export const KMS_TOKEN_TYPE = 'luks-ssm-kms';
 /** LUKS2 allows token ids 0 to 31. */
@@ -57,12 +58,16 @@ function asKmsToken(token: LuksToken): KmsToken | undefined {
   };
 }
 
-/** The header's luks-ssm-kms tokens, newest generation first; malformed ones are left out. */
+/**
+ * The header's luks-ssm-kms tokens, newest generation first; malformed ones are left out. Of two copies of one
+ * generation (an assignment interrupted between import and removal, see assignToken) the one with a slot comes first.
+ */
 export function kmsTokensOf(header: LuksHeader): KmsToken[] {
+  const bound = (t: KmsToken): number => (t.keyslots.length > 0 ? 1 : 0);
   return header.tokens
     .map(asKmsToken)
     .filter((t): t is KmsToken => t !== undefined)
-    .sort((a, b) => b.generation - a.generation || b.tokenId - a.tokenId);
+    .sort((a, b) => b.generation - a.generation || bound(b) - bound(a) || b.tokenId - a.tokenId);
 }
 
 export function freeTokenId(header: LuksHeader): number {
@@ -71,24 +76,34 @@ export function freeTokenId(header: LuksHeader): number {
   throw new UnlockError('SYSTEM', 'Failed to add a LUKS2 token: all 32 token ids are in use', { hint: 'see cryptsetup luksDump; remove unused tokens with cryptsetup token remove' });
 }
 
-/**
- * `cryptsetup token import --json-file=-` (JSON on stdin). With `keySlot` the token is also assigned to that slot;
- * `replace` overwrites token `tokenId` in place (how a pending token gets its slot once the key is added).
- */
-export async function importToken(run: Runner, device: string, json: string, opts: { tokenId: number; keySlot?: number; replace?: boolean }): Promise<void> {
+/** `cryptsetup token import --json-file=-` (JSON on stdin) into a free id; with `keySlot` the token is also assigned to it. */
+export async function importToken(run: Runner, device: string, json: string, opts: { tokenId: number; keySlot?: number }): Promise<void> {
   const args = [
     'token', 'import', '--json-file=-', '--token-id', String(opts.tokenId),
-    ...(opts.replace ? ['--token-replace'] : []),
     ...(opts.keySlot === undefined ? [] : ['--key-slot', String(opts.keySlot)]),
     device,
   ];
   const result = await run('cryptsetup', args, { input: Buffer.from(json, 'utf8'), timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
   if (result.exitCode === 0 && !result.timedOut) return;
-  throw cryptsetupError(`write LUKS2 token ${opts.tokenId} to ${device}`, device, result);
+  throw (await unsupported(run, TOKENS_NEED, 'Writing LUKS2 tokens (KEY_SOURCE=kms)')) ?? cryptsetupError(`write LUKS2 token ${opts.tokenId} to ${device}`, device, result);
 }
 
 export async function removeToken(run: Runner, device: string, tokenId: number): Promise<void> {
   const result = await run('cryptsetup', ['token', 'remove', '--token-id', String(tokenId), device], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
   if (result.exitCode === 0 && !result.timedOut) return;
-  throw cryptsetupError(`remove LUKS2 token ${tokenId} from ${device}`, device, result);
+  throw (await unsupported(run, TOKENS_NEED, 'Removing LUKS2 tokens (KEY_SOURCE=kms)')) ?? cryptsetupError(`remove LUKS2 token ${tokenId} from ${device}`, device, result);
+}
+
+/**
+ * Assigns token `tokenId` to key slot `slot` and returns its new id. `--token-replace` needs cryptsetup 2.5, so a copy
+ * is imported (with the slot) into a free id first, and only then is the old one removed: a crash in between leaves
+ * two copies of one key, the bound one listed first (kmsTokensOf), and the next rotate retires the other.
+ */
+export async function assignToken(run: Runner, device: string, header: LuksHeader, tokenId: number, slot: number): Promise<number> {
+  const token = header.tokens.find((t) => t.id === tokenId);
+  if (token === undefined) throw new UnlockError('SYSTEM', `Failed to assign LUKS2 token ${tokenId} of ${device} to key slot ${slot}: the token is gone`);
+  const copy = freeTokenId(header);
+  await importToken(run, device, JSON.stringify(token.json), { tokenId: copy, keySlot: slot });
+  await removeToken(run, device, tokenId);
+  return copy;
 }

@@ -1,10 +1,11 @@
 // Real cryptsetup on LUKS2 image files: key slots, both keys of luksAddKey on stdin, kill refusals, tokens, blank checks.
+import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeContents, formatLuks2, isBlank, probeDevice } from '../../src/luks/format.ts';
 import { addKey, killSlot, readLuksHeader, slotOpenedBy } from '../../src/luks/keyslots.ts';
-import { freeTokenId, importToken, kmsTokenJson, kmsTokensOf, removeToken } from '../../src/luks/token.ts';
+import { assignToken, freeTokenId, importToken, kmsTokenJson, kmsTokensOf, removeToken } from '../../src/luks/token.ts';
 import { testPassphrase } from '../../src/luks/cryptsetup.ts';
 import { canRunCryptsetup, createImageDir, FAST_PBKDF, key, run, type ImageDir } from '../lifecycle/images.ts';
 
@@ -48,21 +49,40 @@ describe.skipIf(!canRunCryptsetup)('key slots on LUKS2 images (root)', () => {
     expect((await readLuksHeader(run, image)).keyslots).toEqual([1]);
   });
 
-  it('tokens: import pending (no slot), assign by replacing, newest generation first, removal', async () => {
+  it('tokens: import pending (no slot), assign (a bound copy, then the old one goes), newest generation first, removal', async () => {
     const image = await images.luks('token', 'k');
     const data = (generation: number) => ({ keyId: 'arn:aws:kms:us-east-1:111122223333:key/x', ciphertext: 'Y2lwaGVy', context: { a: 'b' }, generation, created: '2026-01-01T00:00:00.000Z' });
     await importToken(run, image, kmsTokenJson(data(1)), { tokenId: 0 });
     await importToken(run, image, JSON.stringify({ type: 'other-tool', keyslots: [] }), { tokenId: 1 });
     await importToken(run, image, kmsTokenJson(data(2)), { tokenId: 2 });
-    await importToken(run, image, kmsTokenJson(data(1)), { tokenId: 0, replace: true, keySlot: 0 });
+    expect(await assignToken(run, image, await readLuksHeader(run, image), 0, 0)).toBe(3);
     let header = await readLuksHeader(run, image);
-    expect(kmsTokensOf(header).map((t) => [t.tokenId, t.generation, t.keyslots])).toEqual([[2, 2, []], [0, 1, [0]]]);
+    expect(kmsTokensOf(header).map((t) => [t.tokenId, t.generation, t.keyslots])).toEqual([[2, 2, []], [3, 1, [0]]]);
     expect(kmsTokensOf(header)[1]).toMatchObject({ keyId: data(1).keyId, ciphertext: 'Y2lwaGVy', context: { a: 'b' } });
-    expect(freeTokenId(header)).toBe(3);
-    await removeToken(run, image, 0);
+    expect(header.tokens.find((t) => t.id === 1)).toEqual({ id: 1, type: 'other-tool', keyslots: [], json: { type: 'other-tool', keyslots: [] } });
+    expect(freeTokenId(header)).toBe(0);
+    await removeToken(run, image, 3);
     header = await readLuksHeader(run, image);
     expect(header.tokens.map((t) => t.id)).toEqual([1, 2]);
     expect(freeTokenId(header)).toBe(0);
+  });
+
+  it('an assignment interrupted between import and removal: the bound copy is listed first', async () => {
+    const image = await images.luks('token-twice', 'k');
+    const json = kmsTokenJson({ keyId: 'k', ciphertext: 'Yw==', context: {}, generation: 1, created: '' });
+    await importToken(run, image, json, { tokenId: 5 });
+    await importToken(run, image, json, { tokenId: 0, keySlot: 0 });
+    expect(kmsTokensOf(await readLuksHeader(run, image)).map((t) => [t.tokenId, t.keyslots])).toEqual([[0, [0]], [5, []]]);
+  });
+
+  it('a LUKS1 header is refused with the conversion that fixes it', async () => {
+    const image = await images.blank('luks1');
+    execFileSync('cryptsetup', ['luksFormat', '--batch-mode', '--type', 'luks1', '--pbkdf-force-iterations', '1000', '--key-file=-', image], { input: 'k' });
+    await expect(readLuksHeader(run, image)).rejects.toMatchObject({
+      kind: 'NOT_LUKS',
+      message: `${image} is LUKS1, not LUKS2; luks-ssm enroll and rotate need LUKS2, refusing.`,
+      hint: `convert it: cryptsetup convert --type luks2 ${image}`,
+    });
   });
 
   it('a token naming a slot that does not exist is refused by cryptsetup', async () => {

@@ -32,7 +32,7 @@ describe('keys reach cryptsetup on stdin only', () => {
     expect(call!.stdin.toString()).toBe(OLD + NEW);
     expect(call!.argv).toEqual([
       'luksAddKey', '--batch-mode', '--pbkdf', 'pbkdf2', '--pbkdf-force-iterations', '1000',
-      '--key-file=-', `--keyfile-size=${OLD.length}`, '--new-keyfile=-', `--new-keyfile-size=${NEW.length}`, '/dev/xvdf',
+      '--key-file=-', `--keyfile-size=${OLD.length}`, `--new-keyfile-size=${NEW.length}`, '/dev/xvdf', '-',
     ]);
     expectNoKeyOutsideStdin(call!);
   });
