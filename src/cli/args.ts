@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { UnlockError } from '../errors.ts';
 import { checkLifecycleOptions, LIFECYCLE_OPTIONS, lifecycleFlagsOf, migrateConfigFile, type LifecycleFlags } from '../lifecycle/args.ts';
 
-export const VOLUME_VERBS = ['start', 'stop', 'status', 'check', 'enable', 'disable', 'fetch', 'enroll', 'rotate', 'migrate'] as const;
+export const VOLUME_VERBS = ['start', 'stop', 'status', 'check', 'enable', 'disable', 'fetch', 'enroll', 'rotate', 'migrate', 'recovery-key'] as const;
 export type VolumeVerb = (typeof VOLUME_VERBS)[number];
 
 export type Command =
@@ -51,6 +51,6 @@ export function parseCommand(argv: readonly string[]): Command {
     configFile: verb === 'migrate' ? migrateConfigFile(values) : values.config,
     json: values.json ?? false,
     verbose: values.verbose ?? false,
-    ...(verb === 'enroll' || verb === 'rotate' || verb === 'migrate' ? { lifecycle: lifecycleFlagsOf(values) } : {}),
+    ...(verb === 'enroll' || verb === 'rotate' || verb === 'migrate' || verb === 'recovery-key' ? { lifecycle: lifecycleFlagsOf(values) } : {}),
   };
 }

@@ -10,14 +10,15 @@ import type { Logger } from '../types.ts';
 
 export interface CliContext {
   env: Record<string, string | undefined>;
-  stdout: (text: string) => void;
+  /** Text, or the recovery key's bytes (recovery-key: never made a string). */
+  stdout(text: string | Buffer): void;
   stderr: (text: string) => void;
   isTty: boolean;
   uid: number;
   version: string;
 }
 
-const ROOT_VERBS = new Set(['start', 'stop', 'enable', 'disable', 'enroll', 'rotate']);
+const ROOT_VERBS = new Set(['start', 'stop', 'enable', 'disable', 'enroll', 'rotate', 'recovery-key']);
 
 export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
   let command: Command | undefined;
@@ -53,7 +54,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     });
     const runDir = ctx.env.LUKS_SSM_RUN_DIR ?? DEFAULT_RUN_DIR;
     const deps = createVolumeDeps({ env: ctx.env, log, runDir, bus });
-    return await runVolumeVerb(command, config, deps, { bus, stdout: ctx.stdout, env: ctx.env });
+    return await runVolumeVerb(command, config, deps, { bus, stdout: ctx.stdout, env: ctx.env, stdoutIsTty: ctx.isTty });
   } catch (error) {
     return reportFailure(error, command, ctx, log);
   } finally {

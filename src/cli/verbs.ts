@@ -13,9 +13,12 @@ type VolumeCommand = Extract<Command, { verb: VolumeVerb }>;
 
 export interface VerbIo {
   bus: ReturnType<typeof createLazyBus>;
-  stdout: (text: string) => void;
+  /** Text, or the recovery key's bytes (recovery-key: never made a string). */
+  stdout(text: string | Buffer): void;
   /** For the lifecycle verbs, which call AWS themselves. */
   env?: Record<string, string | undefined>;
+  /** recovery-key shows the key only to a terminal. */
+  stdoutIsTty?: boolean;
 }
 
 export async function runVolumeVerb(command: VolumeCommand, config: VolumeConfig, deps: VolumeDeps, io: VerbIo): Promise<number> {
@@ -51,9 +54,10 @@ export async function runVolumeVerb(command: VolumeCommand, config: VolumeConfig
       return exitCodeOf('OK');
     }
     case 'enroll':
-    case 'rotate': {
+    case 'rotate':
+    case 'recovery-key': {
       const { runLifecycleVerb } = await import('../lifecycle/cli.ts');
-      return runLifecycleVerb(command.verb, command.lifecycle!, config, deps, { stdout: io.stdout, env: io.env ?? {} });
+      return runLifecycleVerb(command.verb, command.lifecycle!, config, deps, { stdout: io.stdout, env: io.env ?? {}, stdoutIsTty: io.stdoutIsTty ?? false });
     }
     case 'migrate': {
       const { runMigrate } = await import('../lifecycle/migrate.ts');

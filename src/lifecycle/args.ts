@@ -10,6 +10,8 @@ export const LIFECYCLE_OPTIONS = {
   mkfs: { type: 'boolean' },
   from: { type: 'string' },
   apply: { type: 'boolean' },
+  'recovery-key': { type: 'boolean' },
+  output: { type: 'string' },
 } as const;
 
 export interface LifecycleFlags {
@@ -21,12 +23,17 @@ export interface LifecycleFlags {
   force: boolean;
   dryRun: boolean;
   mkfs: boolean;
+  /** enroll: also add a recovery key. */
+  recoveryKey: boolean;
+  /** recovery-key, enroll --recovery-key: write the key to this new file instead of the terminal. */
+  output: string | undefined;
 }
 
 type Values = { [K in keyof typeof LIFECYCLE_OPTIONS]?: (typeof LIFECYCLE_OPTIONS)[K]['type'] extends 'string' ? string : boolean };
 
 const ALLOWED: Record<string, ReadonlyArray<keyof typeof LIFECYCLE_OPTIONS>> = {
-  enroll: ['format', 'add-to-existing', 'existing-key-file', 'force', 'dry-run', 'mkfs'],
+  enroll: ['format', 'add-to-existing', 'existing-key-file', 'force', 'dry-run', 'mkfs', 'recovery-key', 'output'],
+  'recovery-key': ['output'],
   rotate: ['dry-run'],
   migrate: ['from', 'apply'],
 };
@@ -44,6 +51,8 @@ export function checkLifecycleOptions(verb: string, values: Values): void {
     if (values.format === values['add-to-existing']) throw usageError('enroll takes exactly one of --format (a blank device) and --add-to-existing (a LUKS volume)');
     if (values['existing-key-file'] !== undefined && !values['add-to-existing']) throw usageError('--existing-key-file goes with --add-to-existing');
     if (values.mkfs && !values.format) throw usageError('--mkfs goes with --format');
+    if (values.output !== undefined && !values['recovery-key']) throw usageError('--output goes with --recovery-key');
+    if (values['recovery-key'] && values['dry-run']) throw usageError('--recovery-key does not go with --dry-run');
   }
   if (verb === 'migrate' && values.from === undefined) throw usageError('migrate needs --from FILE (the luks-mount config, e.g. /etc/default/luks-mount)');
 }
@@ -57,6 +66,8 @@ export function lifecycleFlagsOf(values: Values): LifecycleFlags {
     force: values.force ?? false,
     dryRun: values['dry-run'] ?? false,
     mkfs: values.mkfs ?? false,
+    recoveryKey: values['recovery-key'] ?? false,
+    output: values.output,
   };
 }
 
@@ -72,6 +83,12 @@ export const LIFECYCLE_USAGE = `Key lifecycle (see docs/lifecycle.md for the IAM
                      new passphrase (KMS GenerateRandom) stored first, then a blank device formatted LUKS2
   enroll <volume> --add-to-existing [--existing-key-file F] [--force] [--dry-run]
                      new passphrase added to a LUKS volume, authorised by an existing one (stdin or F)
+  enroll ... --recovery-key [--output FILE]
+                     also add a recovery key (as the recovery-key verb does)
+  recovery-key <volume> [--output FILE]
+                     add a recovery key (systemd-cryptenroll's format) in its own key slot, authorised by the
+                     SSM key; shown once on the terminal (or written to FILE, mode 0600, which must not exist);
+                     replaces an older recovery key; rotate never removes it
   rotate <volume> [--dry-run]
                      new passphrase: add first, verify, remove the old slot last; resumes an interrupted run
   migrate <volume> --from FILE [--apply]

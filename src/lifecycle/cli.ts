@@ -7,31 +7,48 @@ import type { VolumeDeps } from '../volume/deps.ts';
 import type { VolumeConfig } from '../types.ts';
 import type { LifecycleFlags } from './args.ts';
 import { enrollVolume } from './enroll.ts';
+import { addRecoveryKey } from './recovery.ts';
+import { openRecoveryOutput } from './recovery-output.ts';
 import { rotateVolume } from './rotate.ts';
 import type { LifecycleDeps, LifecycleReport } from './steps.ts';
 
 export interface LifecycleIo {
-  stdout: (text: string) => void;
+  /** Text, or the recovery key's bytes (written as they are, never turned into a string). */
+  stdout: (text: string | Buffer) => void;
+  stdoutIsTty?: boolean;
   env: Record<string, string | undefined>;
   /** All of stdin as bytes; undefined when stdin is a terminal (a typed key would echo). */
   readStdin?: () => Promise<Buffer | undefined>;
 }
 
-export async function runLifecycleVerb(verb: 'enroll' | 'rotate', flags: LifecycleFlags, config: VolumeConfig, deps: VolumeDeps, io: LifecycleIo): Promise<number> {
+export async function runLifecycleVerb(verb: 'enroll' | 'rotate' | 'recovery-key', flags: LifecycleFlags, config: VolumeConfig, deps: VolumeDeps, io: LifecycleIo): Promise<number> {
   const lifecycle: LifecycleDeps = {
     run: deps.run, clock: deps.clock, log: deps.log, env: io.env, hostname: hostname(),
     acquireLock: (deadline) => deps.acquireLock(deadline),
     ...(deps.devRoot === undefined ? {} : { devRoot: deps.devRoot }),
   };
+  // Opened first: a refusal (stdout no terminal, --output exists) must come before anything changes.
+  const output = verb === 'recovery-key' || flags.recoveryKey
+    ? await openRecoveryOutput({ file: flags.output, stdoutIsTty: io.stdoutIsTty ?? false, stdout: io.stdout })
+    : undefined;
   let report: LifecycleReport;
-  if (verb === 'rotate') {
+  if (verb === 'recovery-key') {
+    report = await addRecoveryKey(lifecycle, config, output!);
+  } else if (verb === 'rotate') {
     report = await rotateVolume(lifecycle, config, { dryRun: flags.dryRun });
   } else {
     const existingKey = flags.addToExisting ? await readExistingKey(flags.existingKeyFile, io) : undefined;
     report = await enrollVolume(lifecycle, config, {
       format: flags.format, addToExisting: flags.addToExisting, force: flags.force, dryRun: flags.dryRun, mkfs: flags.mkfs,
       ...(existingKey === undefined ? {} : { existingKey }),
+    }).catch(async (error: unknown) => {
+      await output?.abandon();
+      throw error;
     });
+    if (output !== undefined) {
+      const added = await addRecoveryKey(lifecycle, config, output);
+      report = { lines: [...report.lines, ...added.lines], changed: true };
+    }
   }
   io.stdout(report.lines.map((line) => `${line}\n`).join('') || `nothing to do\n`);
   return exitCodeOf('OK');

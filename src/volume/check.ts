@@ -2,6 +2,7 @@
 import { isUnlockError, UnlockError } from '../errors.ts';
 import { resolveDevice } from '../device/resolve.ts';
 import { isLuks, testPassphrase } from '../luks/cryptsetup.ts';
+import { describeRecovery, readRecoverySlots } from '../luks/recovery-token.ts';
 import { withSecret } from '../secret/secret.ts';
 import type { VolumeDeps } from './deps.ts';
 import type { VolumeConfig } from '../types.ts';
@@ -68,6 +69,8 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promi
         });
       },
     },
+    // Information only: a volume without a recovery key works, it just has no way in when AWS does not answer.
+    { name: 'recovery', run: async () => describeRecovery(await readRecoverySlots(deps.run, device), config.volume) },
   ];
 
   const report: CheckReport = { steps: [], failure: undefined };

@@ -1,4 +1,6 @@
 // `status`: what is open and mounted, told from the system, plus the unlock record and the dependents.
+import { resolveDevice } from '../device/resolve.ts';
+import { describeRecovery, readRecoverySlots, type RecoverySlot } from '../luks/recovery-token.ts';
 import { readUnlockRecord, type UnlockRecord } from './unlock-record.ts';
 import { inspectVolume, mapperPath } from './inspect.ts';
 import type { DependentStatus } from '../systemd/dependents.ts';
@@ -14,6 +16,8 @@ export interface VolumeStatus {
   mount: { point: string; mounted: boolean; source: string | undefined; fsType: string | undefined; options: string | undefined };
   unlocked: UnlockRecord | undefined;
   dependents: DependentStatus[];
+  /** Recovery key slots from the LUKS2 header (slot and date, never a key), or why they could not be read. */
+  recovery: { slots: RecoverySlot[] } | { unknown: string };
   /** Open and mounted where configured. */
   active: boolean;
 }
@@ -32,8 +36,20 @@ export async function readVolumeStatus(deps: VolumeDeps, config: VolumeConfig, d
     mount: { point: config.mountPoint, mounted: state.mountedHere, source: mount?.source, fsType: mount?.fsType, options: mount?.options },
     unlocked: record,
     dependents: await describeDependents(config),
+    recovery: await recoveryOf(deps, config),
     active: state.mapping.active && state.mountedHere,
   };
+}
+
+/** One look for the device (status never waits for it), then its header. */
+async function recoveryOf(deps: VolumeDeps, config: VolumeConfig): Promise<VolumeStatus['recovery']> {
+  let device: string;
+  try {
+    device = await resolveDevice(config.device, { deadline: deps.clock.now(), clock: deps.clock, devRoot: deps.devRoot, allowRegularFile: true });
+  } catch (error) {
+    return { unknown: (error as Error).message };
+  }
+  return readRecoverySlots(deps.run, device);
 }
 
 export function formatVolumeStatus(s: VolumeStatus): string {
@@ -48,6 +64,7 @@ export function formatVolumeStatus(s: VolumeStatus): string {
     const version = s.unlocked.version === undefined ? '' : ` version ${s.unlocked.version}`;
     lines.push(`unlocked:   ${s.unlocked.unlockedAt} with ${s.unlocked.source}${version}${s.unlocked.region ? ` (${s.unlocked.region})` : ''}`);
   }
+  lines.push(`recovery:   ${describeRecovery(s.recovery, s.volume)}`);
   for (const d of s.dependents) {
     const order = d.orderedAfter === undefined ? 'ordering unknown' : d.orderedAfter ? 'ordered after the volume' : 'NOT ordered after the volume';
     lines.push(`dependent:  ${d.unit} ${d.activeState}, ${order}`);

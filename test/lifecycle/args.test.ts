@@ -31,7 +31,19 @@ describe('lifecycle verbs', () => {
     });
   });
 
+  it('recovery-key [--output FILE]; enroll ... --recovery-key [--output FILE]', () => {
+    expect(parseCommand(['recovery-key', 'data'])).toMatchObject({ verb: 'recovery-key', volume: 'data', lifecycle: { output: undefined } });
+    expect(parseCommand(['recovery-key', '--output', '/root/rk', 'data'])).toMatchObject({ lifecycle: { output: '/root/rk' } });
+    expect(parseCommand(['enroll', '--format', '--recovery-key', '--output', '/root/rk', 'data'])).toMatchObject({
+      verb: 'enroll', lifecycle: { format: true, recoveryKey: true, output: '/root/rk' },
+    });
+  });
+
   it.each([
+    [['enroll', '--format', '--output', 'f', 'data'], '--output goes with --recovery-key'],
+    [['enroll', '--format', '--recovery-key', '--dry-run', 'data'], '--recovery-key does not go with --dry-run'],
+    [['recovery-key', '--force', 'data'], '--force does not go with recovery-key'],
+    [['rotate', '--output', 'f', 'data'], '--output does not go with rotate'],
     [['enroll', 'data'], 'enroll takes exactly one of --format (a blank device) and --add-to-existing (a LUKS volume)'],
     [['enroll', '--format', '--add-to-existing', 'data'], 'enroll takes exactly one of --format (a blank device) and --add-to-existing (a LUKS volume)'],
     [['enroll', '--format', '--existing-key-file', 'k', 'data'], '--existing-key-file goes with --add-to-existing'],
