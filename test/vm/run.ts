@@ -1,19 +1,21 @@
-// Runs the VM scenarios: `node test/vm/run.ts [--deb PATH] [--only NAMES] [--work DIR] [--memory MB]`.
-// Builds or reuses the cached guest image, boots one guest per suite (real reboots where a scenario needs
-// them), prints a progress line per step, PASS/FAIL per scenario and, last, exactly `N passed, N failed`.
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+// Runs the VM scenarios: `node test/vm/run.ts [--distro RELEASE] [--deb PATH] [--only NAMES] [--work DIR] [--memory MB]`.
+// Builds or reuses the release's cached guest image, boots one guest per suite (real reboots where a scenario
+// needs them), prints a progress line per step, PASS/FAIL per scenario and, last, exactly `N passed, N failed`.
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_CACHE_ROOT, ensureImage } from './lib/image.ts';
+import { DEFAULT_CACHE_ROOT, DEFAULT_DISTRO, DISTROS, ensureImage, type Distro } from './lib/image.ts';
 import { checkHost } from './lib/preflight.ts';
 import { createReporter } from './lib/report.ts';
-import { isHarnessFailure, type Scenario } from './lib/scenario.ts';
+import { isHarnessFailure, scenarioDistros, type Scenario } from './lib/scenario.ts';
 import { setUpRun, type RunSetup } from './lib/setup.ts';
 import { lockWorkDir } from './lib/work-lock.ts';
 import { SCENARIOS } from './scenarios/index.ts';
 
 const REPO = new URL('../../', import.meta.url).pathname;
-const USAGE = `usage: node test/vm/run.ts [--deb PATH] [--only NAME,...] [--work DIR] [--memory MB] [--list]
+const USAGE = `usage: node test/vm/run.ts [--distro RELEASE] [--deb PATH] [--only NAME,...] [--work DIR] [--memory MB] [--list]
+       node test/vm/run.ts --distro RELEASE --build-image
+  RELEASE: ${DISTROS.join(', ')} (default ${DEFAULT_DISTRO}); --build-image only builds or checks its cached image
   image cache: $LUKS_SSM_VM_CACHE, else ${DEFAULT_CACHE_ROOT}`;
 
 /** The newest dist/luks-ssm_<version>_amd64.deb, as `npm run package` leaves it. */
@@ -26,10 +28,16 @@ function findDeb(): string | undefined {
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
 }
 
-function selectScenarios(only: string | undefined): Scenario[] {
-  if (only === undefined) return SCENARIOS;
+/** The release's scenarios, narrowed to --only's names (a name or its number prefix) when given. */
+function selectScenarios(distro: Distro, only: string | undefined): Scenario[] {
+  const mine = SCENARIOS.filter((s) => scenarioDistros(s).includes(distro));
+  if (only === undefined) return mine;
   const wanted = only.split(',').map((name) => name.trim());
-  return SCENARIOS.filter((s) => wanted.some((w) => s.name === w || s.name.startsWith(`${w}-`)));
+  return mine.filter((s) => wanted.some((w) => s.name === w || s.name.startsWith(`${w}-`)));
+}
+
+function isDistro(name: string): name is Distro {
+  return (DISTROS as readonly string[]).includes(name);
 }
 
 /** A run that cannot start still ends with the summary line that scripts/test-all.sh counts. */
@@ -46,13 +54,18 @@ async function main(): Promise<number> {
       options: {
         deb: { type: 'string' }, only: { type: 'string' }, work: { type: 'string' },
         memory: { type: 'string', default: '1536' }, list: { type: 'boolean', default: false },
+        distro: { type: 'string', default: DEFAULT_DISTRO }, 'build-image': { type: 'boolean', default: false },
       },
     }));
   } catch (error) {
     return refuse([(error as Error).message, USAGE], 2);
   }
+  const distro = values.distro;
+  if (!isDistro(distro)) return refuse([`--distro ${distro}: expected one of ${DISTROS.join(', ')}`, USAGE], 2);
   if (values.list) {
-    for (const s of SCENARIOS) console.log(`${s.name}${s.needsProduct ? '' : ' (no product needed)'}`);
+    for (const s of SCENARIOS) {
+      console.log(`${s.name} [${scenarioDistros(s).join(', ')}]${s.needsProduct ? '' : ' (no product needed)'}`);
+    }
     return 0;
   }
   if (values.deb !== undefined && !existsSync(values.deb)) {
@@ -62,9 +75,10 @@ async function main(): Promise<number> {
   if (!Number.isInteger(memoryMb) || memoryMb < 768 || memoryMb > 8192) {
     return refuse([`--memory ${values.memory}: expected MiB between 768 and 8192`, USAGE], 2);
   }
-  const scenarios = selectScenarios(values.only);
-  if (scenarios.length === 0) {
-    return refuse([`--only ${values.only}: no such scenario (${SCENARIOS.map((s) => s.name).join(', ')})`, USAGE], 2);
+  const scenarios = selectScenarios(distro, values.only);
+  if (scenarios.length === 0 && !values['build-image']) {
+    const names = selectScenarios(distro, undefined).map((s) => s.name).join(', ');
+    return refuse([`--only ${values.only}: no such scenario for ${distro} (${names})`, USAGE], 2);
   }
   const problems = checkHost(process.env.PATH ?? '', process.getuid?.() ?? -1);
   if (problems.length > 0) return refuse(['cannot run the VM tests:', ...problems.map((p) => `  ${p}`)], 1);
@@ -84,10 +98,15 @@ async function main(): Promise<number> {
 
   try {
     const started = Date.now();
-    const image = await ensureImage(progress, process.env.LUKS_SSM_VM_CACHE || DEFAULT_CACHE_ROOT);
-    progress(`guest image ${image.dir} (${image.built ? 'built' : 'cached'}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    const image = await ensureImage(progress, distro, process.env.LUKS_SSM_VM_CACHE || DEFAULT_CACHE_ROOT);
+    progress(`${distro} guest image ${image.dir} (${image.built ? 'built' : 'cached'}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    if (values['build-image']) {
+      reporter.pass(`${distro}/image`, (Date.now() - started) / 1000);
+      return reporter.summary() > 0 ? 1 : 0;
+    }
     progress(deb ? `luks-ssm package: ${deb}` : 'luks-ssm package: none found in dist/ (scenarios that need it fail)');
-    const workDir = values.work ?? join(REPO, '.vm-work');
+    const workDir = values.work ?? join(REPO, '.vm-work', distro);
+    mkdirSync(dirname(workDir), { recursive: true });
     unlock = lockWorkDir(workDir);
     setup = await setUpRun({
       image, deb, workDir, memoryMb,
@@ -96,16 +115,18 @@ async function main(): Promise<number> {
     for (const scenario of scenarios) {
       const t0 = Date.now();
       const seconds = () => (Date.now() - t0) / 1000;
+      // Named with the release: CI runs every release's suite and its summary lists failures by name.
+      const name = `${distro}/${scenario.name}`;
       if (scenario.needsProduct && !deb) {
-        reporter.fail(scenario.name, 'no luks-ssm .deb: run `npm run package` or pass --deb PATH', 0);
+        reporter.fail(name, 'no luks-ssm .deb: run `npm run package` or pass --deb PATH', 0);
         continue;
       }
-      progress(`scenario ${scenario.name}`);
+      progress(`scenario ${name}`);
       try {
         await scenario.run(setup.ctx);
-        reporter.pass(scenario.name, seconds());
+        reporter.pass(name, seconds());
       } catch (error) {
-        reporter.fail(scenario.name, (error as Error).message, seconds());
+        reporter.fail(name, (error as Error).message, seconds());
         if (isHarnessFailure(error)) {
           progress('guest state unknown after that failure: killing it (the next scenario boots afresh)');
           await setup.vm.kill();
@@ -114,7 +135,7 @@ async function main(): Promise<number> {
     }
   } catch (error) {
     process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-    reporter.fail('setup', (error as Error).message, 0);
+    reporter.fail(`${distro}/setup`, (error as Error).message, 0);
   } finally {
     await setup?.teardown();
     unlock();

@@ -1,10 +1,15 @@
-// The cached guest image: keyed by a hash of the recipe (test/vm/image/**), built atomically, reused when unchanged.
+// The cached guest image of one Debian release: keyed by a hash of its recipe (the shared files under
+// test/vm/image/ plus distros/<release>/), built atomically, reused when unchanged.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { isProcessAlive, runCommand } from './proc.ts';
 
 export const DEFAULT_CACHE_ROOT = '/var/cache/luks-ssm-vm';
+/** The Debian releases with a guest recipe (test/vm/image/distros/<release>/), oldest first. */
+export const DISTROS = ['bullseye', 'bookworm', 'trixie'] as const;
+export type Distro = (typeof DISTROS)[number];
+export const DEFAULT_DISTRO: Distro = 'bookworm';
 const BUILD_TIMEOUT_MS = 25 * 60_000;
 const RECIPE_DIR = new URL('../image/', import.meta.url).pathname;
 const IMAGE_FILES = ['rootfs.raw', 'vmlinuz', 'initrd.img'] as const;
@@ -12,6 +17,7 @@ const IMAGE_FILES = ['rootfs.raw', 'vmlinuz', 'initrd.img'] as const;
 const UNUSED_IMAGE_MAX_AGE_MS = 7 * 24 * 3600_000;
 
 export interface GuestImage {
+  distro: Distro;
   dir: string;
   rootfs: string;
   kernel: string;
@@ -25,10 +31,20 @@ function listFiles(dir: string): string[] {
     .sort();
 }
 
-/** sha256 over every recipe file's path, mode and bytes: any edit to the recipe means a new image. */
-export function hashRecipe(dir: string = RECIPE_DIR): string {
+/** The files of one release's recipe: everything under the recipe dir except the other releases' folders. */
+function recipeFiles(dir: string, distro: Distro): string[] {
+  const distros = join(dir, 'distros');
+  return listFiles(dir).filter((file) => !file.startsWith(`${distros}/`) || file.startsWith(join(distros, distro, '/')));
+}
+
+/**
+ * sha256 over the release name and every file of its recipe (path, mode, bytes): any edit to the shared
+ * recipe means new images of every release; an edit to one release's folder, a new image of that one only.
+ */
+export function hashRecipe(distro: Distro, dir: string = RECIPE_DIR): string {
   const hash = createHash('sha256');
-  for (const file of listFiles(dir)) {
+  hash.update(`${distro}\0`);
+  for (const file of recipeFiles(dir, distro)) {
     hash.update(`${relative(dir, file)}\0${statSync(file).mode & 0o777}\0`);
     hash.update(readFileSync(file));
     hash.update('\0');
@@ -40,8 +56,8 @@ function isComplete(dir: string): boolean {
   return IMAGE_FILES.every((name) => existsSync(join(dir, name)));
 }
 
-function describe(dir: string, built: boolean): GuestImage {
-  return { dir, rootfs: join(dir, 'rootfs.raw'), kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), built };
+function describe(distro: Distro, dir: string, built: boolean): GuestImage {
+  return { distro, dir, rootfs: join(dir, 'rootfs.raw'), kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), built };
 }
 
 /** True when something is mounted below `dir` (an interrupted mmdebstrap can leave /proc or /dev binds). */
@@ -72,29 +88,31 @@ function pruneUnusedImages(cacheRoot: string, keep: string): void {
   }
 }
 
-/** Returns the cached image for the current recipe, building it first (into a temp dir, then rename) if needed. */
-export async function ensureImage(progress: (line: string) => void, cacheRoot = DEFAULT_CACHE_ROOT): Promise<GuestImage> {
-  const hash = hashRecipe();
+/** Returns the cached image of the release's recipe, building it first (into a temp dir, then rename) if needed. */
+export async function ensureImage(
+  progress: (line: string) => void, distro: Distro, cacheRoot = DEFAULT_CACHE_ROOT,
+): Promise<GuestImage> {
+  const hash = hashRecipe(distro);
   const final = join(cacheRoot, hash);
   if (isComplete(final)) {
     const now = new Date();
     utimesSync(final, now, now);
-    return describe(final, false);
+    return describe(distro, final, false);
   }
   mkdirSync(cacheRoot, { recursive: true });
   removeStaleBuilds(cacheRoot);
   const tmp = join(cacheRoot, `.tmp-${hash}-${process.pid}`);
   const logFile = join(cacheRoot, `build-${hash}.log`);
   rmSync(tmp, { recursive: true, force: true });
-  progress(`building guest image ${hash} (log: ${logFile})`);
-  const result = await runCommand('bash', [join(RECIPE_DIR, 'build.sh'), tmp], { timeoutMs: BUILD_TIMEOUT_MS, logFile });
+  progress(`building ${distro} guest image ${hash} (log: ${logFile})`);
+  const result = await runCommand('bash', [join(RECIPE_DIR, 'build.sh'), tmp, distro], { timeoutMs: BUILD_TIMEOUT_MS, logFile });
   if (result.timedOut || result.code !== 0 || !isComplete(tmp)) {
     rmSync(tmp, { recursive: true, force: true });
     const why = result.timedOut ? `timed out after ${BUILD_TIMEOUT_MS / 1000} s` : `exited ${result.code ?? result.signal}`;
-    throw new Error(`guest image build ${why}; see ${logFile}`);
+    throw new Error(`${distro} guest image build ${why}; see ${logFile}`);
   }
   if (isComplete(final)) rmSync(tmp, { recursive: true, force: true });
   else renameSync(tmp, final);
   pruneUnusedImages(cacheRoot, hash);
-  return describe(final, true);
+  return describe(distro, final, true);
 }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VmEmulator } from './aws.ts';
 import { HarnessError } from './errors.ts';
+import { DEFAULT_DISTRO, type Distro } from './image.ts';
 import type { ScriptResult } from './share.ts';
 import type { Vm } from './vm.ts';
 
@@ -30,7 +31,13 @@ export interface Scenario {
   name: string;
   /** Needs the luks-ssm .deb (and the emulator): fails with a clear reason when it is missing. */
   needsProduct: boolean;
+  /** The releases whose suite runs it; default [DEFAULT_DISTRO] (Debian 12 keeps the full set). */
+  distros?: readonly Distro[];
   run(ctx: ScenarioContext): Promise<void>;
+}
+
+export function scenarioDistros(scenario: Scenario): readonly Distro[] {
+  return scenario.distros ?? [DEFAULT_DISTRO];
 }
 
 /** Throws an assertion failure with `message` unless `condition` holds. */

@@ -11,6 +11,8 @@ import { createVm, type Vm } from './vm.ts';
 
 export const DATA_SERIAL = 'vol0a1b2c3d4e5f60718';
 export const SCRATCH_SERIAL = 'vol0fedcba9876543210';
+/** A second blank disk: 08-lifecycle enrolls one volume per key source (ssm on scratch, kms on this one). */
+export const KMS_SERIAL = 'vol0123456789abcdef0';
 export const SSM_PATH = '/luks-ssm-vm/data';
 const DISK_MB = 64;
 
@@ -52,7 +54,8 @@ export async function setUpRun(options: SetupOptions): Promise<RunSetup> {
   const dataDisk = join(workDir, 'data.raw');
   await createLuksExt4Disk(dataDisk, DISK_MB, passphrase, 'vmdata');
   createBlankDisk(join(workDir, 'scratch.raw'), DISK_MB);
-  progress(`work dir ${workDir}: overlay, LUKS2 data disk (${DISK_MB} MiB, formatted on the host), scratch disk`);
+  createBlankDisk(join(workDir, 'kms.raw'), DISK_MB);
+  progress(`work dir ${workDir}: overlay, LUKS2 data disk (${DISK_MB} MiB, formatted on the host), 2 blank disks`);
 
   let emulator: VmEmulator | undefined;
   let listener: { port: number; stop(): Promise<void> } | undefined;
@@ -70,11 +73,12 @@ export async function setUpRun(options: SetupOptions): Promise<RunSetup> {
     disks: [
       { file: dataDisk, bus: 'nvme', serial: DATA_SERIAL },
       { file: join(workDir, 'scratch.raw'), bus: 'nvme', serial: SCRATCH_SERIAL },
+      { file: join(workDir, 'kms.raw'), bus: 'nvme', serial: KMS_SERIAL },
     ],
     memoryMb: options.memoryMb, cpus: 2, bootTimeoutMs: options.bootTimeoutMs, shutdownTimeoutMs: 120_000,
     vars: {
       EMU_KIND: emulator ? 'emulator' : 'listener', EMU_PORT: String(port), EMU_URL: `http://10.0.2.2:${port}`,
-      REGION: emulator?.region ?? 'us-east-1', SSM_PATH, DATA_SERIAL, SCRATCH_SERIAL,
+      REGION: emulator?.region ?? 'us-east-1', SSM_PATH, DATA_SERIAL, SCRATCH_SERIAL, KMS_SERIAL,
       VOLUME_ID: `vol-${DATA_SERIAL.slice(3)}`, DATA_DEV: `/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${DATA_SERIAL}`,
       DEB: options.deb ? `/mnt/host/${basename(options.deb)}` : '',
     },

@@ -4,6 +4,7 @@ import { check, expectSuccess, guestScript, type Scenario } from '../lib/scenari
 export const smoke: Scenario = {
   name: '00-smoke',
   needsProduct: false,
+  distros: ['bullseye', 'bookworm', 'trixie'],
   async run(ctx) {
     await ctx.ensureBooted();
     const result = expectSuccess(await ctx.vm.run('smoke checks', guestScript('00-smoke.sh', 'smoke'), 120_000), 'smoke');

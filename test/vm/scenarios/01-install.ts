@@ -4,6 +4,7 @@ import { check, expectSuccess, guestScript, type Scenario } from '../lib/scenari
 export const install: Scenario = {
   name: '01-install',
   needsProduct: true,
+  distros: ['bullseye', 'bookworm', 'trixie'],
   async run(ctx) {
     await ctx.ensureBooted();
     const result = expectSuccess(await ctx.vm.run('apt-get install the .deb', guestScript('01-install.sh', 'install_deb'), 300_000), 'install');

@@ -4,6 +4,7 @@ import { check, expectSuccess, guestScript, type Scenario } from '../lib/scenari
 export const enableAtBoot: Scenario = {
   name: '02-enable-at-boot',
   needsProduct: true,
+  distros: ['bullseye', 'bookworm', 'trixie'],
   async run(ctx) {
     await ctx.ensureBooted();
     expectSuccess(await ctx.vm.run('configure and enable', guestScript('02-enable-at-boot.sh', 'configure_and_enable'), 120_000), 'enable');

@@ -5,6 +5,7 @@ import { expectSuccess, guestScript, type Scenario } from '../lib/scenario.ts';
 export const stopStart: Scenario = {
   name: '03-stop-start',
   needsProduct: true,
+  distros: ['bullseye', 'bookworm', 'trixie'],
   async run(ctx) {
     await ctx.ensureBooted();
     expectSuccess(await ctx.vm.run('stop, then start', guestScript('03-stop-start.sh', 'stop_then_start'), 180_000), 'stop/start');

@@ -15,6 +15,7 @@ function shutdownLeftovers(serialLog: string): string[] {
 export const cleanReboot: Scenario = {
   name: '06-clean-reboot',
   needsProduct: true,
+  distros: ['bullseye', 'bookworm', 'trixie'],
   async run(ctx) {
     const checks = guestScript('06-clean-reboot.sh', 'after_boot');
     let result;
