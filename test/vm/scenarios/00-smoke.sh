@@ -1,8 +1,16 @@
 #!/bin/bash
 # Guest half of 00-smoke: the harness works without the product (network fence, 9p, NVMe names, LUKS in the guest).
 
+# has_address: networkd has put the static address on eth0 (and with it the 10.0.2.0/24 route).
+has_address() {
+  ip -4 -o addr show dev eth0 | grep -q ' 10\.0\.2\.15/'
+}
+
 smoke() {
   wait_booted 120 || fail "system not up: $(systemctl is-system-running); failed units: $(systemctl --failed --no-legend)"
+  # Nothing orders the boot after network-online.target before the product is installed: on Debian 13 the
+  # boot can finish before networkd has configured eth0, so wait for the address before probing the network.
+  wait_for 30 has_address || fail "eth0 has no 10.0.2.15 after 30 s: $(ip -br addr)"
   mountpoint -q /mnt/host || fail "9p share not mounted at /mnt/host"
   show routes ip route
   ip route | grep -q '^default' && fail "a default route exists: $(ip route | grep '^default')"
