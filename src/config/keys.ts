@@ -32,7 +32,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   },
   {
     name: 'LUKS_DEVICE_MAP', required: true, default: undefined, origin: 'luks-mount', check: v.checkMapName,
-    syntax: 'device-mapper name ([A-Za-z0-9_.-], at most 127)',
+    syntax: 'device-mapper name ([A-Za-z0-9_.-], at most 127, not starting with -)',
     description: 'Name of the opened device: /dev/mapper/NAME.',
     apply: (d, value) => { d.mapName = value; },
   },
@@ -107,7 +107,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   },
   {
     name: 'MOUNT_POINT_MODE', required: false, default: '0700', origin: 'luks-ssm', check: v.checkOctalMode,
-    syntax: 'octal mode (like 0700)', description: 'Mode of a mount point directory luks-ssm creates.',
+    syntax: 'octal mode (like 0700), no group/other write', description: 'Mode of a mount point directory luks-ssm creates.',
     apply: (d, value) => { d.mountPointMode = Number.parseInt(value, 8); },
   },
   {
@@ -118,7 +118,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   {
     name: 'REQUIRED_BY', required: false, default: '', origin: 'luks-ssm', check: v.checkUnitList,
     syntax: 'space-separated unit names (quote the list)',
-    description: 'Units that require this volume and start after it is mounted.',
+    description: 'Units that require this volume and start after it is mounted (not one the service itself starts after, like local-fs.target or dbus.service: a cycle).',
     apply: (d, value) => { d.requiredBy = v.splitWords(value); },
   },
   {

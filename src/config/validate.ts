@@ -1,5 +1,6 @@
 // Value checks for config keys: each returns the phrase completing "KEY='value' …", or undefined when valid.
 import { posix } from 'node:path';
+import { orderingCycleOf } from './required-by.ts';
 
 export type Check = (value: string) => string | undefined;
 
@@ -37,10 +38,13 @@ export const checkDevice: Check = (value) => {
   return 'is not a device: use /dev/…, UUID=…, PARTUUID=… or an EBS volume id vol-…';
 };
 
-export const checkMapName: Check = (value) =>
-  /^[A-Za-z0-9_.-]+$/.test(value) && value !== '.' && value !== '..' && value.length <= MAP_NAME_MAX
-    ? undefined
-    : `is not a device-mapper name (letters, digits, _ . - only, not '.' or '..', at most ${MAP_NAME_MAX})`;
+export const checkMapName: Check = (value) => {
+  if (!/^[A-Za-z0-9_.-]+$/.test(value) || value === '.' || value === '..' || value.length > MAP_NAME_MAX) {
+    return `is not a device-mapper name (letters, digits, _ . - only, not '.' or '..', at most ${MAP_NAME_MAX})`;
+  }
+  // cryptsetup would read `--help` or `--test-passphrase` as an option (every call also ends options with --).
+  return value.startsWith('-') ? "starts with '-', which cryptsetup would take for an option, refusing" : undefined;
+};
 
 export const checkFsType: Check = (value) =>
   /^[a-z0-9.]{1,32}$/.test(value) ? undefined : 'is not a filesystem type name (like ext4 or xfs)';
@@ -103,14 +107,22 @@ export function checkIntegerIn(min: number, max: number): Check {
   };
 }
 
-export const checkOctalMode: Check = (value) => (/^0?[0-7]{3}$/.test(value) ? undefined : 'is not an octal mode (like 0700)');
+export const checkOctalMode: Check = (value) => {
+  if (!/^0?[0-7]{3}$/.test(value)) return 'is not an octal mode (like 0700)';
+  // A file planted in a writable bare mount point makes every later start refuse to hide it.
+  return (parseInt(value, 8) & 0o022) === 0
+    ? undefined
+    : 'lets group or others write into the mount point (any user could make every start fail), refusing: use 0755 or stricter';
+};
 
 export const checkBoolean: Check = (value) =>
   BOOLEAN_WORDS.has(value.toLowerCase()) ? undefined : 'is not a boolean (yes/no, true/false, 1/0)';
 
 export const checkUnitList: Check = (value) => {
-  const bad = splitWords(value).find((unit) => !UNIT_NAME.test(unit) || unit.length > UNIT_NAME_MAX);
-  return bad === undefined ? undefined : `names '${bad}', which is not a unit name (name.service, .target, .mount, .socket, .timer or .path)`;
+  const units = splitWords(value);
+  const bad = units.find((unit) => !UNIT_NAME.test(unit) || unit.length > UNIT_NAME_MAX);
+  if (bad !== undefined) return `names '${bad}', which is not a unit name (name.service, .target, .mount, .socket, .timer or .path)`;
+  return units.map(orderingCycleOf).find((cycle) => cycle !== undefined);
 };
 
 export function toBoolean(value: string): boolean {

@@ -1,4 +1,5 @@
 // The cryptsetup verbs luks-ssm uses; the key goes to cryptsetup on stdin only (--key-file=-), never argv.
+// Every call ends its options with `--`: a name from config is never taken for an option (#10 item 11).
 import { UnlockError } from '../errors.ts';
 import type { Secret } from '../secret/secret.ts';
 import type { Runner } from '../types.ts';
@@ -15,14 +16,14 @@ export interface MappingStatus {
 }
 
 export async function isLuks(run: Runner, device: string): Promise<boolean> {
-  const result = await run('cryptsetup', ['isLuks', device], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
+  const result = await run('cryptsetup', ['isLuks', '--', device], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
   if (result.exitCode === 0) return true;
   if (result.exitCode === CRYPTSETUP_EXIT.WRONG_PARAMETERS && !result.timedOut) return false;
   throw cryptsetupError(`check whether ${device} is LUKS`, device, result);
 }
 
 export async function luksUuid(run: Runner, device: string): Promise<string> {
-  const result = await run('cryptsetup', ['luksUUID', device], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
+  const result = await run('cryptsetup', ['luksUUID', '--', device], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
   if (result.exitCode === 0 && result.stdout.trim() !== '') return result.stdout.trim();
   if (result.exitCode === CRYPTSETUP_EXIT.WRONG_PARAMETERS && !result.timedOut) {
     throw new UnlockError('NOT_LUKS', `${device} is not a LUKS volume, refusing.`);
@@ -41,7 +42,7 @@ export async function openLuks(
   secret: Secret,
   opts: { timeoutMs?: number } = {},
 ): Promise<void> {
-  const result = await run('cryptsetup', ['open', '--type', 'luks', '--key-file=-', device, mapName], {
+  const result = await run('cryptsetup', ['open', '--type', 'luks', '--key-file=-', '--', device, mapName], {
     input: secret.bytes(),
     timeoutMs: opts.timeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS,
   });
@@ -56,7 +57,7 @@ export async function testPassphrase(
   secret: Secret,
   opts: { timeoutMs?: number } = {},
 ): Promise<boolean> {
-  const args = ['open', '--test-passphrase', '--type', 'luks', '--key-file=-', device];
+  const args = ['open', '--test-passphrase', '--type', 'luks', '--key-file=-', '--', device];
   const result = await run('cryptsetup', args, {
     input: secret.bytes(),
     timeoutMs: opts.timeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS,
@@ -68,7 +69,7 @@ export async function testPassphrase(
 
 /** Idempotent: a mapping that is not active is already closed. */
 export async function closeLuks(run: Runner, mapName: string): Promise<void> {
-  const result = await run('cryptsetup', ['close', mapName], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
+  const result = await run('cryptsetup', ['close', '--', mapName], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
   if (result.timedOut) throw cryptsetupError(`close ${mapName}`, mapName, result);
   if (result.exitCode === 0 || result.exitCode === CRYPTSETUP_EXIT.WRONG_DEVICE) return;
   if (result.exitCode === CRYPTSETUP_EXIT.BUSY) {
@@ -82,7 +83,7 @@ export async function closeLuks(run: Runner, mapName: string): Promise<void> {
 
 /** `cryptsetup status` exits 4 for a mapping that is not active. */
 export async function mappingStatus(run: Runner, mapName: string): Promise<MappingStatus> {
-  const result = await run('cryptsetup', ['status', mapName], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
+  const result = await run('cryptsetup', ['status', '--', mapName], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
   if (result.exitCode === CRYPTSETUP_EXIT.WRONG_DEVICE && !result.timedOut) return { active: false };
   if (result.exitCode !== 0 || result.timedOut) throw cryptsetupError(`read the status of ${mapName}`, mapName, result);
   const status: MappingStatus = { active: true };

@@ -20,7 +20,7 @@ export interface DeviceContents {
 
 /** `wipefs --no-act --json` lists every signature without changing anything, then the first MiB is read. */
 export async function probeDevice(run: Runner, device: string): Promise<DeviceContents> {
-  const result = await run('wipefs', ['--no-act', '--json', device], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
+  const result = await run('wipefs', ['--no-act', '--json', '--', device], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
   if (result.exitCode !== 0 || result.timedOut) {
     throw new UnlockError('SYSTEM', `Failed to probe ${device} for signatures: ${describeFailure(result).replace(/^wipefs: (error: )?/, '')}`);
   }
@@ -69,7 +69,7 @@ export async function formatLuks2(run: Runner, device: string, secret: Secret, o
   const args = [
     'luksFormat', '--batch-mode', '--type', 'luks2', ...pbkdfArgs(opts.pbkdf),
     ...(opts.uuid === undefined ? [] : ['--uuid', opts.uuid]),
-    '--key-file=-', device,
+    '--key-file=-', '--', device,
   ];
   const result = await run('cryptsetup', args, { input: secret.bytes(), timeoutMs: FORMAT_TIMEOUT_MS });
   if (result.exitCode === 0 && !result.timedOut) return;
@@ -78,7 +78,7 @@ export async function formatLuks2(run: Runner, device: string, secret: Secret, o
 
 /** mkfs -t TYPE on an open mapping (only ever one that probeDevice found blank). */
 export async function makeFilesystem(run: Runner, path: string, fsType: string): Promise<void> {
-  const result = await run('mkfs', ['-t', fsType, path], { timeoutMs: FORMAT_TIMEOUT_MS });
+  const result = await run('mkfs', ['-t', fsType, '--', path], { timeoutMs: FORMAT_TIMEOUT_MS });
   if (result.exitCode === 0 && !result.timedOut) return;
   const detail = result.timedOut ? 'did not finish in time' : describeFailure(result).replace(/^cryptsetup exited/, 'mkfs exited');
   throw new UnlockError('SYSTEM', `Failed to make a ${fsType} filesystem on ${path}: ${detail}`, { hint: `check that mkfs.${fsType} is installed` });

@@ -52,7 +52,7 @@ export function parseLuksDump(text: string): LuksDump | undefined {
 
 /** Key slots and tokens (no key material is ever read: luksDump without --dump-volume-key). */
 export async function readLuksHeader(run: Runner, device: string): Promise<LuksHeader> {
-  const result = await run('cryptsetup', ['luksDump', device], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
+  const result = await run('cryptsetup', ['luksDump', '--', device], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
   if (result.exitCode !== 0 || result.timedOut) throw cryptsetupError(`read the LUKS2 header of ${device}`, device, result);
   const dump = parseLuksDump(result.stdout);
   if (dump === undefined) throw new UnlockError('SYSTEM', `Failed to read the LUKS2 header of ${device}: cryptsetup luksDump printed no header version`);
@@ -71,7 +71,7 @@ export async function readLuksHeader(run: Runner, device: string): Promise<LuksH
 
 /** `cryptsetup token export --token-id N`: the token's JSON on stdout. */
 export async function exportToken(run: Runner, device: string, id: number): Promise<Record<string, unknown>> {
-  const result = await run('cryptsetup', ['token', 'export', '--token-id', String(id), device], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
+  const result = await run('cryptsetup', ['token', 'export', '--token-id', String(id), '--', device], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
   if (result.exitCode !== 0 || result.timedOut) {
     throw (await unsupported(run, TOKENS_NEED, 'Reading LUKS2 tokens')) ?? cryptsetupError(`read LUKS2 token ${id} of ${device}`, device, result);
   }

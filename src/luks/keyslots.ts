@@ -12,7 +12,7 @@ export { readLuksHeader, type LuksHeader, type LuksToken } from './header.ts';
 
 /** The key slot `secret` opens, or undefined when it opens none ("Key slot N unlocked." with -v). */
 export async function slotOpenedBy(run: Runner, device: string, secret: Secret): Promise<number | undefined> {
-  const result = await run('cryptsetup', ['open', '--test-passphrase', '--verbose', '--type', 'luks', '--key-file=-', device], {
+  const result = await run('cryptsetup', ['open', '--test-passphrase', '--verbose', '--type', 'luks', '--key-file=-', '--', device], {
     input: secret.bytes(),
     timeoutMs: DEFAULT_OPEN_TIMEOUT_MS,
   });
@@ -38,7 +38,7 @@ export async function addKey(run: Runner, device: string, existing: Secret, adde
       'luksAddKey', '--batch-mode', ...pbkdfArgs(pbkdf),
       '--key-file=-', `--keyfile-size=${existing.length}`,
       `--new-keyfile-size=${added.length}`,
-      device, '-',
+      '--', device, '-',
     ], { input, timeoutMs: 2 * DEFAULT_OPEN_TIMEOUT_MS });
   } finally {
     input.fill(0);
@@ -60,7 +60,7 @@ export async function addKey(run: Runner, device: string, existing: Secret, adde
  * otherwise (exit 2), so this can never remove the last key that works.
  */
 export async function killSlot(run: Runner, device: string, slot: number, remaining: Secret): Promise<void> {
-  const result = await run('cryptsetup', ['luksKillSlot', '--key-file=-', device, String(slot)], {
+  const result = await run('cryptsetup', ['luksKillSlot', '--key-file=-', '--', device, String(slot)], {
     input: remaining.bytes(),
     timeoutMs: DEFAULT_OPEN_TIMEOUT_MS,
   });

@@ -51,7 +51,7 @@ export function parseSlotKdfs(dump: string): SlotKdf[] {
 }
 
 export async function readSlotKdfs(run: Runner, device: string): Promise<SlotKdf[]> {
-  const result = await run('cryptsetup', ['luksDump', device], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
+  const result = await run('cryptsetup', ['luksDump', '--', device], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
   if (result.exitCode !== 0 || result.timedOut) throw cryptsetupError(`read the key slots of ${device}`, device, result);
   return parseSlotKdfs(result.stdout);
 }

@@ -81,7 +81,7 @@ export async function importToken(run: Runner, device: string, json: string, opt
   const args = [
     'token', 'import', '--json-file=-', '--token-id', String(opts.tokenId),
     ...(opts.keySlot === undefined ? [] : ['--key-slot', String(opts.keySlot)]),
-    device,
+    '--', device,
   ];
   const result = await run('cryptsetup', args, { input: Buffer.from(json, 'utf8'), timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
   if (result.exitCode === 0 && !result.timedOut) return;
@@ -89,7 +89,7 @@ export async function importToken(run: Runner, device: string, json: string, opt
 }
 
 export async function removeToken(run: Runner, device: string, tokenId: number): Promise<void> {
-  const result = await run('cryptsetup', ['token', 'remove', '--token-id', String(tokenId), device], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
+  const result = await run('cryptsetup', ['token', 'remove', '--token-id', String(tokenId), '--', device], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
   if (result.exitCode === 0 && !result.timedOut) return;
   throw (await unsupported(run, TOKENS_NEED, 'Removing LUKS2 tokens (KEY_SOURCE=kms)')) ?? cryptsetupError(`remove LUKS2 token ${tokenId} from ${device}`, device, result);
 }

@@ -54,7 +54,7 @@ describe.skipIf(!canRunCryptsetup)('start/stop/status with fake system programs'
     ]);
     const calls = await sys.calls();
     expect(calls.filter((c) => c.args[0] === 'open')).toEqual([
-      { program: 'cryptsetup', args: ['open', '--type', 'luks', '--key-file=-', device, 'data'], stdinBytes: KEY.length },
+      { program: 'cryptsetup', args: ['open', '--type', 'luks', '--key-file=-', '--', device, 'data'], stdinBytes: KEY.length },
     ]);
     expect(calls.filter((c) => c.program === 'mount')).toEqual([
       { program: 'mount', args: ['--no-canonicalize', '-t', 'ext4', '-o', 'noatime,nodev', '--', '/dev/mapper/data', '/proc/self/fd/3/.'], stdinBytes: 0 },

@@ -66,6 +66,9 @@ const CASES: Record<string, { valid: Valid[]; invalid: Invalid[] }> = {
       ['.', "is not a device-mapper name (letters, digits, _ . - only, not '.' or '..', at most 127)"],
       ['a/b', "is not a device-mapper name (letters, digits, _ . - only, not '.' or '..', at most 127)"],
       ['m'.repeat(128), "is not a device-mapper name (letters, digits, _ . - only, not '.' or '..', at most 127)"],
+      // #10 item 11: cryptsetup took these for options (`status --help` said "open"; `open --test-passphrase` mapped nothing).
+      ['--help', "starts with '-', which cryptsetup would take for an option, refusing"],
+      ['-data', "starts with '-', which cryptsetup would take for an option, refusing"],
     ],
   },
   LUKS_DEVICE_FS: {
@@ -162,7 +165,15 @@ const CASES: Record<string, { valid: Valid[]; invalid: Invalid[] }> = {
   },
   MOUNT_POINT_MODE: {
     valid: [['0750', { mountPointMode: 0o750 }], ['755', { mountPointMode: 0o755 }]],
-    invalid: [['0800', 'is not an octal mode (like 0700)'], ['rwx', 'is not an octal mode (like 0700)'], ['04755', 'is not an octal mode (like 0700)']],
+    invalid: [
+      ['0800', 'is not an octal mode (like 0700)'],
+      ['rwx', 'is not an octal mode (like 0700)'],
+      ['04755', 'is not an octal mode (like 0700)'],
+      // #10 item 12: a writable bare mount point lets anyone plant a file there, and every later start refuses it.
+      ['0777', 'lets group or others write into the mount point (any user could make every start fail), refusing: use 0755 or stricter'],
+      ['0770', 'lets group or others write into the mount point (any user could make every start fail), refusing: use 0755 or stricter'],
+      ['702', 'lets group or others write into the mount point (any user could make every start fail), refusing: use 0755 or stricter'],
+    ],
   },
   MOUNT_OVER_NONEMPTY: {
     valid: [['yes', { mountOverNonEmpty: true }], ['TRUE', { mountOverNonEmpty: true }], ['1', { mountOverNonEmpty: true }], ['no', { mountOverNonEmpty: false }], ['false', { mountOverNonEmpty: false }], ['0', { mountOverNonEmpty: false }]],
@@ -179,6 +190,13 @@ const CASES: Record<string, { valid: Valid[]; invalid: Invalid[] }> = {
       ['a.service b.device', "names 'b.device', which is not a unit name (name.service, .target, .mount, .socket, .timer or .path)"],
       ['app@.service', "names 'app@.service', which is not a unit name (name.service, .target, .mount, .socket, .timer or .path)"],
       ['a,b.service', "names 'a,b.service', which is not a unit name (name.service, .target, .mount, .socket, .timer or .path)"],
+      // #10 item 12: the volume's service is itself ordered after these: requiring them after it is an ordering cycle at boot.
+      ['app.service local-fs.target', "names 'local-fs.target', which luks-ssm@.service is itself ordered after (local file systems are mounted before any normal service): an ordering cycle, refusing"],
+      ['-.mount', "names '-.mount', which luks-ssm@.service is itself ordered after (the root file system is mounted before any normal service): an ordering cycle, refusing"],
+      ['dbus.service', "names 'dbus.service', which luks-ssm@.service is itself ordered after (After=dbus.service keeps the bus up while the volume stops): an ordering cycle, refusing"],
+      ['basic.target', "names 'basic.target', which luks-ssm@.service is itself ordered after (default dependencies of every service): an ordering cycle, refusing"],
+      ['sysinit.target', "names 'sysinit.target', which luks-ssm@.service is itself ordered after (default dependencies of every service): an ordering cycle, refusing"],
+      ['network-online.target', "names 'network-online.target', which luks-ssm@.service is itself ordered after (the passphrase comes over the network): an ordering cycle, refusing"],
     ],
   },
   KEY_SOURCE: {

@@ -43,7 +43,7 @@ describe('openLuks', () => {
     await openLuks(run, '/dev/nvme1n1', 'data', keySecret());
     const calls = await fakes.calls('cryptsetup');
     expect(calls).toHaveLength(1);
-    expect(calls[0]!.argv).toEqual(['open', '--type', 'luks', '--key-file=-', '/dev/nvme1n1', 'data']);
+    expect(calls[0]!.argv).toEqual(['open', '--type', 'luks', '--key-file=-', '--', '/dev/nvme1n1', 'data']);
     expect(calls[0]!.stdin.toString('utf8')).toBe(KEY);
     expect(calls[0]!.argv.join(' ')).not.toContain('correct horse');
     expect(calls[0]!.env).not.toContain('correct horse');
@@ -107,7 +107,7 @@ describe('testPassphrase', () => {
   it('is true on exit 0 and sends the key on stdin with --test-passphrase', async () => {
     expect(await testPassphrase(run, '/img', keySecret())).toBe(true);
     const [call] = await fakes.calls('cryptsetup');
-    expect(call!.argv).toEqual(['open', '--test-passphrase', '--type', 'luks', '--key-file=-', '/img']);
+    expect(call!.argv).toEqual(['open', '--test-passphrase', '--type', 'luks', '--key-file=-', '--', '/img']);
     expect(call!.stdin.toString('utf8')).toBe(KEY);
   });
 
@@ -129,7 +129,7 @@ describe('isLuks and luksUuid', () => {
     expect(await isLuks(run, '/dev/x')).toBe(false);
     await fakes.script('cryptsetup', { exit: 4, stderr: 'Device /dev/x does not exist or access denied.\n' });
     expect((await errorOf(isLuks(run, '/dev/x'))).kind).toBe('SYSTEM');
-    expect((await fakes.calls('cryptsetup'))[0]!.argv).toEqual(['isLuks', '/dev/x']);
+    expect((await fakes.calls('cryptsetup'))[0]!.argv).toEqual(['isLuks', '--', '/dev/x']);
   });
 
   it('luksUuid returns the trimmed UUID, NOT_LUKS for a non-LUKS device', async () => {
@@ -146,8 +146,8 @@ describe('closeLuks', () => {
     await fakes.script('cryptsetup', { exit: 4, stderr: 'Device data is not active.\n' });
     await closeLuks(run, 'data');
     expect((await fakes.calls('cryptsetup')).map((c) => c.argv)).toEqual([
-      ['close', 'data'],
-      ['close', 'data'],
+      ['close', '--', 'data'],
+      ['close', '--', 'data'],
     ]);
   });
 
@@ -171,7 +171,7 @@ describe('mappingStatus', () => {
     ].join('\n');
     await fakes.script('cryptsetup', { stdout });
     expect(await mappingStatus(run, 'data')).toEqual({ active: true, type: 'LUKS2', device: '/dev/nvme1n1' });
-    expect((await fakes.calls('cryptsetup'))[0]!.argv).toEqual(['status', 'data']);
+    expect((await fakes.calls('cryptsetup'))[0]!.argv).toEqual(['status', '--', 'data']);
   });
 
   it('is inactive on exit 4 and throws on other failures', async () => {

@@ -32,7 +32,7 @@ describe('keys reach cryptsetup on stdin only', () => {
     expect(call!.stdin.toString()).toBe(OLD + NEW);
     expect(call!.argv).toEqual([
       'luksAddKey', '--batch-mode', '--pbkdf', 'pbkdf2', '--pbkdf-force-iterations', '1000',
-      '--key-file=-', `--keyfile-size=${OLD.length}`, `--new-keyfile-size=${NEW.length}`, '/dev/xvdf', '-',
+      '--key-file=-', `--keyfile-size=${OLD.length}`, `--new-keyfile-size=${NEW.length}`, '--', '/dev/xvdf', '-',
     ]);
     expectNoKeyOutsideStdin(call!);
   });
@@ -45,8 +45,8 @@ describe('keys reach cryptsetup on stdin only', () => {
     await formatLuks2(run, '/dev/xvdf', secret(NEW), { uuid: '6f1e7a52-1d2b-4c47-9a0c-3b0b6f5f2b11' });
     const calls = await fakes.calls('cryptsetup');
     expect(calls.map((c) => c.stdin.toString())).toEqual([NEW, OLD, NEW]);
-    expect(calls[0]!.argv).toEqual(['luksKillSlot', '--key-file=-', '/dev/xvdf', '0']);
-    expect(calls[2]!.argv).toEqual(['luksFormat', '--batch-mode', '--type', 'luks2', '--uuid', '6f1e7a52-1d2b-4c47-9a0c-3b0b6f5f2b11', '--key-file=-', '/dev/xvdf']);
+    expect(calls[0]!.argv).toEqual(['luksKillSlot', '--key-file=-', '--', '/dev/xvdf', '0']);
+    expect(calls[2]!.argv).toEqual(['luksFormat', '--batch-mode', '--type', 'luks2', '--uuid', '6f1e7a52-1d2b-4c47-9a0c-3b0b6f5f2b11', '--key-file=-', '--', '/dev/xvdf']);
     for (const call of calls) expectNoKeyOutsideStdin(call);
   });
 

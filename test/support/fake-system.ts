@@ -82,7 +82,8 @@ function answer(sys: FakeSystem, file: string, args: string[], options?: RunOpti
       return ok();
     }
     if (verb === 'open') {
-      const testOnly = args.includes('--test-passphrase');
+      const end = args.indexOf('--');
+      const testOnly = (end < 0 ? args : args.slice(0, end)).includes('--test-passphrase');
       const dev = testOnly ? last : (args.at(-2) as string);
       if (!key?.equals(sys.rightKey)) return fail(2, 'No key available with this passphrase.');
       if (!testOnly) sys.mappings.set(last, dev);

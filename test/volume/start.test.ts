@@ -32,7 +32,7 @@ describe('startVolume', () => {
     expect(await startVolume(deps, fakeConfig(sys))).toBe('unlocked');
 
     const open = sys.calls.find((c) => c.args[0] === 'open');
-    expect(open?.args).toEqual(['open', '--type', 'luks', '--key-file=-', sys.device, 'data']);
+    expect(open?.args).toEqual(['open', '--type', 'luks', '--key-file=-', '--', sys.device, 'data']);
     expect(open?.input?.equals(KEY)).toBe(true);
     expect(sys.calls.find((c) => c.file === 'mount')?.args).toEqual(['--no-canonicalize', '-t', 'ext4', '-o', 'noatime', '--', '/dev/mapper/data', '/proc/self/fd/3/.']);
     expect(sys.mounts.get(sys.mountPoint)).toBe('/dev/mapper/data');
