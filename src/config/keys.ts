@@ -130,7 +130,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   {
     name: 'KMS_KEY_ID', required: false, default: undefined, origin: 'luks-ssm', check: v.checkKmsKeyId,
     syntax: 'key id, key ARN, alias/NAME or alias ARN',
-    description: 'KMS key that enroll and rotate encrypt new passphrases under. Unset: alias/aws/ssm for KEY_SOURCE=ssm; required for kms.',
+    description: 'KMS key that enroll and rotate encrypt new passphrases under; with KEY_SOURCE=kms also the only key start decrypts with (a token under another key is refused). Unset: alias/aws/ssm for KEY_SOURCE=ssm; required for kms.',
     apply: (d, value) => { d.kmsKeyId = value; },
   },
   {

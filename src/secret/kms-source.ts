@@ -44,14 +44,37 @@ export function encryptionContextOf(uuid: string, instanceId?: string): Record<s
   return { [CONTEXT_LUKS_UUID]: uuid, ...(instanceId === undefined ? {} : { [CONTEXT_INSTANCE_ID]: instanceId }) };
 }
 
-/** Decrypt with KeyId pinned to the token's key; the plaintext goes into a Secret and the SDK's buffer is zeroed. */
-export async function decryptToken(aws: AwsContext, token: KmsTokenView, context: Record<string, string>, device: string, opts: { deadline: number; clock: Clock; log?: Logger }): Promise<Secret> {
+const ALIAS = /^(arn:[^:]+:kms:[^:]*:[^:]*:)?alias\//;
+
+/**
+ * Whether the token's key (a key ARN, as Encrypt returns it) is KMS_KEY_ID: a key ARN must match exactly, a
+ * key id the ARN's last part. undefined for an alias: only KMS can resolve it, so it is sent as Decrypt's KeyId.
+ */
+export function tokenKeyIsPinned(pinned: string, tokenKeyId: string): boolean | undefined {
+  if (ALIAS.test(pinned)) return undefined;
+  if (pinned.startsWith('arn:')) return pinned === tokenKeyId;
+  return pinned === tokenKeyId || tokenKeyId.endsWith(`:key/${pinned}`);
+}
+
+function pinRefusal(token: KmsTokenView, device: string, pinned: string, cause?: unknown): UnlockError {
+  return new UnlockError('CONFIG', `${device}: LUKS2 token ${token.tokenId} is encrypted under KMS key ${token.keyId}, but KMS_KEY_ID=${pinned}, refusing.`, {
+    ...(cause === undefined ? {} : { cause }),
+    hint: 'if KMS_KEY_ID was changed on purpose, run luks-ssm rotate: it re-encrypts the passphrase under the new key; if not, the header was changed: find out who changed it',
+  });
+}
+
+/**
+ * Decrypt with KeyId pinned to the token's key, or to KMS_KEY_ID when it is an alias (`pinnedAlias`: KMS then
+ * refuses another key's ciphertext); the plaintext goes into a Secret and the SDK's buffer is zeroed.
+ */
+export async function decryptToken(aws: AwsContext, token: KmsTokenView, context: Record<string, string>, device: string, opts: { deadline: number; clock: Clock; log?: Logger; pinnedAlias?: string }): Promise<Secret> {
   const { DecryptCommand } = await import('../aws/kms-client.ts');
   const what = `decrypt LUKS2 token ${token.tokenId} of ${device} with KMS`;
   const kms = await aws.kms();
+  const keyId = opts.pinnedAlias ?? token.keyId;
   try {
     const out = await callWithRetry(
-      (abortSignal) => kms.send(new DecryptCommand({ CiphertextBlob: Buffer.from(token.ciphertext, 'base64'), EncryptionContext: context, KeyId: token.keyId }), { abortSignal }),
+      (abortSignal) => kms.send(new DecryptCommand({ CiphertextBlob: Buffer.from(token.ciphertext, 'base64'), EncryptionContext: context, KeyId: keyId }), { abortSignal }),
       { deadline: opts.deadline, clock: opts.clock, what, attemptTimeoutMs: AWS_ATTEMPT_TIMEOUT_MS, ...(opts.log ? { log: opts.log } : {}) },
     );
     if (out.Plaintext === undefined || out.Plaintext.length === 0) throw new UnlockError('AWS_UNAVAILABLE', `Failed to ${what}: empty answer`);
@@ -60,6 +83,7 @@ export async function decryptToken(aws: AwsContext, token: KmsTokenView, context
     return secret;
   } catch (error) {
     const name = errorNameOf(error);
+    if (opts.pinnedAlias !== undefined && name === 'IncorrectKeyException') throw pinRefusal(token, device, opts.pinnedAlias, error);
     if (name === 'InvalidCiphertextException' || name === 'IncorrectKeyException') {
       throw new UnlockError('AWS_DENIED', `Failed to ${what}: the ciphertext does not belong to this volume (${Object.keys(context).join(', ')} differ)`, {
         cause: error,
@@ -84,14 +108,25 @@ export function createKmsKeySource(config: VolumeConfig, deps: KmsSourceDeps): K
       const context = encryptionContextOf(header.uuid, instanceId);
       const aws = await deps.aws(deadline);
       // A token that does not decrypt here may be a stale one from an interrupted rotation: try the others first.
+      // With KMS_KEY_ID set, only tokens under that key are tried (issue #10, item 13).
+      const pinned = config.kmsKeyId;
       let refused: UnlockError | undefined;
       for (const token of header.tokens) {
+        const match = pinned === undefined ? true : tokenKeyIsPinned(pinned, token.keyId);
+        if (match === false) {
+          const refusal = pinRefusal(token, header.device, pinned as string);
+          deps.log.warn({ device: header.device, token: token.tokenId }, `${refusal.message.replace(/, refusing\.$/, '')}, ignoring.`);
+          refused ??= refusal;
+          continue;
+        }
         let secret: Secret;
         try {
-          secret = await decryptToken(aws, token, context, header.device, { deadline, clock: deps.clock, log: deps.log });
+          secret = await decryptToken(aws, token, context, header.device, { deadline, clock: deps.clock, log: deps.log, ...(match === undefined ? { pinnedAlias: pinned as string } : {}) });
         } catch (error) {
-          if (!isUnlockError(error) || error.kind !== 'AWS_DENIED' || !/does not belong/.test(error.message)) throw error;
-          deps.log.warn({ device: header.device, token: token.tokenId }, `${error.message}, ignoring.`);
+          const pinRefused = isUnlockError(error) && error.kind === 'CONFIG' && error.message.includes(', but KMS_KEY_ID=');
+          const foreign = isUnlockError(error) && error.kind === 'AWS_DENIED' && /does not belong/.test(error.message);
+          if (!pinRefused && !foreign) throw error;
+          deps.log.warn({ device: header.device, token: token.tokenId }, `${error.message.replace(/, refusing\.$/, '')}, ignoring.`);
           refused ??= error;
           continue;
         }

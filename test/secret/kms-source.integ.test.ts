@@ -72,6 +72,32 @@ describe.skipIf(!canRunCryptsetup)('KMS ciphertext in a LUKS2 token (real crypts
     expect([disabled.kind, disabled.hint]).toEqual(['KMS_KEY_UNUSABLE', expect.stringMatching(/^enable it: aws kms enable-key --key-id arn:aws:kms:/)]);
   });
 
+  // Whoever can write the header could name a key of their own (and its ciphertext of a passphrase they know):
+  // with KMS_KEY_ID set, start decrypts only under that key (issue #10, item 13).
+  it('KMS_KEY_ID pins start to that key: a header naming another key is refused with both key ids, before any Decrypt', async () => {
+    const { config, device } = await setup('blank');
+    await enrollVolume(lifecycleDeps(world.emulator, world.dev), config, { format: true });
+    const [token] = kmsTokensOf(await readLuksHeader(run, device));
+    const other = world.emulator.createKey({ alias: 'alias/other' });
+    const decrypts = () => world.emulator.requests().filter((r) => r.action === 'Decrypt').length;
+    const before = decrypts();
+    for (const pinned of [other.arn, other.keyId]) {
+      const error = await failureOf(keyStartWouldUse(world.emulator, world.dev, { ...config, kmsKeyId: pinned }, device));
+      expect([error.kind, error.exitCode, error.message]).toEqual(['CONFIG', 78,
+        `${device}: LUKS2 token ${token!.tokenId} is encrypted under KMS key ${token!.keyId}, but KMS_KEY_ID=${pinned}, refusing.`]);
+    }
+    expect(decrypts()).toBe(before);
+    // An alias can only be resolved by KMS: Decrypt is sent with it as KeyId, and KMS refuses another key's ciphertext.
+    const error = await failureOf(keyStartWouldUse(world.emulator, world.dev, { ...config, kmsKeyId: 'alias/other' }, device));
+    expect([error.kind, error.message]).toEqual(['CONFIG',
+      `${device}: LUKS2 token ${token!.tokenId} is encrypted under KMS key ${token!.keyId}, but KMS_KEY_ID=alias/other, refusing.`]);
+    // The key it was enrolled under, by ARN, id or alias, still opens it.
+    const keyId = token!.keyId.replace(/^.*:key\//, '');
+    for (const pinned of [token!.keyId, keyId, 'alias/luks']) {
+      expect(await keyStartWouldUse(world.emulator, world.dev, { ...config, kmsKeyId: pinned }, device)).toBe(`kms-token:${token!.tokenId}@1`);
+    }
+  });
+
   it('a volume without a token is a config error naming the fix; KEY_SOURCE=kms without KMS_KEY_ID refuses to enroll', async () => {
     const { config, device } = await setup('luks');
     const error = await failureOf(keyStartWouldUse(world.emulator, world.dev, config, device));
