@@ -20,11 +20,27 @@ export interface EnablePaths {
   targetPath: string;
 }
 
-export const DEFAULT_ENABLE_PATHS: EnablePaths = {
-  unitDir: '/etc/systemd/system',
-  templatePath: '/usr/lib/systemd/system/luks-ssm@.service',
-  targetPath: '/usr/lib/systemd/system/luks-ssm.target',
-};
+/** Where packages install units: /usr/lib/…, or /lib/… on a system without merged /usr (Debian 11, an upgraded Ubuntu 20.04). */
+export const VENDOR_UNIT_DIRS = ['/usr/lib/systemd/system', '/lib/systemd/system'] as const;
+
+export function enablePathsIn(vendorDir: string, unitDir = '/etc/systemd/system'): EnablePaths {
+  return { unitDir, templatePath: join(vendorDir, 'luks-ssm@.service'), targetPath: join(vendorDir, 'luks-ssm.target') };
+}
+
+export const DEFAULT_ENABLE_PATHS: EnablePaths = enablePathsIn(VENDOR_UNIT_DIRS[0]);
+
+/**
+ * The paths for the vendor dir that really holds the installed template, so offline links point where the package put
+ * it. `root` is for tests. None holds it: the first, whose "not installed" error then names it.
+ */
+export async function findEnablePaths(root = '/'): Promise<EnablePaths> {
+  const unitDir = join(root, 'etc/systemd/system');
+  for (const dir of VENDOR_UNIT_DIRS) {
+    const paths = enablePathsIn(join(root, dir), unitDir);
+    if (await entryAt(paths.templatePath) !== undefined) return paths;
+  }
+  return enablePathsIn(join(root, VENDOR_UNIT_DIRS[0]), unitDir);
+}
 
 export interface UnitVerbResult {
   /** What was done and what is left to do, one line each, for stdout. */
@@ -39,7 +55,7 @@ const NO_BUS = 'systemd is not reachable over D-Bus (a chroot, or before boot fi
  * Makes the volume start at boot (luks-ssm.target wants it; multi-user.target wants luks-ssm.target) and
  * reloads systemd so the generator writes its mount unit and REQUIRED_BY drop-ins now. Does not start it.
  */
-export async function enableVolume(config: VolumeConfig, bus: SystemdBus | undefined, paths: EnablePaths = DEFAULT_ENABLE_PATHS): Promise<UnitVerbResult> {
+export async function enableVolume(config: VolumeConfig, bus: SystemdBus | undefined, given?: EnablePaths): Promise<UnitVerbResult> {
   const service = unitOf(config.volume);
   if (bus) {
     const result = await bus.enableUnitFiles([service, TARGET_NAME]);
@@ -49,6 +65,7 @@ export async function enableVolume(config: VolumeConfig, bus: SystemdBus | undef
     messages.push(`Enabled ${service} at boot; start it now with: systemctl start ${service}`);
     return { messages, applied: true };
   }
+  const paths = given ?? await findEnablePaths();
   const messages: string[] = [];
   for (const [wants, name, target] of [[`${TARGET_NAME}.wants`, service, paths.templatePath], ['multi-user.target.wants', TARGET_NAME, paths.targetPath]] as const) {
     await requireInstalled(target);

@@ -3,7 +3,7 @@ import { lstat, mkdir, mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { disableVolume, enableVolume, type EnablePaths } from '../../src/systemd/enable.ts';
+import { disableVolume, enablePathsIn, enableVolume, findEnablePaths, type EnablePaths } from '../../src/systemd/enable.ts';
 import type { VolumeConfig } from '../../src/types.ts';
 import { createFakeBus } from './fake-bus.ts';
 
@@ -80,6 +80,31 @@ describe('enableVolume without D-Bus', () => {
     await expect(enableVolume(CONFIG, undefined, paths)).rejects.toMatchObject({
       kind: 'SYSTEM', message: `Failed to enable: ${paths.templatePath} is not installed (ENOENT)`,
     });
+  });
+});
+
+describe('findEnablePaths: the unit dir the package really used', () => {
+  async function installUnder(dir: string): Promise<void> {
+    await mkdir(join(root, dir), { recursive: true });
+    for (const unit of ['luks-ssm@.service', 'luks-ssm.target']) await writeFile(join(root, dir, unit), '[Install]\n');
+  }
+
+  it('a system without merged /usr (Debian 11, an upgraded Ubuntu 20.04): /lib/systemd/system, and enable links there', async () => {
+    await rm(paths.templatePath);
+    await rm(paths.targetPath);
+    await installUnder('lib/systemd/system');
+    const found = await findEnablePaths(root);
+    expect(found).toEqual(enablePathsIn(join(root, 'lib/systemd/system'), join(root, 'etc/systemd/system')));
+    await enableVolume(CONFIG, undefined, found);
+    expect(await readlink(join(root, 'etc/systemd/system/luks-ssm.target.wants/luks-ssm@data.service'))).toBe(join(root, 'lib/systemd/system/luks-ssm@.service'));
+  });
+
+  it('/usr/lib/systemd/system when it holds the template (merged /usr, RPM); the same when neither does, for the error', async () => {
+    await installUnder('lib/systemd/system');
+    expect((await findEnablePaths(root)).templatePath).toBe(join(root, 'usr/lib/systemd/system/luks-ssm@.service'));
+    await rm(join(root, 'usr/lib/systemd/system/luks-ssm@.service'));
+    await rm(join(root, 'lib'), { recursive: true });
+    expect((await findEnablePaths(root)).templatePath).toBe(join(root, 'usr/lib/systemd/system/luks-ssm@.service'));
   });
 });
 
