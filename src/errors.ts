@@ -25,6 +25,7 @@ export const EXIT_CODES = {
   SYSTEM: { code: 83, permanent: false, meaning: 'cryptsetup, mount or the service manager failed' },
   LOCKED: { code: 84, permanent: false, meaning: 'another luks-ssm run held the lock past the deadline' },
   UNSUPPORTED: { code: 85, permanent: true, meaning: 'this system\'s cryptsetup is too old for this feature (the message names the version needed)' },
+  SLOT_TOO_COSTLY: { code: 86, permanent: true, meaning: 'the keyslot needs more memory than this instance has: run luks-ssm rotate' },
 } as const;
 
 export type ExitCodeName = keyof typeof EXIT_CODES;

@@ -36,6 +36,13 @@ export function cryptsetupError(what: string, device: string, result: RunResult,
         hint: 'check SSM_PATH and the parameter version, or add this passphrase with cryptsetup luksAddKey',
       });
     case CRYPTSETUP_EXIT.OUT_OF_MEMORY:
+      // With a key, exit 3 is the key slot's argon2 asking for more memory than the machine gives ("Not enough
+      // available memory to open a keyslot."): the same at every try, so permanent. Callers add the figures.
+      if (keyed) {
+        return new UnlockError('SLOT_TOO_COSTLY', `Failed to ${what}: its key slot needs more memory than this instance has (${detail})`, {
+          hint: 'run luks-ssm rotate on an instance with more memory: the new key slot needs ~8 MiB',
+        });
+      }
       return new UnlockError('SYSTEM', `Failed to ${what}: out of memory (${detail})`, {
         retryable: true,
         hint: 'argon2 key slots need memory; close other volumes or use a smaller --pbkdf-memory',

@@ -17,7 +17,7 @@ export async function slotOpenedBy(run: Runner, device: string, secret: Secret):
     timeoutMs: DEFAULT_OPEN_TIMEOUT_MS,
   });
   if (!result.timedOut && result.exitCode === CRYPTSETUP_EXIT.NO_PERMISSION) return undefined;
-  if (result.timedOut || result.exitCode !== 0) throw cryptsetupError(`test a key on ${device}`, device, result);
+  if (result.timedOut || result.exitCode !== 0) throw cryptsetupError(`test a key on ${device}`, device, result, true);
   const slot = /Key slot (\d+) unlocked/.exec(result.stdout + result.stderr)?.[1];
   if (slot === undefined) throw new UnlockError('SYSTEM', `Failed to test a key on ${device}: cryptsetup did not say which key slot opened`);
   return Number(slot);
@@ -52,7 +52,7 @@ export async function addKey(run: Runner, device: string, existing: Secret, adde
       hint: `see cryptsetup luksDump ${device}; remove a slot you no longer need with cryptsetup luksKillSlot`,
     });
   }
-  throw cryptsetupError(`add a key slot to ${device}`, device, result);
+  throw cryptsetupError(`add a key slot to ${device}`, device, result, true);
 }
 
 /**
@@ -68,5 +68,5 @@ export async function killSlot(run: Runner, device: string, slot: number, remain
   if (result.exitCode === CRYPTSETUP_EXIT.NO_PERMISSION && !result.timedOut) {
     throw new UnlockError('WRONG_PASSPHRASE', `Failed to remove key slot ${slot} of ${device}: the new key opens no other key slot, refusing`);
   }
-  throw cryptsetupError(`remove key slot ${slot} of ${device}`, device, result);
+  throw cryptsetupError(`remove key slot ${slot} of ${device}`, device, result, true);
 }

@@ -1,15 +1,19 @@
 // `check`: a pre-flight that changes nothing — each step ok/FAIL with the fix, stopping at the first failure.
 import { isUnlockError, UnlockError } from '../errors.ts';
 import { resolveDevice } from '../device/resolve.ts';
-import { isLuks, testPassphrase } from '../luks/cryptsetup.ts';
+import { isLuks } from '../luks/cryptsetup.ts';
+import { slotOpenedBy } from '../luks/keyslots.ts';
 import { describeRecovery, readRecoverySlots } from '../luks/recovery-token.ts';
 import { withSecret } from '../secret/secret.ts';
 import type { VolumeDeps } from './deps.ts';
+import { explainTooCostly, slotCost } from './slot-cost.ts';
 import type { VolumeConfig } from '../types.ts';
 
 export interface CheckStep {
   name: string;
   ok: boolean;
+  /** Passed, but something needs doing (an interrupted rotation, a costly key slot): printed as `warn`, exit 0. */
+  warn?: boolean;
   detail: string;
   hint?: string;
 }
@@ -20,11 +24,15 @@ export interface CheckReport {
   failure: UnlockError | undefined;
 }
 
-type Step = { name: string; run: () => Promise<string> };
+type Opened = { fetched: string; slot: number; ms: number };
+type Warning = { warn: true; detail: string; hint: string };
+type Step = { name: string; run: () => Promise<string | Warning> };
 
 export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promise<CheckReport> {
   const deadline = deps.clock.now() + config.timeoutSec * 1000;
   let device = '';
+  /** Which key slot the key step's key opened, and how long cryptsetup took to say so. */
+  let opened: Opened | undefined;
   const steps: Step[] = [
     { name: 'config', run: async () => config.sources.join(', ') },
     {
@@ -55,18 +63,37 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promi
         // Keys in start's order: an older one opening means start works, but a rotation was left unfinished.
         let first: string | undefined;
         for await (const key of deps.keySource(config).keys(deadline)) {
-          const opened = await withSecret(key.secret, async (secret) => {
+          const found = await withSecret(key.secret, async (secret) => {
             const fetched = `${key.source}${key.version === undefined ? '' : ` version ${key.version}`}${key.region ? ` (${key.region})` : ''}: ${secret.length} bytes`;
             first ??= fetched;
-            return (await testPassphrase(deps.run, device, secret)) ? fetched : undefined;
+            const started = deps.clock.now();
+            const slot = await slotOpenedBy(deps.run, device, secret).catch(async (error: unknown) => {
+              throw isUnlockError(error) && error.kind === 'SLOT_TOO_COSTLY' ? await explainTooCostly(deps, config, device, error, `test a key on ${device}`) : error;
+            });
+            return slot === undefined ? undefined : { fetched, slot, ms: deps.clock.now() - started };
           });
-          if (opened !== undefined && opened === first) return `${opened}, opens a keyslot of ${device}`;
-          if (opened !== undefined) return `${first}, opens no keyslot of ${device}, but the earlier ${opened} does (run luks-ssm rotate ${config.volume} to finish the interrupted rotation)`;
+          if (found === undefined) continue;
+          opened = found;
+          if (found.fetched === first) return `${found.fetched}, opens key slot ${found.slot} of ${device}`;
+          return {
+            warn: true,
+            detail: `${first}, opens no keyslot of ${device}, but the earlier ${found.fetched} does: an interrupted rotation, which start falls back from at every boot`,
+            hint: `run luks-ssm rotate ${config.volume} to finish it`,
+          };
         }
         if (first === undefined) throw new UnlockError('INTERNAL', `${deps.keySource(config).description} offered no key`);
         throw new UnlockError('WRONG_PASSPHRASE', `${first}, but it opens no keyslot of ${device}`, {
           hint: 'the parameter holds a different passphrase: check SSM_PATH and the parameter version',
         });
+      },
+    },
+    {
+      name: 'keyslot',
+      run: async () => {
+        const { slot, ms } = opened as Opened;
+        const cost = await slotCost(deps, config, device, slot, ms);
+        if (cost.verdict === 'fail') throw new UnlockError('SLOT_TOO_COSTLY', cost.detail, { hint: cost.hint as string });
+        return cost.verdict === 'warn' ? { warn: true, detail: cost.detail, hint: cost.hint as string } : cost.detail;
       },
     },
     // Information only: a volume without a recovery key works, it just has no way in when AWS does not answer.
@@ -76,7 +103,8 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promi
   const report: CheckReport = { steps: [], failure: undefined };
   for (const step of steps) {
     try {
-      report.steps.push({ name: step.name, ok: true, detail: await step.run() });
+      const result = await step.run();
+      report.steps.push(typeof result === 'string' ? { name: step.name, ok: true, detail: result } : { name: step.name, ok: true, ...result });
     } catch (error) {
       if (!isUnlockError(error)) throw error;
       report.steps.push({ name: step.name, ok: false, detail: error.message, hint: error.hint });
@@ -89,6 +117,6 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promi
 
 export function formatCheckReport(report: CheckReport): string {
   return report.steps
-    .map((s) => `${s.ok ? 'ok  ' : 'FAIL'}  ${s.name.padEnd(8)} ${s.detail}${s.hint ? `\n      fix: ${s.hint}` : ''}\n`)
+    .map((s) => `${s.ok ? (s.warn ? 'warn' : 'ok  ') : 'FAIL'}  ${s.name.padEnd(8)} ${s.detail}${s.hint ? `\n      fix: ${s.hint}` : ''}\n`)
     .join('');
 }

@@ -9,6 +9,7 @@ import type { FetchedKey } from '../secret/source.ts';
 import { writeUnlockRecord } from './unlock-record.ts';
 import { inspectVolume, mapperPath } from './inspect.ts';
 import type { VolumeDeps } from './deps.ts';
+import { explainTooCostly } from './slot-cost.ts';
 import type { VolumeConfig } from '../types.ts';
 
 export type StartOutcome = 'already-mounted' | 'mounted-open-volume' | 'unlocked';
@@ -110,12 +111,15 @@ async function openWithFirstKeyThatFits(deps: VolumeDeps, config: VolumeConfig, 
   for await (const key of source.keys(deadline)) {
     tried += 1;
     const { secret, ...about } = key;
+    deps.log.info({ volume: config.volume, device, source: about.source, version: about.version }, `fetched ${describeKey(about)}, opening ${device}`);
     const opened = await withSecret(secret, async (s) => {
       try {
         await openLuks(deps.run, device, config.mapName, s, { timeoutMs: remaining(deadline, deps.clock.now()) });
         return true;
       } catch (error) {
         if (isUnlockError(error) && error.kind === 'WRONG_PASSPHRASE') return false;
+        // Out of memory for the slot's argon2: the same at every try and with every key, so one line and stop.
+        if (isUnlockError(error) && error.kind === 'SLOT_TOO_COSTLY') throw await explainTooCostly(deps, config, device, error, `open ${device}`);
         throw error;
       }
     });

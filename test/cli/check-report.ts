@@ -3,17 +3,18 @@ import { plainLines } from '../support/cli.ts';
 
 interface Step {
   name: string;
+  /** `ok` and `warn` lines passed; `FAIL` did not. */
   ok: boolean;
   /** The step's line, then its "fix:" line when there is one: exactly as printed. */
   lines: string[];
 }
 
-/** Lines look like `ok    key      …` or `FAIL  device   …`, a failure followed by `      fix: …`. */
+/** Lines look like `ok    key      …`, `warn  keyslot  …` or `FAIL  device   …`, a warning or failure followed by `      fix: …`. */
 function stepsOf(stdout: string): Step[] {
   const steps: Step[] = [];
   for (const line of plainLines(stdout)) {
-    const step = /^(ok {4}|FAIL {2})(\S+)/.exec(line);
-    if (step) steps.push({ name: step[2]!, ok: step[1]!.startsWith('ok'), lines: [line] });
+    const step = /^(ok {4}|warn {2}|FAIL {2})(\S+)/.exec(line);
+    if (step) steps.push({ name: step[2]!, ok: !step[1]!.startsWith('FAIL'), lines: [line] });
     else if (line.startsWith('      fix: ') && steps.length > 0) steps.at(-1)!.lines.push(line);
     else steps.push({ name: '?', ok: false, lines: [line] });
   }

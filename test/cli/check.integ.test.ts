@@ -44,12 +44,12 @@ describe.skipIf(!canRunCryptsetup)('check on LUKS2 image files', () => {
 
     const ok = await runCli(['check', p.name], { env });
     expect({ code: ok.code, stderr: ok.stderr }).toEqual({ code: 0, stderr: '' });
-    expect(outcome(ok.stdout)).toEqual({ failed: [], last: 'key' });
+    expect(outcome(ok.stdout)).toEqual({ failed: [], last: 'recovery' });
     expect(stepLines(ok.stdout, ['config', 'device', 'luks', 'key'])).toEqual([
       `ok    config   ${right}`,
       `ok    device   /dev/${p.name} -> ${device}`,
       'ok    luks     LUKS header found',
-      `ok    key      ssm:/luks/${p.name} version 1 (us-east-1): ${p.key.length} bytes, opens a keyslot of ${device}`,
+      `ok    key      ssm:/luks/${p.name} version 1 (us-east-1): ${p.key.length} bytes, opens key slot 0 of ${device}`,
     ]);
 
     const miss = await runCli(['check', `${p.name}-near`], { env });

@@ -49,6 +49,7 @@ describe.skipIf(!canRunCryptsetup)('start/stop/status with fake system programs'
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
     expect(messages(result)).toEqual([
       `Created mount point ${mountPoint}`,
+      `fetched ssm:/luks/data version 2, opening ${device}`,
       `opened ${device} as /dev/mapper/data with ssm:/luks/data version 2`,
       `mounted /dev/mapper/data on ${mountPoint}`,
     ]);
@@ -122,6 +123,7 @@ describe.skipIf(!canRunCryptsetup)('start/stop/status with fake system programs'
       'device:     /dev/disk0',
       'mapping:    /dev/mapper/data closed',
       `mount:      ${mountPoint} not mounted`,
+      'recovery:   none (luks-ssm recovery-key data adds one)',
       '',
     ]);
   });

@@ -32,9 +32,16 @@ export interface FakeSystem {
   /** Mount points umount reports busy. */
   busy: Set<string>;
   luksDevices: Set<string>;
+  /** The "Keyslots:" section `cryptsetup luksDump` prints; the right key opens slot 0. */
+  keyslots: string;
+  /** True: opening needs more memory than there is (cryptsetup exit 3), as with a 1 GiB argon2 slot on a small instance. */
+  outOfMemory: boolean;
   run: Runner;
   cleanup(): void;
 }
+
+export const PBKDF2_SLOT = 'Keyslots:\n  0: luks2\n\tKey:        512 bits\n\tPBKDF:      pbkdf2\n\tHash:       sha512\n\tIterations: 1000\n\tDigest ID:  0\n';
+export const ARGON2_1GIB_SLOT = 'Keyslots:\n  0: luks2\n\tKey:        512 bits\n\tPBKDF:      argon2id\n\tTime cost:  4\n\tMemory:     1048576\n\tThreads:    4\n\tDigest ID:  0\n';
 
 const ok = (stdout = ''): RunResult => ({ exitCode: 0, stdout, stderr: '', timedOut: false });
 const fail = (exitCode: number, stderr: string): RunResult => ({ exitCode, stdout: '', stderr, timedOut: false });
@@ -56,6 +63,8 @@ export function createFakeSystem(rightKey: Buffer): FakeSystem {
     mounts: new Map(),
     busy: new Set(),
     luksDevices: new Set([device]),
+    keyslots: PBKDF2_SLOT,
+    outOfMemory: false,
     run: async (file, args, options?: RunOptions) => {
       sys.calls.push({ file, args: [...args], input: options?.input ? Buffer.from(options.input) : undefined });
       const result = answer(sys, file, [...args], options);
@@ -81,13 +90,15 @@ function answer(sys: FakeSystem, file: string, args: string[], options?: RunOpti
       sys.mappings.delete(last);
       return ok();
     }
+    if (verb === 'luksDump') return ok(`LUKS header information\nVersion:       \t2\n\n${sys.keyslots}Tokens:\nDigests:\n`);
     if (verb === 'open') {
       const end = args.indexOf('--');
       const testOnly = (end < 0 ? args : args.slice(0, end)).includes('--test-passphrase');
       const dev = testOnly ? last : (args.at(-2) as string);
+      if (sys.outOfMemory) return fail(3, 'Not enough available memory to open a keyslot.');
       if (!key?.equals(sys.rightKey)) return fail(2, 'No key available with this passphrase.');
       if (!testOnly) sys.mappings.set(last, dev);
-      return ok();
+      return ok(args.includes('--verbose') ? 'Key slot 0 unlocked.\nCommand successful.\n' : '');
     }
   }
   if (file === 'mount') {

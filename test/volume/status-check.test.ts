@@ -51,10 +51,10 @@ describe('checkVolume', () => {
     const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 2 }]));
     const report = await checkVolume(deps, fakeConfig(sys));
     expect(report.failure).toBeUndefined();
-    expect(report.steps.map((s) => [s.name, s.ok])).toEqual([['config', true], ['device', true], ['luks', true], ['key', true], ['recovery', true]]);
+    expect(report.steps.map((s) => [s.name, s.ok])).toEqual([['config', true], ['device', true], ['luks', true], ['key', true], ['keyslot', true], ['recovery', true]]);
     expect(sys.mappings.size + sys.mounts.size).toBe(0);
     expect(sys.calls.find((c) => c.args[0] === 'open')?.args).toContain('--test-passphrase');
-    expect(formatCheckReport(report)).toMatch(/^ok {4}key +ssm:\/test\/key version 2 \(us-east-1\): 13 bytes, opens a keyslot/m);
+    expect(formatCheckReport(report)).toMatch(/^ok {4}key +ssm:\/test\/key version 2 \(us-east-1\): 13 bytes, opens key slot 0 of /m);
   });
 
   it('stops at the first failure and prints the fix', async () => {
