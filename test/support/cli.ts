@@ -23,6 +23,8 @@ export interface CliOptions {
   timeoutMs?: number;
   /** Run as this user (and group of the same number) instead of ours; the build dir is world-readable. */
   uid?: number;
+  /** Called with the child's pid once it runs (the memory-scan test reads /proc/<pid>/mem). */
+  onSpawn?: (pid: number) => void;
 }
 
 let warned = false;
@@ -58,6 +60,7 @@ export function runCli(args: string[], opts: CliOptions): Promise<CliResult> {
       killSignal: 'SIGKILL',
       ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.uid, cwd: '/' }),
     });
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
