@@ -1,5 +1,7 @@
 // Reads one HTTP/1.1 response from the bytes a socket delivers: status, headers, and a body framed by
 // Content-Length, chunked encoding or the connection's close. Pure: src/aws/http1.ts feeds it the socket.
+// The body may hold the passphrase: the parser copies bytes only into stores it zeroes (issue #10).
+import { createByteStore, type ByteStore } from './byte-store.ts';
 
 export interface HttpReply {
   statusCode: number;
@@ -15,10 +17,15 @@ export interface ResponseLimits {
 }
 
 export interface ResponseParser {
-  /** Feeds bytes; returns the reply once it is complete (bytes after it are ignored: we send Connection: close). */
+  /**
+   * Feeds bytes (copied: the caller may reuse `chunk`); returns the reply once it is complete (bytes after it are
+   * ignored: we send Connection: close). The reply's body is the parser's memory, zeroed by wipe().
+   */
   push(chunk: Buffer): HttpReply | undefined;
   /** The peer closed: a close-delimited body ends here; anything else cut short is a hang-up. */
   end(): HttpReply;
+  /** Zeroes every byte received, the reply's body included (an abandoned or finished exchange). */
+  wipe(): void;
 }
 
 /**
@@ -76,33 +83,48 @@ function framingOf(head: Head, noBody: boolean): Framing {
 }
 
 export function createResponseParser(limits: ResponseLimits, options: { headRequest?: boolean } = {}): ResponseParser {
-  let pending: Buffer = Buffer.alloc(0);
+  // Every byte read is copied in here (the socket's read buffer is reused), and zeroed once the reply is whole.
+  const received = createByteStore(16 * 1024);
+  let at = 0;
   let head: Head | undefined;
   let framing: Framing | undefined;
-  const parts: Buffer[] = [];
-  let bodyBytes = 0;
+  let body: ByteStore | undefined;
   let done: HttpReply | undefined;
 
-  const take = (bytes: Buffer): void => {
-    bodyBytes += bytes.length;
-    if (bodyBytes > limits.maxBodyBytes) throw framingError(`body larger than ${limits.maxBodyBytes} bytes`);
-    parts.push(bytes);
+  const available = (): number => received.length - at;
+  /** Moves up to `count` bytes from what was received into the body. */
+  const take = (count: number): number => {
+    const n = Math.min(count, available());
+    const store = body as ByteStore;
+    if (store.length + n > limits.maxBodyBytes) throw framingError(`body larger than ${limits.maxBodyBytes} bytes`);
+    store.append(received.view(at, at + n));
+    at += n;
+    return n;
   };
-  const finish = (): HttpReply => (done = { ...(head as Head), body: Buffer.concat(parts, bodyBytes) });
+  const finish = (): HttpReply => {
+    done = { ...(head as Head), body: (body as ByteStore).view() };
+    received.wipe();
+    at = 0;
+    return done;
+  };
 
   /** Reads the head, skipping interim 1xx responses; false when more bytes are needed. */
   const readHead = (): boolean => {
     while (head === undefined) {
-      const end = pending.indexOf(HEAD_END);
+      const end = received.view(at).indexOf(HEAD_END);
       if (end < 0) {
-        if (pending.length > limits.maxHeaderBytes) throw framingError(`headers larger than ${limits.maxHeaderBytes} bytes`);
+        if (available() > limits.maxHeaderBytes) throw framingError(`headers larger than ${limits.maxHeaderBytes} bytes`);
         return false;
       }
-      const parsed = parseHead(pending.subarray(0, end).toString('latin1'));
-      pending = pending.subarray(end + HEAD_END.length);
+      const parsed = parseHead(received.view(at, at + end).toString('latin1'));
+      at += end + HEAD_END.length;
       if (parsed.statusCode >= 200) {
         head = parsed;
         framing = framingOf(parsed, options.headRequest === true);
+        // A known length is allocated once: growing would copy the body.
+        const expected = framing.kind === 'length' ? framing.remaining : 0;
+        if (expected > limits.maxBodyBytes) throw framingError(`body larger than ${limits.maxBodyBytes} bytes`);
+        body = createByteStore(expected > 0 ? expected : 4096);
       }
     }
     return true;
@@ -111,21 +133,18 @@ export function createResponseParser(limits: ResponseLimits, options: { headRequ
   /** One step of chunked decoding; false when more bytes are needed. */
   const readChunked = (chunked: Extract<Framing, { kind: 'chunked' }>): boolean => {
     if (chunked.state === 'data') {
-      const bytes = pending.subarray(0, chunked.remaining);
-      take(bytes);
-      pending = pending.subarray(bytes.length);
-      chunked.remaining -= bytes.length;
+      chunked.remaining -= take(chunked.remaining);
       if (chunked.remaining > 0) return false;
       chunked.state = 'data-end';
       return true;
     }
-    const eol = pending.indexOf(CRLF);
+    const eol = received.view(at).indexOf(CRLF);
     if (eol < 0) {
-      if (pending.length > limits.maxHeaderBytes) throw framingError('chunk line too long');
+      if (available() > limits.maxHeaderBytes) throw framingError('chunk line too long');
       return false;
     }
-    const line = pending.subarray(0, eol).toString('latin1');
-    pending = pending.subarray(eol + CRLF.length);
+    const line = received.view(at, at + eol).toString('latin1');
+    at += eol + CRLF.length;
     if (chunked.state === 'data-end') {
       if (line !== '') throw framingError('chunk data longer than its size');
       chunked.state = 'size';
@@ -142,33 +161,41 @@ export function createResponseParser(limits: ResponseLimits, options: { headRequ
 
   const advance = (): HttpReply | undefined => {
     if (!readHead()) return undefined;
-    const body = framing as Framing;
-    if (body.kind === 'length') {
-      const bytes = pending.subarray(0, body.remaining);
-      take(bytes);
-      pending = pending.subarray(bytes.length);
-      body.remaining -= bytes.length;
-      return body.remaining === 0 ? finish() : undefined;
+    const framed = framing as Framing;
+    if (framed.kind === 'length') {
+      framed.remaining -= take(framed.remaining);
+      return framed.remaining === 0 ? finish() : undefined;
     }
-    if (body.kind === 'close') {
-      take(pending);
-      pending = Buffer.alloc(0);
+    if (framed.kind === 'close') {
+      take(available());
       return undefined;
     }
-    while (done === undefined && readChunked(body));
+    while (done === undefined && readChunked(framed));
     return done;
+  };
+
+  const wipeAll = (): void => {
+    received.wipe();
+    body?.wipe();
   };
 
   return {
     push(chunk) {
       if (done !== undefined) return done;
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      return advance();
+      received.append(chunk);
+      try {
+        return advance();
+      } catch (error) {
+        wipeAll();
+        throw error;
+      }
     },
     end() {
       if (done !== undefined) return done;
       if (head !== undefined && framing?.kind === 'close') return finish();
+      wipeAll();
       throw hangUp();
     },
+    wipe: wipeAll,
   };
 }

@@ -3,6 +3,7 @@
 // these calls need none of it (no pooling, proxies, upgrades or streaming: small JSON in, small JSON out).
 import { connect as connectTcp, isIP, type Socket } from 'node:net';
 import { connect as connectTls, type ConnectionOptions } from 'node:tls';
+import { allocWipeable } from './byte-store.ts';
 import { createResponseParser, hangUp, type HttpReply } from './http1-response.ts';
 
 export type { HttpReply } from './http1-response.ts';
@@ -28,6 +29,8 @@ export interface HttpCall {
 }
 
 const MAX_HEADER_BYTES = 64 * 1024;
+/** One read's worth: SSM and KMS answers fit in one or two. */
+const READ_BUFFER_BYTES = 64 * 1024;
 const DEFAULT_PORTS = { 'http:': 80, 'https:': 443 };
 
 function timedOut(what: string): Error {
@@ -63,12 +66,19 @@ function bodyBytes(body: HttpCall['body']): Buffer {
   return typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
-function openSocket(call: HttpCall, address: string, port: number): { socket: Socket; ready: string } {
-  if (call.protocol === 'http:') return { socket: connectTcp({ host: address, port }), ready: 'connect' };
+/**
+ * Sockets read into `onread`'s one buffer, which the caller zeroes when done: without it, every read gets a
+ * fresh buffer of its own that holds the response (the passphrase) until the memory is reused (issue #10).
+ */
+type OnRead = { buffer: Buffer; callback: (bytes: number, buffer: Buffer) => boolean };
+
+function openSocket(call: HttpCall, address: string, port: number, onread: OnRead): { socket: Socket; ready: string } {
+  if (call.protocol === 'http:') return { socket: connectTcp({ host: address, port, onread }), ready: 'connect' };
   // SNI and certificate checks against the name asked for; Node's default trust store, as the SDK uses.
   // rejectUnauthorized is explicit (and last): its default comes from NODE_TLS_REJECT_UNAUTHORIZED (issue #10).
   const servername = isIP(address) === 0 ? address : undefined;
-  const socket = connectTls({ host: address, port, ...(servername ? { servername } : {}), ...call.tls, rejectUnauthorized: true });
+  // tls.connect hands onread to its socket as net.connect does (the https test proves it); @types/node omits it.
+  const socket = connectTls({ host: address, port, ...(servername ? { servername } : {}), ...call.tls, onread, rejectUnauthorized: true } as ConnectionOptions);
   return { socket, ready: 'secureConnect' };
 }
 
@@ -84,17 +94,30 @@ function prepare(call: HttpCall): { address: string; port: number; host: string;
 export function sendHttp(call: HttpCall): Promise<HttpReply> {
   return new Promise((resolve, reject) => {
     if (call.signal?.aborted) return reject(aborted(call.signal));
+    const parser = createResponseParser({ maxHeaderBytes: MAX_HEADER_BYTES, maxBodyBytes: call.maxBodyBytes }, { headRequest: call.method === 'HEAD' });
+    const readBuffer = allocWipeable(READ_BUFFER_BYTES);
+    const onread: OnRead = {
+      buffer: readBuffer,
+      callback: (count) => {
+        try {
+          const reply = parser.push(readBuffer.subarray(0, count));
+          if (reply) settle(undefined, reply);
+        } catch (error) {
+          settle(error);
+        }
+        return true;
+      },
+    };
     let request: ReturnType<typeof prepare>;
     let opened: ReturnType<typeof openSocket>;
     try {
       request = prepare(call);
-      opened = openSocket(call, request.address, request.port);
+      opened = openSocket(call, request.address, request.port, onread);
     } catch (error) {
       return reject(error);
     }
     const { host, bytes } = request;
     const { socket, ready } = opened;
-    const parser = createResponseParser({ maxHeaderBytes: MAX_HEADER_BYTES, maxBodyBytes: call.maxBodyBytes }, { headRequest: call.method === 'HEAD' });
     let settled = false;
     const settle = (error: unknown, reply?: HttpReply): void => {
       if (settled) return;
@@ -103,8 +126,10 @@ export function sendHttp(call: HttpCall): Promise<HttpReply> {
       clearTimeout(overallTimer);
       call.signal?.removeEventListener('abort', onAbort);
       socket.destroy();
-      if (reply) resolve(reply);
-      else reject(error);
+      readBuffer.fill(0);
+      if (reply) return resolve(reply);
+      parser.wipe();
+      reject(error);
     };
     const onAbort = (): void => settle(aborted(call.signal as AbortSignal));
     const connectTimer = setTimeout(() => settle(timedOut(`connection to ${host}`)), Math.max(1, call.connectTimeoutMs));
@@ -114,14 +139,6 @@ export function sendHttp(call: HttpCall): Promise<HttpReply> {
     socket.once(ready, () => {
       clearTimeout(connectTimer);
       socket.write(bytes);
-    });
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        const reply = parser.push(chunk);
-        if (reply) settle(undefined, reply);
-      } catch (error) {
-        settle(error);
-      }
     });
     socket.once('end', () => {
       try {

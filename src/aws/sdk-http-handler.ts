@@ -1,6 +1,7 @@
 // The SDK clients' request handler, sending through src/aws/http1.ts. The bundle also aliases
 // @smithy/node-http-handler to this file (scripts/build/bundle.mjs), so node:http is never loaded.
 import { sendHttp, type HttpReply } from './http1.ts';
+import { liftCaptured } from './secret-capture.ts';
 
 /** SSM and KMS answer in JSON of a few kB; GetParameterHistory pages stay far below this. */
 export const SDK_RESPONSE_MAX_BYTES = 16 * 1024 * 1024;
@@ -71,7 +72,10 @@ export function createSdkHttpHandler(options: SdkHttpHandlerOptions): SdkHttpHan
         ...(abortSignal instanceof AbortSignal ? { signal: abortSignal } : {}),
         maxBodyBytes: SDK_RESPONSE_MAX_BYTES,
       });
-      return { response: reply };
+      // The caller's secret fields leave the body here, before the SDK turns it into a string (src/aws/secret-capture.ts).
+      // Only a success carries them; an error page need not even be JSON.
+      if (reply.statusCode < 200 || reply.statusCode > 299) return { response: reply };
+      return { response: { ...reply, body: liftCaptured(abortSignal, reply.body) } };
     },
     updateHttpClientConfig(key, value) {
       config[key] = value;

@@ -1,4 +1,5 @@
 // The one place that starts programs (the only execa import): no shell, minimal env, bytes on stdin only.
+import type { Writable } from 'node:stream';
 import { execa } from 'execa';
 import { UnlockError } from '../errors.ts';
 import type { RunOptions, RunResult, Runner } from '../types.ts';
@@ -25,14 +26,13 @@ export function createRunner(opts: { path?: string } = {}): Runner {
   const env = { PATH: opts.path ?? DEFAULT_EXEC_PATH, LC_ALL: 'C' };
   return async (file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> => {
     const stdin = options.input === undefined ? 'ignore' : 'pipe';
-    const result = await execa(file, args, {
+    const child = execa(file, args, {
       encoding: 'utf8',
       env,
       extendEnv: false,
       shell: false,
       reject: false,
       stripFinalNewline: false,
-      ...(options.input === undefined ? {} : { input: options.input }),
       // execa's types reject a plain fd as an extra stdio item; at runtime it is dup2'ed into the child as-is.
       stdio: (options.fd3 === undefined
         ? [stdin, 'pipe', 'pipe']
@@ -41,6 +41,8 @@ export function createRunner(opts: { path?: string } = {}): Runner {
       killSignal: 'SIGTERM',
       forceKillAfterDelay: KILL_GRACE_MS,
     });
+    if (options.input !== undefined) writeInput(child.stdin, options.input);
+    const result = await child;
     if (result.exitCode === undefined && !result.timedOut && result.signal === undefined) {
       throw startFailure(file, result.cause);
     }
@@ -51,6 +53,17 @@ export function createRunner(opts: { path?: string } = {}): Runner {
       timedOut: result.timedOut,
     };
   };
+}
+
+/**
+ * Writes the caller's own bytes to the pipe (libuv writes from that memory: no copy), not execa's `input:`,
+ * which copies them into buffers of its own that nobody zeroes (issue #10: a key copy left in memory).
+ * A child that exits without reading its stdin makes the write fail with EPIPE: its exit status tells.
+ */
+function writeInput(stdin: Writable | null, input: Uint8Array): void {
+  if (stdin === null) return;
+  stdin.on('error', () => undefined);
+  stdin.end(input);
 }
 
 /** Builds the error from the program name and errno only: execa's own message is never passed on. */

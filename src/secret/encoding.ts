@@ -1,4 +1,5 @@
 // Turns a parameter value into key bytes: as-is (text) or base64-decoded (binary keys SSM can't hold as text).
+import { allocWipeable } from '../aws/byte-store.ts';
 import { UnlockError } from '../errors.ts';
 import { Secret } from './secret.ts';
 
@@ -29,7 +30,8 @@ export function decodeKeyValue(value: Secret, encoding: 'text' | 'base64', param
  * JS string, which can't be wiped. Whitespace is skipped; undefined for anything malformed.
  */
 export function decodeBase64Bytes(input: Uint8Array): Buffer | undefined {
-  const out = Buffer.alloc(Math.floor((input.length * 3) / 4) + 3);
+  // Off the JS heap (see allocWipeable): Buffer.alloc keeps a short key where wipe() can't reach every copy.
+  const out = allocWipeable(Math.floor((input.length * 3) / 4) + 3);
   let bits = 0;
   let count = 0;
   let written = 0;
@@ -58,9 +60,8 @@ export function decodeBase64Bytes(input: Uint8Array): Buffer | undefined {
     out[written++] = (bits >> 10) & 0xff;
     out[written++] = (bits >> 2) & 0xff;
   }
-  const result = Buffer.from(out.subarray(0, written));
-  out.fill(0);
-  return result;
+  // A view, not a copy: nothing past `written` was ever written, so wiping the view wipes every key byte.
+  return out.subarray(0, written);
 }
 
 function wipeAndFail(buffer: Buffer): undefined {

@@ -1,5 +1,6 @@
 // The passphrase as a Buffer that refuses to print itself and can be wiped: never a string.
 import { inspect } from 'node:util';
+import { allocWipeable } from '../aws/byte-store.ts';
 
 const REDACTED = '[redacted]';
 
@@ -21,7 +22,9 @@ export class Secret {
 
   /** Copies `bytes` into a Buffer the Secret owns; the caller wipes its own copy. */
   static copyOf(bytes: Uint8Array): Secret {
-    return new Secret(Buffer.from(bytes));
+    const own = allocWipeable(bytes.length);
+    own.set(bytes);
+    return new Secret(own);
   }
 
   get length(): number {

@@ -3,6 +3,7 @@ import { GetParameterCommand, GetParameterHistoryCommand, type AwsContext } from
 import { AWS_ATTEMPT_TIMEOUT_MS } from '../aws/client-config.ts';
 import { mapAwsError, type AwsCallContext } from '../aws/errors.ts';
 import { callWithRetry } from '../aws/retry.ts';
+import { captureField, type SecretCapture } from '../aws/secret-capture.ts';
 import { UnlockError } from '../errors.ts';
 import type { Clock, Logger, VolumeConfig } from '../types.ts';
 import { Secret, SECRET_MAX_BYTES } from './secret.ts';
@@ -53,14 +54,16 @@ export function parameterNameOf(name: string, selector: VolumeConfig['ssmSelecto
 }
 
 /**
- * Checks type and size, then copies the value into a Secret byte for byte (UTF-8, no trimming) and drops
- * the response's string. Refusals are CONFIG: the parameter exists but cannot be a passphrase, and retrying
- * will not change that; the fix is in how it is stored.
+ * Checks type and size, then wraps the value's bytes in a Secret: `Value` in the SDK's output is only a
+ * placeholder for bytes the request handler lifted out of the raw body (src/aws/secret-capture.ts), so the
+ * passphrase is never a JS string. Refusals are CONFIG: the parameter exists but cannot be a passphrase, and
+ * retrying will not change that; the fix is in how it is stored.
  */
-function toSecret(stored: StoredValue, display: string): Secret {
-  const value = stored.Value;
+function toSecret(stored: StoredValue, capture: SecretCapture, display: string): Secret {
+  const bytes = capture.take(stored.Value);
   stored.Value = undefined;
   if (stored.Type !== 'SecureString') {
+    bytes?.fill(0);
     // Only a known type is named: the field comes from the answer, and a garbled answer can put anything in it
     // (the AWS fuzzer of #14 saw passphrase bytes there).
     const type = stored.Type === 'String' || stored.Type === 'StringList' ? stored.Type : 'parameter of another type';
@@ -68,13 +71,23 @@ function toSecret(stored: StoredValue, display: string): Secret {
       hint: 'store the passphrase as a SecureString: aws ssm put-parameter --type SecureString …',
     });
   }
-  if (value === undefined || value.length === 0) throw new UnlockError('CONFIG', `SSM parameter ${display} is empty, refusing.`);
-  const bytes = Buffer.from(value, 'utf8');
+  if (bytes === undefined || bytes.length === 0) throw new UnlockError('CONFIG', `SSM parameter ${display} is empty, refusing.`);
   if (bytes.length > SECRET_MAX_BYTES) {
     bytes.fill(0);
     throw new UnlockError('CONFIG', `SSM parameter ${display} is larger than 16 MiB, refusing.`);
   }
   return Secret.adopt(bytes);
+}
+
+/** Sends one attempt with its Value fields captured; a failed attempt leaves nothing behind. */
+async function sendCapturing<T>(abortSignal: AbortSignal, send: (abortSignal: AbortSignal) => Promise<T>): Promise<{ out: T; capture: SecretCapture }> {
+  const capture = captureField(abortSignal, 'Value');
+  try {
+    return { out: await send(abortSignal), capture };
+  } catch (error) {
+    capture.wipe();
+    throw error;
+  }
 }
 
 function fetched(stored: StoredValue, secret: Secret, fallbackName: string): FetchedSecret {
@@ -93,17 +106,25 @@ export async function fetchSsmSecret(opts: SsmFetchOptions): Promise<FetchedSecr
   const full = parameterNameOf(name, selector);
   const ctx: AwsCallContext = { what: `get SSM parameter ${full}`, action: 'ssm:GetParameter', region: aws.region, parameter: name, selector };
   let stored: StoredValue;
+  let capture: SecretCapture | undefined;
   try {
-    const out = await callWithRetry(
-      (abortSignal) => aws.ssm().send(new GetParameterCommand({ Name: full, WithDecryption: true }), { abortSignal }),
+    const answer = await callWithRetry(
+      (abortSignal) => sendCapturing(abortSignal, (signal) => aws.ssm().send(new GetParameterCommand({ Name: full, WithDecryption: true }), { abortSignal: signal })),
       { deadline: opts.deadline, clock: opts.clock, what: ctx.what, attemptTimeoutMs: AWS_ATTEMPT_TIMEOUT_MS, ...(log ? { log } : {}) },
     );
-    if (out.Parameter === undefined) throw new UnlockError('AWS_NOT_FOUND', `SSM parameter ${full} not found in ${aws.region} (empty answer)`);
-    stored = out.Parameter;
+    capture = answer.capture;
+    if (answer.out.Parameter === undefined) throw new UnlockError('AWS_NOT_FOUND', `SSM parameter ${full} not found in ${aws.region} (empty answer)`);
+    stored = answer.out.Parameter;
   } catch (err) {
+    capture?.wipe();
     throw mapAwsError(err, ctx);
   }
-  const result = fetched(stored, toSecret(stored, full), name);
+  let result: FetchedSecret;
+  try {
+    result = fetched(stored, toSecret(stored, capture, full), name);
+  } finally {
+    capture.wipe();
+  }
   log?.debug({ parameter: result.name, version: result.version, region: aws.region }, 'Fetched SSM parameter');
   return result;
 }
@@ -117,35 +138,41 @@ export async function fetchSsmHistory(opts: SsmHistoryOptions): Promise<FetchedS
   const limit = Math.max(1, Math.min(opts.limit ?? SSM_HISTORY_DEFAULT, SSM_HISTORY_MAX));
   const ctx: AwsCallContext = { what: `get the history of SSM parameter ${name}`, action: 'ssm:GetParameterHistory', region: aws.region, parameter: name };
   const all: StoredValue[] = [];
+  const captures: SecretCapture[] = [];
+  // Which page's capture holds each version's value.
+  const captureOf = new Map<StoredValue, SecretCapture>();
   try {
     let nextToken: string | undefined;
     for (let page = 0; page < HISTORY_PAGES_MAX; page += 1) {
       const input = { Name: name, WithDecryption: true, MaxResults: HISTORY_PAGE_SIZE, ...(nextToken ? { NextToken: nextToken } : {}) };
-      const out = await callWithRetry(
-        (abortSignal) => aws.ssm().send(new GetParameterHistoryCommand(input), { abortSignal }),
+      const { out, capture } = await callWithRetry(
+        (abortSignal) => sendCapturing(abortSignal, (signal) => aws.ssm().send(new GetParameterHistoryCommand(input), { abortSignal: signal })),
         { deadline: opts.deadline, clock: opts.clock, what: ctx.what, attemptTimeoutMs: AWS_ATTEMPT_TIMEOUT_MS, ...(log ? { log } : {}) },
       );
+      captures.push(capture);
+      for (const stored of out.Parameters ?? []) captureOf.set(stored, capture);
       all.push(...(out.Parameters ?? []));
       nextToken = out.NextToken;
       if (!nextToken) break;
     }
   } catch (err) {
-    for (const stored of all) stored.Value = undefined;
+    for (const capture of captures) capture.wipe();
     throw mapAwsError(err, ctx);
   }
   all.sort((a, b) => (b.Version ?? 0) - (a.Version ?? 0));
   const result: FetchedSecret[] = [];
-  for (const stored of all) {
-    if (result.length >= limit) {
-      stored.Value = undefined;
-      continue;
+  try {
+    for (const stored of all) {
+      if (result.length >= limit) continue;
+      const display = `${name}:${stored.Version ?? '?'}`;
+      try {
+        result.push(fetched(stored, toSecret(stored, captureOf.get(stored) as SecretCapture, display), name));
+      } catch (err) {
+        log?.warn({ parameter: name, version: stored.Version, reason: (err as Error).message }, `SSM parameter ${display} is not usable, ignoring.`);
+      }
     }
-    const display = `${name}:${stored.Version ?? '?'}`;
-    try {
-      result.push(fetched(stored, toSecret(stored, display), name));
-    } catch (err) {
-      log?.warn({ parameter: name, version: stored.Version, reason: (err as Error).message }, `SSM parameter ${display} is not usable, ignoring.`);
-    }
+  } finally {
+    for (const capture of captures) capture.wipe();
   }
   return result;
 }

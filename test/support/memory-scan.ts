@@ -63,6 +63,8 @@ export async function findInMemory(pid: number, forms: Array<[string, Buffer]>):
             // Matches starting in the overlap belong to the next chunk.
             if (offset >= CHUNK && at + BigInt(CHUNK) < region.end) continue;
             hits.push({ form, address: at + BigInt(offset), region: region.name });
+            // To attribute a copy: the bytes around it (a V8 string's header shows its length before the text).
+            if (process.env.LUKS_SSM_SCAN_CONTEXT) console.log(form, region.name, JSON.stringify(view.toString('latin1', Math.max(0, offset - 64), offset + needle.length + 64)));
           }
         }
       }
