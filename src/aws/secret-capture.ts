@@ -1,6 +1,6 @@
 // Hands the secret fields of one AWS answer (SSM Value, KMS Plaintext) from the request handler to the caller as
 // bytes, keyed by the attempt's AbortSignal: the SDK carries that signal to the handler untouched (issue #10).
-import { liftJsonStrings } from './json-strings.ts';
+import { JsonShapeError, liftJsonStrings } from './json-strings.ts';
 
 export interface SecretCapture {
   /**
@@ -48,9 +48,13 @@ export function captureField(signal: AbortSignal, field: string): SecretCapture 
   };
 }
 
+/** What the SDK gets instead of a body that can't be scanned: its JSON parser refuses it as it would the original. */
+const UNPARSABLE = '{';
+
 /**
  * For the request handler: when the caller asked, the body with its secret strings lifted out (the original
- * zeroed); otherwise the body as it is. Throws JsonShapeError (never quoting the body) when it can't be scanned.
+ * zeroed); otherwise the body as it is. A body that does not scan goes on as one the SDK's parser refuses, so
+ * it fails as any malformed answer does (src/aws/transient.ts), with none of its bytes left to quote.
  */
 export function liftCaptured(signal: unknown, body: Buffer): Buffer {
   const state = signal instanceof AbortSignal ? pending.get(signal) : undefined;
@@ -59,6 +63,9 @@ export function liftCaptured(signal: unknown, body: Buffer): Buffer {
     const lifted = liftJsonStrings(body, state.field, placeholderOf);
     state.values.push(...lifted.values);
     return lifted.body;
+  } catch (error) {
+    if (!(error instanceof JsonShapeError)) throw error;
+    return Buffer.from(UNPARSABLE);
   } finally {
     body.fill(0);
   }

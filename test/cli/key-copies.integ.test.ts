@@ -13,7 +13,9 @@ import { canRunCryptsetup, formatLuksImage } from './luks-image.ts';
 import { installFakeSystem, type FakeSystem } from './sysbin.ts';
 import { createWorkspace, volumeEnv, writeVolumeConfig, type Workspace } from './workspace.ts';
 
-const PAUSE_WAIT_MS = 15_000;
+const PAUSE_WAIT_MS = 30_000;
+/** Real cryptsetup runs (two for the fallback) on a loaded 2-core host. */
+const TEST_TIMEOUT_MS = 90_000;
 
 /** A text passphrase no other byte sequence in the process can match by chance. */
 const canary = (what: string): Buffer => Buffer.from(`canary-${what}-${randomBytes(16).toString('hex')}`);
@@ -29,7 +31,7 @@ async function exists(path: string): Promise<boolean> {
 async function scanWhileMounting(sys: FakeSystem, args: string[], env: Record<string, string>, keys: Buffer[]): Promise<{ result: CliResult; hits: MemoryHit[][] }> {
   await writeFile(join(sys.state, 'pause-mount'), '');
   let pid: number | undefined;
-  const running = runCli(args, { env, timeoutMs: 30_000, onSpawn: (p) => (pid = p) });
+  const running = runCli(args, { env, timeoutMs: 60_000, onSpawn: (p) => (pid = p) });
   let hits: MemoryHit[][] = [];
   try {
     const until = Date.now() + PAUSE_WAIT_MS;
@@ -60,7 +62,7 @@ async function setUp(ws: Workspace, emulator: Emulator, key: Buffer, config: Rec
   return { sys, env };
 }
 
-describe.skipIf(!canRunCryptsetup)('key copies left in memory', () => {
+describe.skipIf(!canRunCryptsetup)('key copies left in memory', { timeout: TEST_TIMEOUT_MS }, () => {
   it('start over SSM (http): no copy of the passphrase while mount runs', async () => {
     const emulator = await startEmulator();
     const ws = await createWorkspace('copies-ssm');
