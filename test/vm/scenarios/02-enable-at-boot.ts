@@ -7,7 +7,7 @@ export const enableAtBoot: Scenario = {
   distros: ['bullseye', 'bookworm', 'trixie'],
   async run(ctx) {
     await ctx.ensureBooted();
-    expectSuccess(await ctx.vm.run('configure and enable', guestScript('02-enable-at-boot.sh', 'configure_and_enable'), 120_000), 'enable');
+    expectSuccess(await ctx.vm.run('configure and enable', guestScript('02-enable-at-boot.sh', 'configure_and_enable'), 300_000), 'enable');
     const before = ctx.emulator().requests().length;
     const boot = await ctx.vm.reboot(guestScript('02-enable-at-boot.sh', 'after_boot'));
     expectSuccess(boot, 'after reboot');

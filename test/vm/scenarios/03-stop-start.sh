@@ -2,6 +2,14 @@
 # Guest half of 03-stop-start: stopping the unit stops the dependent first, unmounts, closes; start works again.
 . /mnt/host/product.sh
 
+# unit_event_time SINCE UNIT WORD: seconds since boot of systemd's first "WORD …" line about UNIT after SINCE
+# (epoch s). Read from the unit's own journal: systemd < 250 names a unit by its Description only ("Stopped VM
+# test dependent…", "Unmounted LUKS volume data on /srv/data…"), later ones by name and Description.
+unit_event_time() {
+  journalctl -b --no-pager -o short-monotonic --since "@$1" -u "$2" | grep -m1 -E "systemd\[1\]: $3 " |
+    sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p'
+}
+
 stop_then_start() {
   local since
   since=$(date +%s)
@@ -11,9 +19,9 @@ stop_then_start() {
   expect_eq "$DEP after stop" "$(prop $DEP ActiveState)" inactive
   expect_closed
   local dep_off umount_at unit_off
-  dep_off=$(event_time "$since" "Stopped $DEP")
-  umount_at=$(event_time "$since" "Unmounted ($MOUNT_UNIT|$MOUNT_POINT)")
-  unit_off=$(event_time "$since" "Stopped $UNIT")
+  dep_off=$(unit_event_time "$since" $DEP Stopped)
+  umount_at=$(unit_event_time "$since" $MOUNT_UNIT Unmounted)
+  unit_off=$(unit_event_time "$since" $UNIT Stopped)
   echo "stopped at (s since boot): $DEP ${dep_off:-?}, unmounted ${umount_at:-?}, $UNIT ${unit_off:-?}"
   not_after "$dep_off" "$umount_at" || fail "$DEP was not stopped before the unmount"
   not_after "$umount_at" "$unit_off" || fail "$MOUNT_POINT was not unmounted before $UNIT stopped"

@@ -10,7 +10,7 @@ export const lifecycle: Scenario = {
   distros: ['bullseye', 'bookworm', 'trixie'],
   async run(ctx) {
     await ctx.ensureBooted();
-    const enrolled = expectSuccess(await ctx.vm.run('enroll and enable', guestScript('08-lifecycle.sh', 'enroll_and_enable'), 300_000), 'enroll');
+    const enrolled = expectSuccess(await ctx.vm.run('enroll and enable', guestScript('08-lifecycle.sh', 'enroll_and_enable'), 600_000), 'enroll');
     for (const volume of VOLUMES) {
       check(enrolled.stdout.includes(`made a ext4 filesystem on /dev/mapper/${volume}`), `enroll made no filesystem for ${volume}: ${enrolled.stdout}`);
     }
