@@ -69,7 +69,7 @@ export async function enrollVolume(deps: LifecycleDeps, config: VolumeConfig, op
       if (slot === undefined) throw new UnlockError('SYSTEM', `${target.label} was written to ${device} but opens no key slot`);
       await step(deps, report, 'verify', `${target.label} opens key slot ${slot} of ${device}`, async () => {});
       await step(deps, report, 'bind', `${target.label} is recorded for key slot ${slot}`, () => store.bind(target, slot));
-      if (opts.mkfs) await makeFilesystemOnVolume(deps, config, device, target.secret, report);
+      if (opts.mkfs) await makeFilesystemOnVolume(deps, config, device, target.secret, report, { formattedNow: opts.format === true });
       return report;
     } finally {
       wipeKeys(stored);

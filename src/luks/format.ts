@@ -32,13 +32,28 @@ export async function probeDevice(run: Runner, device: string): Promise<DeviceCo
   return { signatures, hasData: await hasNonZeroStart(device) };
 }
 
-async function hasNonZeroStart(device: string): Promise<boolean> {
+/**
+ * True when the first ZERO_CHECK_BYTES of the LUKS data area (the ciphertext, after the header; luksDump's "Data
+ * segments" offset) are not all zero. luksFormat leaves that area as it was, so on a blank device it stays zero
+ * until something writes through the mapping: a filesystem always writes its superblock there.
+ */
+export async function hasDataInSegment(run: Runner, device: string): Promise<boolean> {
+  const result = await run('cryptsetup', ['luksDump', '--', device], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
+  if (result.exitCode !== 0 || result.timedOut) throw cryptsetupError(`read the data offset of ${device}`, device, result);
+  const offset = /^Data segments:\s*\n {2}\d+: \S+\s*\n\toffset:\s*(\d+) \[bytes\]/m.exec(result.stdout)?.[1]
+    // LUKS1's header says "Payload offset: <sectors>".
+    ?? String(Number(/^Payload offset:\s*(\d+)/m.exec(result.stdout)?.[1] ?? NaN) * 512);
+  if (!/^\d+$/.test(offset)) throw new UnlockError('SYSTEM', `Failed to read the data offset of ${device}: cryptsetup luksDump shows no data segment`);
+  return hasNonZeroStart(device, Number(offset));
+}
+
+async function hasNonZeroStart(device: string, position = 0): Promise<boolean> {
   const handle = await open(device, 'r').catch((error: unknown) => {
     throw new UnlockError('SYSTEM', `Failed to read ${device}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, { cause: error });
   });
   try {
     const buffer = Buffer.alloc(ZERO_CHECK_BYTES);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
     return buffer.subarray(0, bytesRead).some((byte) => byte !== 0);
   } finally {
     await handle.close();
