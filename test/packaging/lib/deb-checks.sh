@@ -56,6 +56,7 @@ control_fields_are() {
   fields=$(dpkg-deb -f "$1")
   contains "$fields" "^Architecture: $2\$" && contains "$fields" "^Version: $VERSION-1\$" &&
     contains "$fields" '^Depends: .*libc6 \(>= 2\.28\)' && contains "$fields" '^Depends: .*cryptsetup-bin' &&
+    contains "$fields" '^Depends: .*libstdc\+\+6 \(>= 7\)' && contains "$fields" '^Depends: .*systemd \(>= 239\)' &&
     contains "$fields" '^Depends: .*\bmount\b'
 }
 

@@ -39,7 +39,7 @@ requires_are() {
   requires=$(rpm -qp --requires "$1")
   [[ $(rpm -qp --qf '%{ARCH}' "$1") == "$2" ]] && contains "$requires" '^cryptsetup$' &&
     contains "$requires" '^util-linux$' && contains "$requires" '^glibc >= 2\.28$' &&
-    contains "$requires" '^libc\.so\.6\(GLIBC_2\.28\)\(64bit\)$'
+    contains "$requires" '^libc\.so\.6\(GLIBC_2\.28\)\(64bit\)$' && contains "$requires" '^systemd >= 239$'
 }
 
 # make_scratch_root DIR: just enough for scriptlets: bash as /bin/sh (RHEL's /bin/sh is bash, and the
