@@ -6,6 +6,7 @@ import { slotOpenedBy } from '../luks/keyslots.ts';
 import { describeRecovery, readRecoverySlots } from '../luks/recovery-token.ts';
 import { withSecret } from '../secret/secret.ts';
 import type { VolumeDeps } from './deps.ts';
+import { denyExecmem } from './selinux.ts';
 import { explainTooCostly, slotCost } from './slot-cost.ts';
 import type { VolumeConfig } from '../types.ts';
 
@@ -33,8 +34,11 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promi
   let device = '';
   /** Which key slot the key step's key opened, and how long cryptsetup took to say so. */
   let opened: Opened | undefined;
+  const deny = await denyExecmem(deps.selinuxRoot);
   const steps: Step[] = [
     { name: 'config', run: async () => config.sources.join(', ') },
+    // Only where SELinux has the boolean: elsewhere there is nothing to say.
+    ...(deny === undefined ? [] : [{ name: 'selinux', run: async () => selinuxLine(deny) }]),
     {
       name: 'device',
       run: async () => {
@@ -113,6 +117,16 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promi
     }
   }
   return report;
+}
+
+/** Warns, not fails: check itself runs under Node, so where the boolean bites, it is the service that would fail. */
+function selinuxLine(deny: boolean): string | Warning {
+  if (!deny) return 'deny_execmem is off (Node\'s JIT needs execmem)';
+  return {
+    warn: true,
+    detail: 'deny_execmem is on: Node\'s JIT needs execmem, so luks-ssm@.service and the generator (unconfined_service_t) fail at boot',
+    hint: 'setsebool -P deny_execmem off',
+  };
 }
 
 export function formatCheckReport(report: CheckReport): string {

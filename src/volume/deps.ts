@@ -16,6 +16,8 @@ export interface VolumeDeps {
   devRoot?: string;
   mountinfoPath?: string;
   procRoot?: string;
+  /** selinuxfs (/sys/fs/selinux). */
+  selinuxRoot?: string;
   /** Serialises luks-ssm runs on this host; gives up at `deadline` (epoch ms). */
   acquireLock(deadline: number): Promise<RunLock>;
   keySource(config: VolumeConfig): KeySource;

@@ -98,3 +98,32 @@ describe('start: cryptsetup out of memory', () => {
     expect(sys.calls.filter((c) => c.file === 'cryptsetup' && c.args[0] === 'open')).toHaveLength(1);
   });
 });
+
+describe('check: SELinux deny_execmem (#11 item 6)', () => {
+  /** A selinuxfs with `enforce` and the deny_execmem boolean ("current pending"). */
+  function fakeSelinux(value: string): string {
+    const root = join(sys.dir, 'selinux');
+    mkdirSync(join(root, 'booleans'), { recursive: true });
+    writeFileSync(join(root, 'enforce'), '1');
+    writeFileSync(join(root, 'booleans', 'deny_execmem'), value);
+    return root;
+  }
+
+  it('on: a warning naming what fails and the setsebool that fixes it, exit 0', async () => {
+    sys = createFakeSystem(KEY);
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 2 }]), { procRoot: fakeProc(1024, 900), selinuxRoot: fakeSelinux('1 1') });
+    const report = await checkVolume(deps, fakeConfig(sys));
+    expect(report.failure).toBeUndefined();
+    expect(formatCheckReport(report)).toContain(
+      "warn  selinux  deny_execmem is on: Node's JIT needs execmem, so luks-ssm@.service and the generator (unconfined_service_t) fail at boot\n      fix: setsebool -P deny_execmem off\n",
+    );
+  });
+
+  it('off: ok; no SELinux: no step at all', async () => {
+    sys = createFakeSystem(KEY);
+    const off = fakeDeps(sys, keysSource([{ bytes: KEY, version: 2 }]), { procRoot: fakeProc(1024, 900), selinuxRoot: fakeSelinux('0 0') });
+    expect(formatCheckReport(await checkVolume(off.deps, fakeConfig(sys)))).toContain("ok    selinux  deny_execmem is off (Node's JIT needs execmem)\n");
+    const none = fakeDeps(sys, keysSource([{ bytes: KEY, version: 2 }]), { procRoot: fakeProc(1024, 900), selinuxRoot: join(sys.dir, 'no-selinux') });
+    expect((await checkVolume(none.deps, fakeConfig(sys))).steps.map((s) => s.name)).not.toContain('selinux');
+  });
+});
