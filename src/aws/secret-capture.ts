@@ -70,3 +70,14 @@ export function liftCaptured(signal: unknown, body: Buffer): Buffer {
     body.fill(0);
   }
 }
+
+/** Sends one attempt with `field` captured; a failed attempt leaves nothing behind. For callWithRetry's attempt function. */
+export async function sendCapturing<T>(abortSignal: AbortSignal, field: string, send: (abortSignal: AbortSignal) => Promise<T>): Promise<{ out: T; capture: SecretCapture }> {
+  const capture = captureField(abortSignal, field);
+  try {
+    return { out: await send(abortSignal), capture };
+  } catch (error) {
+    capture.wipe();
+    throw error;
+  }
+}

@@ -2,8 +2,11 @@
 import type { AwsContext } from '../aws/clients.ts';
 import { AWS_ATTEMPT_TIMEOUT_MS } from '../aws/client-config.ts';
 import { mapAwsError } from '../aws/errors.ts';
+import { allocWipeable } from '../aws/byte-store.ts';
 import { callWithRetry } from '../aws/retry.ts';
+import { sendCapturing, type SecretCapture } from '../aws/secret-capture.ts';
 import { UnlockError } from '../errors.ts';
+import { decodeBase64Bytes } from '../secret/encoding.ts';
 import { Secret } from '../secret/secret.ts';
 import type { Clock, Logger } from '../types.ts';
 
@@ -15,7 +18,7 @@ const PAD = 0x3d;
 
 /** Standard base64 with padding, bytes to bytes: Buffer#toString('base64') would leave the secret in a JS string. */
 export function encodeBase64Bytes(input: Uint8Array): Buffer {
-  const out = Buffer.alloc(Math.ceil(input.length / 3) * 4);
+  const out = allocWipeable(Math.ceil(input.length / 3) * 4);
   let o = 0;
   for (let i = 0; i < input.length; i += 3) {
     const a = input[i] as number;
@@ -50,22 +53,43 @@ export async function generatePassphrase(aws: AwsContext, opts: { deadline: numb
   const { GenerateRandomCommand } = await import('../aws/kms-client.ts');
   const kms = await aws.kms();
   const what = `generate a passphrase with KMS GenerateRandom in ${aws.region}`;
-  let random: Uint8Array | undefined;
+  // The answer's Plaintext is the base64 text of the random bytes, which is byte for byte the passphrase: the
+  // request handler lifts it out of the raw body (src/aws/secret-capture.ts) before the SDK makes it a string.
+  let capture: SecretCapture | undefined;
   try {
-    const out = await callWithRetry(
-      (abortSignal) => kms.send(new GenerateRandomCommand({ NumberOfBytes: PASSPHRASE_RANDOM_BYTES }), { abortSignal }),
+    const answer = await callWithRetry(
+      (abortSignal) => sendCapturing(abortSignal, 'Plaintext', (signal) => kms.send(new GenerateRandomCommand({ NumberOfBytes: PASSPHRASE_RANDOM_BYTES }), { abortSignal: signal })),
       { deadline: opts.deadline, clock: opts.clock, what, attemptTimeoutMs: AWS_ATTEMPT_TIMEOUT_MS, ...(opts.log ? { log: opts.log } : {}) },
     );
-    random = out.Plaintext;
+    capture = answer.capture;
+    answer.out.Plaintext?.fill(0);
+    const [text] = capture.takeAll();
+    const random = text === undefined ? undefined : decodeBase64Bytes(text);
+    const length = random?.length ?? 0;
+    random?.fill(0);
+    if (text === undefined || length !== PASSPHRASE_RANDOM_BYTES) {
+      text?.fill(0);
+      throw new UnlockError('AWS_UNAVAILABLE', `Failed to ${what}: KMS answered ${length} bytes, not ${PASSPHRASE_RANDOM_BYTES}`);
+    }
+    // KMS's own text, not re-encoded: any valid base64 of 64 bytes decodes the same; ours is in canonical form.
+    return Secret.adopt(isCanonical(text) ? text : reencode(text));
   } catch (error) {
     throw mapAwsError(error, { what, action: 'kms:GenerateRandom', region: aws.region });
+  } finally {
+    capture?.wipe();
   }
-  if (random === undefined || random.length !== PASSPHRASE_RANDOM_BYTES) {
-    random?.fill(0);
-    throw new UnlockError('AWS_UNAVAILABLE', `Failed to ${what}: KMS answered ${random?.length ?? 0} bytes, not ${PASSPHRASE_RANDOM_BYTES}`);
-  }
+}
+
+function isCanonical(text: Buffer): boolean {
+  return text.length === GENERATED_LENGTH && text.every((byte, i) => (i >= GENERATED_LENGTH - 2 ? byte === PAD : ALPHABET.includes(byte)));
+}
+
+/** Padding or line breaks KMS does not send today: the key is always the canonical 88 characters. */
+function reencode(text: Buffer): Buffer {
+  const random = decodeBase64Bytes(text) as Buffer;
+  text.fill(0);
   try {
-    return Secret.adopt(encodeBase64Bytes(random));
+    return encodeBase64Bytes(random);
   } finally {
     random.fill(0);
   }

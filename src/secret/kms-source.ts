@@ -6,9 +6,11 @@ import { remainingMs } from '../aws/deadline.ts';
 import { mapAwsError } from '../aws/errors.ts';
 import { createImdsClient, imdsEndpointOf, IMDS_REQUEST_TIMEOUT_MS } from '../aws/imds.ts';
 import { callWithRetry } from '../aws/retry.ts';
+import { sendCapturing, type SecretCapture } from '../aws/secret-capture.ts';
 import { errorNameOf } from '../aws/transient.ts';
 import { isUnlockError, UnlockError } from '../errors.ts';
 import type { Clock, Logger, VolumeConfig } from '../types.ts';
+import { decodeBase64Bytes } from './encoding.ts';
 import { Secret } from './secret.ts';
 import type { FetchedKey, KeySource } from './source.ts';
 
@@ -72,15 +74,21 @@ export async function decryptToken(aws: AwsContext, token: KmsTokenView, context
   const what = `decrypt LUKS2 token ${token.tokenId} of ${device} with KMS`;
   const kms = await aws.kms();
   const keyId = opts.pinnedAlias ?? token.keyId;
+  // The plaintext never reaches the SDK: the request handler lifts its base64 text out of the raw answer
+  // (src/aws/secret-capture.ts); it is decoded here bytes to bytes and zeroed (issue #10).
+  let capture: SecretCapture | undefined;
   try {
-    const out = await callWithRetry(
-      (abortSignal) => kms.send(new DecryptCommand({ CiphertextBlob: Buffer.from(token.ciphertext, 'base64'), EncryptionContext: context, KeyId: keyId }), { abortSignal }),
+    const answer = await callWithRetry(
+      (abortSignal) => sendCapturing(abortSignal, 'Plaintext', (signal) => kms.send(new DecryptCommand({ CiphertextBlob: Buffer.from(token.ciphertext, 'base64'), EncryptionContext: context, KeyId: keyId }), { abortSignal: signal })),
       { deadline: opts.deadline, clock: opts.clock, what, attemptTimeoutMs: AWS_ATTEMPT_TIMEOUT_MS, ...(opts.log ? { log: opts.log } : {}) },
     );
-    if (out.Plaintext === undefined || out.Plaintext.length === 0) throw new UnlockError('AWS_UNAVAILABLE', `Failed to ${what}: empty answer`);
-    const secret = Secret.copyOf(out.Plaintext);
-    out.Plaintext.fill(0);
-    return secret;
+    capture = answer.capture;
+    answer.out.Plaintext?.fill(0);
+    const [text] = capture.takeAll();
+    const plaintext = text === undefined ? undefined : decodeBase64Bytes(text);
+    text?.fill(0);
+    if (plaintext === undefined || plaintext.length === 0) throw new UnlockError('AWS_UNAVAILABLE', `Failed to ${what}: empty answer`);
+    return Secret.adopt(plaintext);
   } catch (error) {
     const name = errorNameOf(error);
     if (opts.pinnedAlias !== undefined && name === 'IncorrectKeyException') throw pinRefusal(token, device, opts.pinnedAlias, error);
@@ -91,6 +99,8 @@ export async function decryptToken(aws: AwsContext, token: KmsTokenView, context
       });
     }
     throw mapAwsError(error, { what, action: 'kms:Decrypt', region: aws.region, keyId: token.keyId });
+  } finally {
+    capture?.wipe();
   }
 }
 

@@ -3,7 +3,7 @@ import { GetParameterCommand, GetParameterHistoryCommand, type AwsContext } from
 import { AWS_ATTEMPT_TIMEOUT_MS } from '../aws/client-config.ts';
 import { mapAwsError, type AwsCallContext } from '../aws/errors.ts';
 import { callWithRetry } from '../aws/retry.ts';
-import { captureField, type SecretCapture } from '../aws/secret-capture.ts';
+import { sendCapturing, type SecretCapture } from '../aws/secret-capture.ts';
 import { UnlockError } from '../errors.ts';
 import type { Clock, Logger, VolumeConfig } from '../types.ts';
 import { Secret, SECRET_MAX_BYTES } from './secret.ts';
@@ -79,17 +79,6 @@ function toSecret(stored: StoredValue, capture: SecretCapture, display: string):
   return Secret.adopt(bytes);
 }
 
-/** Sends one attempt with its Value fields captured; a failed attempt leaves nothing behind. */
-async function sendCapturing<T>(abortSignal: AbortSignal, send: (abortSignal: AbortSignal) => Promise<T>): Promise<{ out: T; capture: SecretCapture }> {
-  const capture = captureField(abortSignal, 'Value');
-  try {
-    return { out: await send(abortSignal), capture };
-  } catch (error) {
-    capture.wipe();
-    throw error;
-  }
-}
-
 function fetched(stored: StoredValue, secret: Secret, fallbackName: string): FetchedSecret {
   return {
     secret,
@@ -109,7 +98,7 @@ export async function fetchSsmSecret(opts: SsmFetchOptions): Promise<FetchedSecr
   let capture: SecretCapture | undefined;
   try {
     const answer = await callWithRetry(
-      (abortSignal) => sendCapturing(abortSignal, (signal) => aws.ssm().send(new GetParameterCommand({ Name: full, WithDecryption: true }), { abortSignal: signal })),
+      (abortSignal) => sendCapturing(abortSignal, 'Value', (signal) => aws.ssm().send(new GetParameterCommand({ Name: full, WithDecryption: true }), { abortSignal: signal })),
       { deadline: opts.deadline, clock: opts.clock, what: ctx.what, attemptTimeoutMs: AWS_ATTEMPT_TIMEOUT_MS, ...(log ? { log } : {}) },
     );
     capture = answer.capture;
@@ -146,7 +135,7 @@ export async function fetchSsmHistory(opts: SsmHistoryOptions): Promise<FetchedS
     for (let page = 0; page < HISTORY_PAGES_MAX; page += 1) {
       const input = { Name: name, WithDecryption: true, MaxResults: HISTORY_PAGE_SIZE, ...(nextToken ? { NextToken: nextToken } : {}) };
       const { out, capture } = await callWithRetry(
-        (abortSignal) => sendCapturing(abortSignal, (signal) => aws.ssm().send(new GetParameterHistoryCommand(input), { abortSignal: signal })),
+        (abortSignal) => sendCapturing(abortSignal, 'Value', (signal) => aws.ssm().send(new GetParameterHistoryCommand(input), { abortSignal: signal })),
         { deadline: opts.deadline, clock: opts.clock, what: ctx.what, attemptTimeoutMs: AWS_ATTEMPT_TIMEOUT_MS, ...(log ? { log } : {}) },
       );
       captures.push(capture);
