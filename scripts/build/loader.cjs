@@ -51,7 +51,20 @@ function runBundle(script) {
   script.runInThisContext()(module.exports, require, module, bundlePath, __dirname);
 }
 
+/** The bundle needs Node 24 (what the packages ship): an older Node fails deep inside a library with a cryptic error
+ * ("u_.union is not a function"), so say which Node is needed instead. */
+const NODE_MAJOR_MIN = 24;
+/** src/errors.ts UNSUPPORTED (a test keeps the two equal). */
+const EXIT_UNSUPPORTED = 85;
+
+function refuseOldNode() {
+  if (Number(process.versions.node.split('.')[0]) >= NODE_MAJOR_MIN) return;
+  process.stderr.write(`luks-ssm: Node.js ${NODE_MAJOR_MIN} or newer is needed, this is ${process.version} (${process.execPath}); run /usr/sbin/luks-ssm, which brings its own, or put Node ${NODE_MAJOR_MIN} first on PATH (npm ci installs it in node_modules/.bin)\n`);
+  process.exit(EXIT_UNSUPPORTED);
+}
+
 if (require.main === module) {
+  refuseOldNode();
   const bundle = readBundle();
   const cache = readCache(bundle);
   const script = compileBundle(bundle, cache.cachedData);

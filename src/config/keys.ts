@@ -102,7 +102,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   },
   {
     name: 'DEVICE_TIMEOUT_SEC', required: false, default: '30', origin: 'luks-ssm', check: v.checkIntegerIn(1, 3600),
-    syntax: 'seconds, less than TIMEOUT_SEC', description: 'How long to wait for the device to appear.',
+    syntax: 'seconds, less than TIMEOUT_SEC', description: 'How long to wait for the device to appear. Unset: 30, or half of TIMEOUT_SEC when that is less.',
     apply: (d, value) => { d.deviceTimeoutSec = Number(value); },
   },
   {

@@ -58,6 +58,7 @@ export async function loadVolumeConfig(opts: LoadConfigOptions): Promise<VolumeC
     const setting = get(key.name);
     if (setting !== undefined) key.apply(draft, setting.value);
   }
+  if (!settings.has('DEVICE_TIMEOUT_SEC')) draft.deviceTimeoutSec = defaultDeviceTimeoutSec(draft.timeoutSec);
   draft.region ??= regionFromEnv(opts.env);
   return { volume: opts.volume, sources: files.map((f) => f.file), ...draft };
 }
@@ -96,6 +97,11 @@ function regionFromEnv(env: Record<string, string | undefined>): string | undefi
   const problem = checkRegion(region);
   if (problem !== undefined) throw new UnlockError('CONFIG', `environment: AWS_REGION=${quote(region)} ${problem}`);
   return region;
+}
+
+/** Unset DEVICE_TIMEOUT_SEC: 30 s, or half of a shorter TIMEOUT_SEC, so `TIMEOUT_SEC=20` alone is valid and leaves time for AWS. */
+export function defaultDeviceTimeoutSec(timeoutSec: number): number {
+  return Math.min(30, Math.floor(timeoutSec / 2));
 }
 
 function emptyDraft(): ConfigDraft {

@@ -37,7 +37,8 @@ export const COMBINATION_RULES: ReadonlyArray<(get: SettingLookup) => string | u
   (get) => {
     const device = get('DEVICE_TIMEOUT_SEC');
     const overall = get('TIMEOUT_SEC');
-    if (!device || !overall || Number(device.value) < Number(overall.value)) return undefined;
+    // An unset DEVICE_TIMEOUT_SEC (order -1: the built-in default) follows TIMEOUT_SEC instead (see load.ts).
+    if (!device || !overall || device.order < 0 || Number(device.value) < Number(overall.value)) return undefined;
     return `${describeOrigin(later(device, overall))}: ${shown('DEVICE_TIMEOUT_SEC', device)} must be less than ${shown('TIMEOUT_SEC', overall)}`;
   },
 ];

@@ -27,7 +27,9 @@ const FORBIDDEN_MOUNT_ROOTS = ['/proc', '/sys', '/dev', '/run'];
 
 export const checkDevice: Check = (value) => {
   if (value.startsWith('/')) {
-    return DEV_PATH.test(value) && !hasDotSegment(value) ? undefined : 'is not a device path under /dev';
+    if (DEV_PATH.test(value) && !hasDotSegment(value)) return undefined;
+    // An image file (check works on one) must be named under /dev too: say how, not only what is wrong.
+    return value.startsWith('/dev/') ? 'is not a device path under /dev' : 'is not a device path under /dev (an image file: copy it to /dev/shm/, or attach it with losetup -f --show FILE and name the loop device)';
   }
   if (value.startsWith('UUID=')) return UUID.test(value.slice(5)) ? undefined : 'is not a UUID=… of the form 8-4-4-4-12 hex digits';
   if (value.startsWith('PARTUUID=')) {

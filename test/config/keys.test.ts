@@ -50,7 +50,7 @@ const CASES: Record<string, { valid: Valid[]; invalid: Invalid[] }> = {
     ],
     invalid: [
       ['nvme1n1', 'is not a device: use /dev/…, UUID=…, PARTUUID=… or an EBS volume id vol-…'],
-      ['/data/disk.img', 'is not a device path under /dev'],
+      ['/data/disk.img', 'is not a device path under /dev (an image file: copy it to /dev/shm/, or attach it with losetup -f --show FILE and name the loop device)'],
       ['/dev/../etc/shadow', 'is not a device path under /dev'],
       ['/dev/', 'is not a device path under /dev'],
       ['UUID=not-a-uuid', 'is not a UUID=… of the form 8-4-4-4-12 hex digits'],

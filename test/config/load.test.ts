@@ -151,11 +151,17 @@ describe('refusals (one line each, naming file:line)', () => {
     );
   });
 
-  it('DEVICE_TIMEOUT_SEC must be less than TIMEOUT_SEC, defaults included', async () => {
-    expect(await messageFor(['TIMEOUT_SEC=20'])).toBe('FILE:5: DEVICE_TIMEOUT_SEC=30 (default) must be less than TIMEOUT_SEC=20');
+  it('DEVICE_TIMEOUT_SEC must be less than TIMEOUT_SEC when set, also against the default TIMEOUT_SEC', async () => {
     expect(await messageFor(['DEVICE_TIMEOUT_SEC=90'])).toBe('FILE:5: DEVICE_TIMEOUT_SEC=90 must be less than TIMEOUT_SEC=90 (default)');
     expect(await messageFor(['DEVICE_TIMEOUT_SEC=50', 'TIMEOUT_SEC=40'])).toBe('FILE:6: DEVICE_TIMEOUT_SEC=50 must be less than TIMEOUT_SEC=40');
     expect((await loadWith(['TIMEOUT_SEC=20', 'DEVICE_TIMEOUT_SEC=19'])).config).toMatchObject({ timeoutSec: 20, deviceTimeoutSec: 19 });
+  });
+
+  it('TIMEOUT_SEC=20 alone is accepted: an unset DEVICE_TIMEOUT_SEC follows the deadline (half of it, at most 30)', async () => {
+    expect((await loadWith(['TIMEOUT_SEC=20'])).config).toMatchObject({ timeoutSec: 20, deviceTimeoutSec: 10 });
+    expect((await loadWith(['TIMEOUT_SEC=5'])).config).toMatchObject({ timeoutSec: 5, deviceTimeoutSec: 2 });
+    expect((await loadWith([])).config).toMatchObject({ timeoutSec: 90, deviceTimeoutSec: 30 });
+    expect((await loadWith(['TIMEOUT_SEC=20', 'DEVICE_TIMEOUT_SEC='])).config).toMatchObject({ timeoutSec: 20, deviceTimeoutSec: 10 });
   });
 
   it('a grammar error in a volume file is reported with its line', async () => {
