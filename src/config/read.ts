@@ -1,10 +1,13 @@
 // Reads one config file safely: only root may be able to change it, since it decides what is opened and mounted.
 // Synchronous on purpose: a few small files read once per run, and each async call costs a thread-pool round
 // trip at boot (about 2.5 ms for the two files, measured on the fetch path).
-import { closeSync, constants, fstatSync, openSync, readFileSync, statSync, type Stats } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, constants, fstatSync, openSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { UnlockError } from '../errors.ts';
 import { parseKeyValueText, type ParsedConfigFile } from './parse.ts';
+
+/** The sticky bit (S_ISVTX, inode(7)); node's fs.constants does not export it. */
+const STICKY = 0o1000;
 
 /** Config files are a few lines; anything this big is not one. */
 export const CONFIG_FILE_MAX_BYTES = 64 * 1024;
@@ -16,22 +19,28 @@ export interface ReadConfigOptions {
   onMissing: (path: string) => UnlockError | undefined;
 }
 
-/** Reads and parses `path`; undefined when it does not exist and `onMissing` allows that. */
+/**
+ * Reads and parses `path`; undefined when it does not exist and `onMissing` allows that. The directory chain is
+ * judged first (sshd's safe_path: its real path and every directory above it), and only then is the file
+ * opened, without following a symlink: nothing in a directory others could change is ever opened by root.
+ */
 export function readConfigFile(path: string, options: ReadConfigOptions): ParsedConfigFile | undefined {
+  let dir: string;
+  try {
+    dir = realpathSync(dirname(path));
+  } catch (error) {
+    return missingOr(path, error, options);
+  }
+  checkDirectoryChain(dir, options.requireRootOwned);
   let fd: number;
   try {
     // O_NONBLOCK: a FIFO planted as a config file must be refused below, not block start-up here.
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = openSync(join(dir, basename(path)), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
   } catch (error) {
-    if (codeOf(error) === 'ENOENT' || codeOf(error) === 'ENOTDIR') {
-      const missing = options.onMissing(path);
-      if (missing) throw missing;
-      return undefined;
-    }
-    throw readFailure(path, error);
+    if (codeOf(error) === 'ELOOP') throw new UnlockError('CONFIG', `${path}: a symlink, refusing; put the config file itself there`);
+    return missingOr(path, error, options);
   }
   try {
-    checkOwnership(dirname(path), statOrFail(dirname(path)), options.requireRootOwned);
     const stats = fstatSync(fd);
     if (!stats.isFile()) throw new UnlockError('CONFIG', `${path}: not a regular file, refusing`);
     checkOwnership(path, stats, options.requireRootOwned);
@@ -39,6 +48,26 @@ export function readConfigFile(path: string, options: ReadConfigOptions): Parsed
     return parseKeyValueText(decodeText(path, readOrFail(path, fd)), path);
   } finally {
     closeSync(fd);
+  }
+}
+
+function missingOr(path: string, error: unknown, options: ReadConfigOptions): undefined {
+  if (codeOf(error) !== 'ENOENT' && codeOf(error) !== 'ENOTDIR') throw readFailure(path, error);
+  const missing = options.onMissing(path);
+  if (missing) throw missing;
+  return undefined;
+}
+
+/**
+ * `dir` (a real path) and each directory above it: not writable by group/others, and root's when required.
+ * Above the file's own directory a root-owned sticky directory (/tmp) passes: others cannot rename what they don't own.
+ */
+function checkDirectoryChain(dir: string, requireRootOwned: boolean): void {
+  for (let current = dir, first = true; ; current = dirname(current), first = false) {
+    const stats = statOrFail(current);
+    const stickyRoot = !first && (stats.mode & STICKY) !== 0 && stats.uid === 0;
+    if (!stickyRoot) checkOwnership(current, stats, requireRootOwned);
+    if (current === '/') return;
   }
 }
 
