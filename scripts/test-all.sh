@@ -35,6 +35,10 @@ step "host tests (vitest)"
 vitest run --reporter=default --reporter=json --outputFile.json="$results/vitest.json"
 node scripts/count-results.mjs vitest "$results/vitest.json" > "$results/vitest.count"
 
+step "reliability: fuzzing (10,000 cases a target), fleet simulation, README section fresh"
+node scripts/reliability.ts --check 2>&1 | tee "$results/reliability.log"
+tail -n 1 "$results/reliability.log" > "$results/reliability.count"
+
 step "packages (deb, rpm) and their checks"
 rm -rf dist
 LUKS_SSM_KEEP_DIST=$PWD/dist bash test/packaging/check.sh 2>&1 | tee "$results/packaging.log"

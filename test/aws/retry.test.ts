@@ -1,7 +1,7 @@
 // callWithRetry: full-jitter capped backoff, transient-only retries, and a deadline that is never passed.
 import { describe, expect, it } from 'vitest';
 import { SSMServiceException, InternalServerError, ParameterNotFound } from '@aws-sdk/client-ssm';
-import { backoffMs, callWithRetry } from '../../src/aws/retry.ts';
+import { backoffMs, callWithRetry, DEFAULT_THROTTLE_WINDOW_MS } from '../../src/aws/retry.ts';
 import { UnlockError } from '../../src/errors.ts';
 import { createFakeClock, createRecordingLogger } from './fakes.ts';
 
@@ -40,7 +40,8 @@ describe('callWithRetry', () => {
     const result = await callWithRetry(attempt, { deadline: clock.now() + 30_000, clock, log, what: 'get SSM parameter /x' });
     expect(result).toBe('ok');
     expect(calls()).toBe(4);
-    expect(clock.sleeps).toEqual([50, 100, 200]);
+    // Throttled: half the throttle window (20 s, at most a third of the 30 s left: 10 s); then full-jitter backoff (base 100 ms).
+    expect(clock.sleeps).toEqual([5_000, 100, 200]);
     expect(log.lines.map((l) => l.msg)).toEqual([
       'Failed to get SSM parameter /x: throttled (ThrottlingException), retrying',
       'Failed to get SSM parameter /x: server error (InternalServerError, HTTP 500), retrying',
@@ -51,7 +52,7 @@ describe('callWithRetry', () => {
   it('keeps every sleep within full-jitter bounds and the cap', async () => {
     const randoms = Array.from({ length: 12 }, (_, i) => (i % 3 === 0 ? 0.999 : 0.3));
     const clock = createFakeClock(randoms);
-    const errors = Array.from({ length: 12 }, throttled);
+    const errors = Array.from({ length: 12 }, serverError);
     const { attempt } = failing(errors, 'ok');
     await callWithRetry(attempt, { deadline: clock.now() + 600_000, clock, what: 'x', baseMs: 100, capMs: 5000 });
     clock.sleeps.forEach((ms, i) => {
@@ -59,6 +60,17 @@ describe('callWithRetry', () => {
       expect(ms).toBeLessThan(Math.min(5000, 100 * 2 ** i));
     });
     expect(Math.max(...clock.sleeps)).toBeGreaterThan(4900);
+  });
+
+  it('after AWS throttling waits anywhere in the throttle window, not growing; IMDS throttling backs off as usual', async () => {
+    const clock = createFakeClock([0, 0.999, 0.5, 0.5]);
+    const imdsThrottled = Object.assign(new Error('Too Many Requests'), { statusCode: 429, imds: true });
+    const { attempt } = failing([throttled(), throttled(), throttled(), imdsThrottled], 'ok');
+    await callWithRetry(attempt, { deadline: clock.now() + 600_000, clock, what: 'x' });
+    expect(clock.sleeps).toEqual([0, 0.999 * DEFAULT_THROTTLE_WINDOW_MS, 0.5 * DEFAULT_THROTTLE_WINDOW_MS, 0.5 * 100 * 2 ** 3]);
+    const plain = createFakeClock([0.5, 0.5]);
+    await callWithRetry(failing([throttled(), throttled()], 'ok').attempt, { deadline: plain.now() + 600_000, clock: plain, what: 'x', throttleWindowMs: 0 });
+    expect(plain.sleeps).toEqual([50, 100]);
   });
 
   it('does not retry a final answer such as ParameterNotFound, and rethrows it unchanged', async () => {

@@ -51,7 +51,8 @@ describe('fuzz: config grammar', () => {
         return;
       }
       for (const entry of parsed.entries) {
-        expect(entry.value).not.toMatch(/[\u0000-\u001f\u007f]/);
+        // A tab is kept inside quotes, as sh keeps it; every other control character is refused.
+        expect(entry.value).not.toMatch(/[\u0000-\u0008\u000a-\u001f\u007f]/);
         expect(agreesWithSh(shLine(text, entry.line), entry.key, entry.value), `line ${entry.line} ${JSON.stringify(shLine(text, entry.line))}`).toBe(true);
       }
     }));
