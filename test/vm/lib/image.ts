@@ -60,22 +60,33 @@ function describe(distro: Distro, dir: string, built: boolean): GuestImage {
   return { distro, dir, rootfs: join(dir, 'rootfs.raw'), kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), built };
 }
 
-/** True when something is mounted below `dir` (an interrupted mmdebstrap can leave /proc or /dev binds). */
-function hasMountsBelow(dir: string): boolean {
+/** The mount points below `dir`, deepest first (an interrupted mmdebstrap leaves /proc, /sys, /dev/shm binds). */
+function mountsBelow(dir: string): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
-    .some((line) => (line.split(' ')[4] ?? '').startsWith(`${dir}/`));
+    .map((line) => line.split(' ')[4] ?? '')
+    .filter((point) => point.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Removes a build directory of ours. A build killed at its deadline leaves mmdebstrap's mounts in its chroot
+ * (the host's /dev/shm among them): those are unmounted first (never forced), and while any remains nothing
+ * is removed, since rm -r would go through into the host's files.
+ */
+export async function removeBuildDir(dir: string): Promise<void> {
+  for (const point of mountsBelow(dir)) await runCommand('umount', [point], { timeoutMs: 30_000 });
+  const left = mountsBelow(dir);
+  if (left.length > 0) throw new Error(`${dir} still has mounts below it (${left.join(', ')}): unmount them, then remove it`);
+  rmSync(dir, { recursive: true, force: true });
 }
 
 /** Removes temporary build directories left by interrupted builds (their builder process is gone). */
-function removeStaleBuilds(cacheRoot: string): void {
+async function removeStaleBuilds(cacheRoot: string): Promise<void> {
   for (const name of readdirSync(cacheRoot)) {
     const match = /^\.tmp-[0-9a-f]+-(\d+)$/.exec(name);
     if (!match || isProcessAlive(Number(match[1]))) continue;
-    const dir = join(cacheRoot, name);
-    // Never rm -r through a bind mount of the host's /dev or /proc.
-    if (hasMountsBelow(dir)) throw new Error(`${dir} has mounts below it from an interrupted build: unmount them, then remove it`);
-    rmSync(dir, { recursive: true, force: true });
+    await removeBuildDir(join(cacheRoot, name));
   }
 }
 
@@ -100,18 +111,18 @@ export async function ensureImage(
     return describe(distro, final, false);
   }
   mkdirSync(cacheRoot, { recursive: true });
-  removeStaleBuilds(cacheRoot);
+  await removeStaleBuilds(cacheRoot);
   const tmp = join(cacheRoot, `.tmp-${hash}-${process.pid}`);
   const logFile = join(cacheRoot, `build-${hash}.log`);
-  rmSync(tmp, { recursive: true, force: true });
+  await removeBuildDir(tmp);
   progress(`building ${distro} guest image ${hash} (log: ${logFile})`);
   const result = await runCommand('bash', [join(RECIPE_DIR, 'build.sh'), tmp, distro], { timeoutMs: BUILD_TIMEOUT_MS, logFile });
   if (result.timedOut || result.code !== 0 || !isComplete(tmp)) {
-    rmSync(tmp, { recursive: true, force: true });
+    await removeBuildDir(tmp);
     const why = result.timedOut ? `timed out after ${BUILD_TIMEOUT_MS / 1000} s` : `exited ${result.code ?? result.signal}`;
     throw new Error(`${distro} guest image build ${why}; see ${logFile}`);
   }
-  if (isComplete(final)) rmSync(tmp, { recursive: true, force: true });
+  if (isComplete(final)) await removeBuildDir(tmp);
   else renameSync(tmp, final);
   pruneUnusedImages(cacheRoot, hash);
   return describe(distro, final, true);
