@@ -66,6 +66,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** An open file descriptor the child receives as its fd 3 (the run lock hands it to flock(1)). */
   fd3?: number;
+  /** Added to the child's minimal environment (NOTIFY_SOCKET for systemd-notify); never a secret. */
+  env?: Record<string, string>;
 }
 
 export interface RunResult {

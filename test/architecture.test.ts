@@ -50,6 +50,7 @@ const ALLOWED_ADAPTER_EDGES: Array<[RegExp, RegExp, string]> = [
   [/^secret\//, /^secret\//, 'a source uses the Secret type'],
   [/^systemd\/(generator|enable|unit-text)\.ts$/, /^config\//, 'the generator reads the same config as start'],
   [/^luks\//, /^secret\/secret\.ts$/, 'cryptsetup takes the key as a Secret'],
+  [/^systemd\/ask-password\.ts$/, /^secret\/secret\.ts$/, 'a typed key is a Secret from the start'],
   [/^lifecycle\//, /./, 'lifecycle verbs orchestrate'],
 ];
 

@@ -24,20 +24,33 @@ export interface AttemptSignal {
  * A signal that fires after `ms` of real time (computed from the injected clock by the caller). The timer
  * is unref'd so it never keeps the process alive, and disposed after each attempt.
  */
-export function abortAfter(ms: number): AttemptSignal {
+export function abortAfter(ms: number, outer?: AbortSignal): AttemptSignal {
   const controller = new AbortController();
   let fire: (reason: unknown) => void = () => {};
   const aborted = new Promise<never>((_resolve, reject) => {
     fire = reject;
   });
   aborted.catch(() => {});
-  const timer = setTimeout(() => {
-    const reason = Object.assign(new Error(`attempt aborted after ${ms} ms`), { name: 'AbortError' });
+  const abort = (why: string) => {
+    const reason = Object.assign(new Error(why), { name: 'AbortError' });
     controller.abort(reason);
     fire(reason);
-  }, Math.max(0, ms));
+  };
+  const timer = setTimeout(() => abort(`attempt aborted after ${ms} ms`), Math.max(0, ms));
   timer.unref();
-  return { signal: controller.signal, ms, aborted, dispose: () => clearTimeout(timer) };
+  // The caller's own signal (start no longer needs the key) cuts the attempt short as well.
+  const onOuter = () => abort('attempt aborted: no longer needed');
+  outer?.addEventListener('abort', onOuter, { once: true });
+  if (outer?.aborted) onOuter();
+  return {
+    signal: controller.signal,
+    ms,
+    aborted,
+    dispose: () => {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onOuter);
+    },
+  };
 }
 
 /** "30.0" for 30000 ms: messages give seconds with one decimal. */

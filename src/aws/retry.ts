@@ -17,7 +17,23 @@ export const DEFAULT_RETRY_CAP_MS = 5_000;
 export const DEFAULT_THROTTLE_WINDOW_MS = 20_000;
 const THROTTLE_WINDOW_MIN_MS = 1_000;
 
-export interface RetryOptions {
+/** A transient failure that will be retried: for the service status line and for asking a person meanwhile. */
+export interface RetryNotice {
+  what: string;
+  attempt: number;
+  /** "connection refused", "HTTP 503", "throttled": the class of the failure, never a response body. */
+  reason: string;
+  retryInMs: number;
+}
+
+/** What a caller racing the retries (start's password question) passes down to every AWS call. */
+export interface RetryHooks {
+  /** Stops retrying at once (the attempt in flight is aborted too): someone else opened the volume. */
+  signal?: AbortSignal;
+  onRetry?: (notice: RetryNotice) => void;
+}
+
+export interface RetryOptions extends RetryHooks {
   /** Absolute epoch ms (from clock.now()) after which no attempt starts and none is waited for. */
   deadline: number;
   clock: Clock;
@@ -49,6 +65,26 @@ export function retryDelayMs(last: TransientFailure | undefined, attempts: numbe
   return backoffMs(attempts, random, o.baseMs, o.capMs);
 }
 
+function abortedError(opts: RetryOptions): Error {
+  return Object.assign(new Error(`Stopped trying to ${opts.what}: no longer needed`), { name: 'AbortError' });
+}
+
+/** Sleeps, or wakes early when `signal` fires. */
+async function sleepUnlessAborted(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return clock.sleep(ms);
+  if (signal.aborted) return;
+  let onAbort = () => {};
+  const aborted = new Promise<void>((resolve) => {
+    onAbort = resolve;
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([clock.sleep(ms), aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
 function deadlineError(opts: RetryOptions, attempts: number, elapsedMs: number, last: TransientFailure | undefined, cause: unknown): UnlockError {
   const over = `over ${formatSeconds(elapsedMs)} s`;
   const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
@@ -75,14 +111,16 @@ export async function callWithRetry<T>(attempt: (signal: AbortSignal) => Promise
   let last: TransientFailure | undefined;
   let lastError: unknown;
   for (;;) {
+    if (opts.signal?.aborted) throw abortedError(opts);
     const remaining = deadline - clock.now();
     if (remaining <= 0) throw deadlineError(opts, attempts, clock.now() - start, last, lastError);
     attempts += 1;
     const attemptMs = opts.attemptTimeoutMs ?? Infinity;
-    const timer = abortAfter(Math.min(remaining, attemptMs));
+    const timer = abortAfter(Math.min(remaining, attemptMs), opts.signal);
     try {
       return await Promise.race([attempt(timer.signal), timer.aborted]);
     } catch (err) {
+      if (opts.signal?.aborted) throw abortedError(opts);
       const aborted = timer.signal.aborted;
       const failure = aborted ? { kind: 'timeout' as const, detail: `after ${formatSeconds(timer.ms)} s`, imds: false } : classifyTransient(err);
       if (failure === undefined) throw err;
@@ -101,6 +139,7 @@ export async function callWithRetry<T>(attempt: (signal: AbortSignal) => Promise
       { what: opts.what, attempt: attempts, reason: describeTransient(last), retryInMs: Math.round(delay) },
       `Failed to ${opts.what}: ${describeTransient(last)}, retrying`,
     );
-    await clock.sleep(delay);
+    opts.onRetry?.({ what: opts.what, attempt: attempts, reason: describeTransient(last), retryInMs: Math.round(delay) });
+    await sleepUnlessAborted(clock, delay, opts.signal);
   }
 }

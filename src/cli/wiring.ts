@@ -3,6 +3,7 @@ import { DEFAULT_EXEC_PATH } from '../exec/exec-path.ts';
 import { deferKeySource } from '../secret/source.ts';
 import type { SystemdBus } from '../systemd/bus.ts';
 import { findActiveDependents, nameHolders } from '../systemd/dependents.ts';
+import { createStatusLine } from '../systemd/notify.ts';
 import type { VolumeDeps } from '../volume/deps.ts';
 import type { Clock, Logger, Runner } from '../types.ts';
 
@@ -60,6 +61,12 @@ export function createVolumeDeps(opts: WiringOptions): VolumeDeps {
     keySource: (config) => deferKeySource(async () => (await keySources()).createKeySource(config, sourceDeps)),
     kmsKeyState: async (config, deadline) => (await keySources()).checkVolumeKmsKey(config, sourceDeps, deadline),
     activeDependents: async (units) => findActiveDependents(await bus.get(), units),
+    // start only: a person answers through systemd's password agents when AWS fails (PATH as for the runner).
+    askPassword: async (opts) => {
+      const [{ createAskPassword }, { runForSecret }] = await Promise.all([import('../systemd/ask-password.ts'), import('../exec/run.ts')]);
+      return createAskPassword((file, args, o) => runForSecret(file, args, o, env.PATH))(opts);
+    },
+    statusLine: createStatusLine(run, env.NOTIFY_SOCKET, (problem) => log.debug({ problem }, `Failed to update the service status line: ${problem}`)),
     unitOfPid: async (pid) => (await nameHolders(await bus.get(), [pid]))[0]?.unit,
   };
 }

@@ -1,4 +1,5 @@
 // The one place that starts programs (the only execa import): no shell, minimal env, bytes on stdin only.
+import { spawn } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { execa } from 'execa';
 import { UnlockError } from '../errors.ts';
@@ -28,7 +29,7 @@ export function createRunner(opts: { path?: string } = {}): Runner {
     const stdin = options.input === undefined ? 'ignore' : 'pipe';
     const child = execa(file, args, {
       encoding: 'utf8',
-      env,
+      env: options.env === undefined ? env : { ...options.env, ...env },
       extendEnv: false,
       shell: false,
       reject: false,
@@ -78,5 +79,73 @@ function startFailure(file: string, cause: unknown): UnlockError {
   }
   return new UnlockError('SYSTEM', `Failed to run ${file}: ${typeof code === 'string' ? code : 'could not start'}`, {
     cause,
+  });
+}
+
+export interface SecretRunOptions {
+  /** Kill the child after this long (SIGTERM, then SIGKILL after KILL_GRACE_MS). */
+  timeoutMs: number;
+  /** Kill the child when this fires (the same way): its answer is no longer wanted. */
+  signal?: AbortSignal;
+  /** The child's stdin: 'inherit' lets a program that asks on a terminal use ours. */
+  stdin?: 'ignore' | 'inherit';
+}
+
+export interface SecretRunResult {
+  exitCode: number;
+  /** All of stdout as one Buffer (the caller owns and wipes it); the chunks it was read in are wiped. */
+  stdout: Buffer;
+  /** stderr as text, for messages about the failure (never a secret: only stdout carries one). */
+  stderr: string;
+  timedOut: boolean;
+  aborted: boolean;
+}
+
+/**
+ * For the one program whose stdout is a secret (systemd-ask-password): bytes never become a string, every
+ * chunk is zeroed once copied, and the child is killed on timeout or abort. Same minimal env as createRunner.
+ */
+export function runForSecret(file: string, args: readonly string[], opts: SecretRunOptions, path: string = DEFAULT_EXEC_PATH): Promise<SecretRunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, [...args], { env: { PATH: path, LC_ALL: 'C' }, stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'], shell: false });
+    const chunks: Buffer[] = [];
+    let stderr = '';
+    let timedOut = false;
+    let aborted = false;
+    let killer: NodeJS.Timeout | undefined;
+    const kill = () => {
+      child.kill('SIGTERM');
+      killer ??= setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      kill();
+    }, opts.timeoutMs);
+    const onAbort = () => {
+      aborted = true;
+      kill();
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) onAbort();
+    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => {
+      if (stderr.length < 4096) stderr += chunk.toString('utf8');
+    });
+    const done = () => {
+      clearTimeout(timer);
+      if (killer !== undefined) clearTimeout(killer);
+      opts.signal?.removeEventListener('abort', onAbort);
+    };
+    child.on('error', (error) => {
+      done();
+      for (const c of chunks) c.fill(0);
+      reject(startFailure(file, error));
+    });
+    child.on('close', (code) => {
+      done();
+      const stdout = Buffer.concat(chunks);
+      for (const c of chunks) c.fill(0);
+      resolve({ exitCode: code ?? -1, stdout, stderr, timedOut, aborted });
+    });
   });
 }

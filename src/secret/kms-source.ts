@@ -5,7 +5,7 @@ import { AWS_ATTEMPT_TIMEOUT_MS } from '../aws/client-config.ts';
 import { remainingMs } from '../aws/deadline.ts';
 import { mapAwsError } from '../aws/errors.ts';
 import { createImdsClient, imdsEndpointOf, IMDS_REQUEST_TIMEOUT_MS } from '../aws/imds.ts';
-import { callWithRetry } from '../aws/retry.ts';
+import { callWithRetry, type RetryHooks } from '../aws/retry.ts';
 import { sendCapturing, type SecretCapture } from '../aws/secret-capture.ts';
 import { errorNameOf } from '../aws/transient.ts';
 import { isUnlockError, UnlockError } from '../errors.ts';
@@ -69,7 +69,7 @@ function pinRefusal(token: KmsTokenView, device: string, pinned: string, cause?:
  * Decrypt with KeyId pinned to the token's key, or to KMS_KEY_ID when it is an alias (`pinnedAlias`: KMS then
  * refuses another key's ciphertext); the plaintext goes into a Secret and the SDK's buffer is zeroed.
  */
-export async function decryptToken(aws: AwsContext, token: KmsTokenView, context: Record<string, string>, device: string, opts: { deadline: number; clock: Clock; log?: Logger; pinnedAlias?: string }): Promise<Secret> {
+export async function decryptToken(aws: AwsContext, token: KmsTokenView, context: Record<string, string>, device: string, opts: { deadline: number; clock: Clock; log?: Logger; pinnedAlias?: string; hooks?: RetryHooks }): Promise<Secret> {
   const { DecryptCommand } = await import('../aws/kms-client.ts');
   const what = `decrypt LUKS2 token ${token.tokenId} of ${device} with KMS`;
   const kms = await aws.kms();
@@ -80,7 +80,7 @@ export async function decryptToken(aws: AwsContext, token: KmsTokenView, context
   try {
     const answer = await callWithRetry(
       (abortSignal) => sendCapturing(abortSignal, 'Plaintext', (signal) => kms.send(new DecryptCommand({ CiphertextBlob: Buffer.from(token.ciphertext, 'base64'), EncryptionContext: context, KeyId: keyId }), { abortSignal: signal })),
-      { deadline: opts.deadline, clock: opts.clock, what, attemptTimeoutMs: AWS_ATTEMPT_TIMEOUT_MS, ...(opts.log ? { log: opts.log } : {}) },
+      { deadline: opts.deadline, clock: opts.clock, what, attemptTimeoutMs: AWS_ATTEMPT_TIMEOUT_MS, ...(opts.log ? { log: opts.log } : {}), ...opts.hooks },
     );
     capture = answer.capture;
     answer.out.Plaintext?.fill(0);
@@ -107,7 +107,7 @@ export async function decryptToken(aws: AwsContext, token: KmsTokenView, context
 export function createKmsKeySource(config: VolumeConfig, deps: KmsSourceDeps): KeySource {
   return {
     description: `the luks-ssm-kms tokens of ${config.device}`,
-    async *keys(deadline) {
+    async *keys(deadline, hooks) {
       const header = await deps.readHeader(deadline);
       if (header.tokens.length === 0) {
         throw new UnlockError('CONFIG', `${header.device} has no luks-ssm-kms token, but KEY_SOURCE=kms`, {
@@ -131,7 +131,7 @@ export function createKmsKeySource(config: VolumeConfig, deps: KmsSourceDeps): K
         }
         let secret: Secret;
         try {
-          secret = await decryptToken(aws, token, context, header.device, { deadline, clock: deps.clock, log: deps.log, ...(match === undefined ? { pinnedAlias: pinned as string } : {}) });
+          secret = await decryptToken(aws, token, context, header.device, { deadline, clock: deps.clock, log: deps.log, ...(match === undefined ? { pinnedAlias: pinned as string } : {}), ...(hooks ? { hooks } : {}) });
         } catch (error) {
           const pinRefused = isUnlockError(error) && error.kind === 'CONFIG' && error.message.includes(', but KMS_KEY_ID=');
           const foreign = isUnlockError(error) && error.kind === 'AWS_DENIED' && /does not belong/.test(error.message);

@@ -1,4 +1,5 @@
 // The one small interface every key source (SSM today; KMS ciphertext, other regions later) sits behind.
+import type { RetryHooks } from '../aws/retry.ts';
 import type { Secret } from './secret.ts';
 
 export interface FetchedKey {
@@ -17,7 +18,7 @@ export interface KeySource {
    * interrupted between adding the new key and writing it everywhere never locks a volume out. The consumer
    * wipes each key it is given and stops asking once one opens. Throws UnlockError; must finish by `deadline`.
    */
-  keys(deadline: number): AsyncGenerator<FetchedKey, void, undefined>;
+  keys(deadline: number, hooks?: RetryHooks): AsyncGenerator<FetchedKey, void, undefined>;
 }
 
 /** The first key a source offers (check, fetch): the source's own errors propagate. */
@@ -40,10 +41,10 @@ export function deferKeySource(load: () => Promise<KeySource>): KeySource {
     get description() {
       return described;
     },
-    async *keys(deadline) {
+    async *keys(deadline, hooks) {
       const source = await (loaded ??= load());
       described = source.description;
-      yield* source.keys(deadline);
+      yield* source.keys(deadline, hooks);
     },
   };
 }

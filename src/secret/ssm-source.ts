@@ -1,5 +1,6 @@
 // The SSM key source: the current version, then earlier ones (an interrupted rotation); replica regions only when one is down.
 import { createAwsContext, type AwsContext } from '../aws/clients.ts';
+import type { RetryHooks } from '../aws/retry.ts';
 import { isUnlockError, UnlockError } from '../errors.ts';
 import { decodeKeyValue } from './encoding.ts';
 import { fetchSsmHistory, fetchSsmSecret, type FetchedSecret } from './ssm.ts';
@@ -53,17 +54,17 @@ export function awsContextFor(config: VolumeConfig, deps: SsmSourceDeps, region:
 }
 
 /** The current (or pinned) version from the first region that answers; each region gets an equal share of what is left. */
-async function fetchCurrent(config: SsmVolumeConfig, deps: SsmSourceDeps, deadline: number): Promise<{ aws: AwsContext; fetched: FetchedSecret }> {
+async function fetchCurrent(config: SsmVolumeConfig, deps: SsmSourceDeps, deadline: number, hooks: RetryHooks | undefined): Promise<{ aws: AwsContext; fetched: FetchedSecret }> {
   const regions = regionsOf(config);
   for (let i = 0; ; i += 1) {
     const last = i === regions.length - 1;
     const share = last ? deadline : deps.clock.now() + (deadline - deps.clock.now()) / (regions.length - i);
     try {
       const aws = await awsContextFor(config, deps, regions[i], share);
-      const fetched = await fetchSsmSecret({ aws, name: config.ssmPath, selector: config.ssmSelector, deadline: share, clock: deps.clock, log: deps.log });
+      const fetched = await fetchSsmSecret({ aws, name: config.ssmPath, selector: config.ssmSelector, deadline: share, clock: deps.clock, log: deps.log, ...(hooks ? { hooks } : {}) });
       return { aws, fetched };
     } catch (error) {
-      if (last || !shouldFailOver(error)) throw error;
+      if (last || !shouldFailOver(error) || hooks?.signal?.aborted) throw error;
       const next = regions[i + 1];
       deps.log.warn({ parameter: config.ssmPath, region: regions[i], next, reason: (error as Error).message },
         `SSM in ${regions[i] ?? 'the default region'} is unavailable, trying the replica in ${next}`);
@@ -80,22 +81,22 @@ export function createSsmKeySource(volume: VolumeConfig, deps: SsmSourceDeps): K
   const config = withSsmPath(volume);
   return {
     description: `SSM parameter ${config.ssmPath}`,
-    async *keys(deadline) {
-      const { aws, fetched } = await fetchCurrent(config, deps, deadline);
+    async *keys(deadline, hooks) {
+      const { aws, fetched } = await fetchCurrent(config, deps, deadline, hooks);
       yield keyOf(config, fetched, aws.region);
       // A pinned version or label is what the admin asked for: no guessing beyond it.
       const limit = config.ssmHistoryFallback ?? DEFAULT_HISTORY_FALLBACK;
       if (config.ssmSelector !== undefined || limit === 0) return;
-      yield* earlierVersions(config, deps, aws, fetched.version, limit, deadline);
+      yield* earlierVersions(config, deps, aws, fetched.version, limit, deadline, hooks);
     },
   };
 }
 
 /** Versions older than `current`, newest first, at most `limit`; the history call failing ends the list with a warning. */
-async function* earlierVersions(config: SsmVolumeConfig, deps: SsmSourceDeps, aws: AwsContext, current: number, limit: number, deadline: number): AsyncGenerator<FetchedKey, void, undefined> {
+async function* earlierVersions(config: SsmVolumeConfig, deps: SsmSourceDeps, aws: AwsContext, current: number, limit: number, deadline: number, hooks: RetryHooks | undefined): AsyncGenerator<FetchedKey, void, undefined> {
   let history: FetchedSecret[];
   try {
-    history = await fetchSsmHistory({ aws, name: config.ssmPath, deadline, clock: deps.clock, log: deps.log, limit: limit + 1 });
+    history = await fetchSsmHistory({ aws, name: config.ssmPath, deadline, clock: deps.clock, log: deps.log, limit: limit + 1, ...(hooks ? { hooks } : {}) });
   } catch (error) {
     deps.log.warn({ parameter: config.ssmPath, region: aws.region, reason: (error as Error).message },
       `Failed to read earlier versions of ${config.ssmPath}: ${(error as Error).message}, ignoring.`);

@@ -2,7 +2,7 @@
 import { GetParameterCommand, GetParameterHistoryCommand, type AwsContext } from '../aws/clients.ts';
 import { AWS_ATTEMPT_TIMEOUT_MS } from '../aws/client-config.ts';
 import { mapAwsError, type AwsCallContext } from '../aws/errors.ts';
-import { callWithRetry } from '../aws/retry.ts';
+import { callWithRetry, type RetryHooks } from '../aws/retry.ts';
 import { sendCapturing, type SecretCapture } from '../aws/secret-capture.ts';
 import { UnlockError } from '../errors.ts';
 import type { Clock, Logger, VolumeConfig } from '../types.ts';
@@ -30,6 +30,8 @@ export interface SsmFetchOptions {
   deadline: number;
   clock: Clock;
   log?: Logger;
+  /** start's race with a typed key: stop early, and hear about each retry. */
+  hooks?: RetryHooks;
 }
 
 export interface SsmHistoryOptions extends Omit<SsmFetchOptions, 'selector'> {
@@ -99,7 +101,7 @@ export async function fetchSsmSecret(opts: SsmFetchOptions): Promise<FetchedSecr
   try {
     const answer = await callWithRetry(
       (abortSignal) => sendCapturing(abortSignal, 'Value', (signal) => aws.ssm().send(new GetParameterCommand({ Name: full, WithDecryption: true }), { abortSignal: signal })),
-      { deadline: opts.deadline, clock: opts.clock, what: ctx.what, attemptTimeoutMs: AWS_ATTEMPT_TIMEOUT_MS, ...(log ? { log } : {}) },
+      { deadline: opts.deadline, clock: opts.clock, what: ctx.what, attemptTimeoutMs: AWS_ATTEMPT_TIMEOUT_MS, ...(log ? { log } : {}), ...opts.hooks },
     );
     capture = answer.capture;
     if (answer.out.Parameter === undefined) throw new UnlockError('AWS_NOT_FOUND', `SSM parameter ${full} not found in ${aws.region} (empty answer)`);
@@ -136,7 +138,7 @@ export async function fetchSsmHistory(opts: SsmHistoryOptions): Promise<FetchedS
       const input = { Name: name, WithDecryption: true, MaxResults: HISTORY_PAGE_SIZE, ...(nextToken ? { NextToken: nextToken } : {}) };
       const { out, capture } = await callWithRetry(
         (abortSignal) => sendCapturing(abortSignal, 'Value', (signal) => aws.ssm().send(new GetParameterHistoryCommand(input), { abortSignal: signal })),
-        { deadline: opts.deadline, clock: opts.clock, what: ctx.what, attemptTimeoutMs: AWS_ATTEMPT_TIMEOUT_MS, ...(log ? { log } : {}) },
+        { deadline: opts.deadline, clock: opts.clock, what: ctx.what, attemptTimeoutMs: AWS_ATTEMPT_TIMEOUT_MS, ...(log ? { log } : {}), ...opts.hooks },
       );
       captures.push(capture);
       for (const stored of out.Parameters ?? []) captureOf.set(stored, capture);

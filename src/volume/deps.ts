@@ -1,5 +1,7 @@
 // What start/stop/status need from the outside world, passed in so tests fake it at the boundary.
 import type { KeySource } from '../secret/source.ts';
+import type { AskPassword } from '../systemd/ask-password.ts';
+import type { StatusLine } from '../systemd/notify.ts';
 import type { Clock, Logger, Runner, VolumeConfig } from '../types.ts';
 
 export interface RunLock {
@@ -27,4 +29,8 @@ export interface VolumeDeps {
   activeDependents(units: string[]): Promise<string[]>;
   /** The systemd unit a process belongs to, when systemd is reachable. */
   unitOfPid(pid: number): Promise<string | undefined>;
+  /** start asks a person through systemd's password agents when AWS fails; absent: nobody is asked. */
+  askPassword?: AskPassword;
+  /** The unit's STATUS= line; absent outside a service. */
+  statusLine?: StatusLine;
 }

@@ -1,15 +1,14 @@
-// `start`: config → device → key → cryptsetup open → mount, idempotent, inside one deadline.
-import { isUnlockError, UnlockError } from '../errors.ts';
+// `start`: config → device → key (AWS, or typed when AWS fails) → cryptsetup open → mount, idempotent, inside one deadline.
+import { UnlockError } from '../errors.ts';
 import { resolveDevice } from '../device/resolve.ts';
-import { isLuks, openLuks } from '../luks/cryptsetup.ts';
+import { isLuks } from '../luks/cryptsetup.ts';
 import { mountFilesystem } from '../mount/mount.ts';
 import { openMountPoint } from '../mount/mount-point.ts';
-import { withSecret } from '../secret/secret.ts';
-import type { FetchedKey } from '../secret/source.ts';
 import { writeUnlockRecord } from './unlock-record.ts';
 import { inspectVolume, mapperPath } from './inspect.ts';
 import type { VolumeDeps } from './deps.ts';
-import { explainTooCostly } from './slot-cost.ts';
+import { StartStatus } from './start-status.ts';
+import { openWithAwsOrTypedKey } from './unlock-race.ts';
 import type { VolumeConfig } from '../types.ts';
 
 export type StartOutcome = 'already-mounted' | 'mounted-open-volume' | 'unlocked';
@@ -17,6 +16,7 @@ export type StartOutcome = 'already-mounted' | 'mounted-open-volume' | 'unlocked
 export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promise<StartOutcome> {
   const { log, clock, run } = deps;
   const deadline = clock.now() + config.timeoutSec * 1000;
+  const status = new StartStatus(deps.statusLine, clock, deadline);
   const lock = await deps.acquireLock(deadline);
   try {
     const state = await inspectVolume(run, config, deps.mountinfoPath);
@@ -31,6 +31,7 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
     }
     await refuseIfDependentsRunning(deps, config);
 
+    status.device(config.device);
     const device = await resolveDevice(config.device, {
       deadline: Math.min(deadline, clock.now() + config.deviceTimeoutSec * 1000),
       clock,
@@ -50,7 +51,8 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
     // Refuse a bad mount point before fetching any key; mountVolume opens and checks it again to mount onto it.
     openMountPoint(config.mountPoint, { mode: config.mountPointMode, allowNonEmpty: config.mountOverNonEmpty, log: deps.log }).close();
 
-    const key = await openWithFirstKeyThatFits(deps, config, device, deadline);
+    status.deviceFound();
+    const key = await openWithAwsOrTypedKey(deps, config, device, deadline, status);
     await mountVolume(deps, config, deadline);
     await writeUnlockRecord(deps.runDir, {
       volume: config.volume,
@@ -64,6 +66,7 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
     });
     return 'unlocked';
   } finally {
+    await status.clear();
     await lock.release();
   }
 }
@@ -102,40 +105,6 @@ async function refuseForeignMapping(openOn: string | undefined, device: string, 
       hint: `close it (cryptsetup close ${config.mapName}) or fix LUKS_DEVICE_MAP`,
     });
   }
-}
-
-/** Tries the source's keys in order (current first); only a wrong passphrase moves on to the next. */
-async function openWithFirstKeyThatFits(deps: VolumeDeps, config: VolumeConfig, device: string, deadline: number): Promise<Omit<FetchedKey, 'secret'>> {
-  const source = deps.keySource(config);
-  let tried = 0;
-  for await (const key of source.keys(deadline)) {
-    tried += 1;
-    const { secret, ...about } = key;
-    deps.log.info({ volume: config.volume, device, source: about.source, version: about.version }, `fetched ${describeKey(about)}, opening ${device}`);
-    const opened = await withSecret(secret, async (s) => {
-      try {
-        await openLuks(deps.run, device, config.mapName, s, { timeoutMs: remaining(deadline, deps.clock.now()) });
-        return true;
-      } catch (error) {
-        if (isUnlockError(error) && error.kind === 'WRONG_PASSPHRASE') return false;
-        // Out of memory for the slot's argon2: the same at every try and with every key, so one line and stop.
-        if (isUnlockError(error) && error.kind === 'SLOT_TOO_COSTLY') throw await explainTooCostly(deps, config, device, error, `open ${device}`);
-        throw error;
-      }
-    });
-    if (opened) {
-      deps.log.info({ volume: config.volume, device, source: about.source, version: about.version }, `opened ${device} as ${mapperPath(config.mapName)} with ${describeKey(about)}`);
-      return about;
-    }
-    deps.log.warn({ volume: config.volume, device, source: about.source, version: about.version }, `${describeKey(about)} opens no keyslot of ${device}`);
-  }
-  throw new UnlockError('WRONG_PASSPHRASE', `No keyslot of ${device} opens with ${source.description} (${tried} version${tried === 1 ? '' : 's'} tried)`, {
-    hint: 'check SSM_PATH and SSM_PARAMETER_VERSION/LABEL; `luks-ssm check` shows which key the parameter holds',
-  });
-}
-
-function describeKey(key: Omit<FetchedKey, 'secret'>): string {
-  return `${key.source}${key.version === undefined ? '' : ` version ${key.version}`}`;
 }
 
 function remaining(deadline: number, now: number): number {

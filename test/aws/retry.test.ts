@@ -167,3 +167,48 @@ describe('callWithRetry', () => {
     expect(err.message).toMatch(/^Failed to x: throttled \(ThrottlingException\) on 2 attempts over \d+\.\d s, giving up at the deadline$/);
   });
 });
+
+describe('callWithRetry hooks (start racing a typed key)', () => {
+  it('tells onRetry each transient failure with its attempt number and class', async () => {
+    const clock = createFakeClock([0.5, 0.5]);
+    const notices: Array<{ attempt: number; reason: string }> = [];
+    const { attempt } = failing([reset(), serverError()], 'ok');
+    await callWithRetry(attempt, { deadline: clock.now() + 30_000, clock, what: 'get SSM parameter /x', onRetry: (n) => notices.push({ attempt: n.attempt, reason: n.reason }) });
+    expect(notices.map((n) => n.attempt)).toEqual([1, 2]);
+    expect(notices[0]!.reason).toMatch(/ECONNRESET|reset/i);
+  });
+
+  it('stops at once when the signal fires during the pause, with an AbortError, not at the deadline', async () => {
+    const controller = new AbortController();
+    let calls = 0;
+    const started = Date.now();
+    const pending = callWithRetry(async () => {
+      calls += 1;
+      throw reset();
+    }, {
+      deadline: Date.now() + 60_000, what: 'get SSM parameter /x', signal: controller.signal, baseMs: 10_000, capMs: 10_000,
+      clock: { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)), random: () => 0.99 },
+      onRetry: () => controller.abort(),
+    });
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    expect(calls).toBe(1);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('aborts the attempt in flight when the signal fires', async () => {
+    const controller = new AbortController();
+    let sawAbort = false;
+    const pending = callWithRetry((signal) => new Promise((_resolve, reject) => {
+      signal.addEventListener('abort', () => {
+        sawAbort = true;
+        reject(signal.reason);
+      });
+    }), {
+      deadline: Date.now() + 60_000, what: 'get SSM parameter /x', signal: controller.signal,
+      clock: { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)), random: () => 0.5 },
+    });
+    setTimeout(() => controller.abort(), 50);
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    expect(sawAbort).toBe(true);
+  });
+});

@@ -43,7 +43,7 @@ describe('luks-ssm@.service', () => {
     const service = await readSection('luks-ssm@.service', 'Service');
     for (const key of ['Restart', 'RestartSec', 'RestartPreventExitStatus']) expect(service.has(key)).toBe(false);
     for (const key of ['StartLimitBurst', 'StartLimitIntervalSec']) expect(unit.has(key)).toBe(false);
-    expect(one(service, 'NotifyAccess')).toBe('main');
+    expect(one(service, 'NotifyAccess')).toBe('all');
   });
 
   it('does not hold logins for the whole retry budget: not Before=remote-fs.target', async () => {
