@@ -2,6 +2,7 @@
 import type { CredentialProvider } from './credential-chain.ts';
 import type { Env } from './imds.ts';
 import { createSdkHttpHandler } from './sdk-http-handler.ts';
+import { checkedEnvEndpoint } from './endpoint-url.ts';
 
 /** TCP connect to a regional endpoint; longer waits are retried by us, within the deadline. */
 export const AWS_CONNECT_TIMEOUT_MS = 3_000;
@@ -23,7 +24,8 @@ export interface ClientSettings {
 export function endpointOf(service: 'SSM' | 'KMS', configured: string | undefined, env: Env): string | undefined {
   if (configured) return configured;
   if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.toLowerCase() === 'true') return undefined;
-  return env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL || undefined;
+  const name = env[`AWS_ENDPOINT_URL_${service}`] ? `AWS_ENDPOINT_URL_${service}` : env.AWS_ENDPOINT_URL ? 'AWS_ENDPOINT_URL' : undefined;
+  return name === undefined ? undefined : checkedEnvEndpoint(name, env[name] as string);
 }
 
 /**

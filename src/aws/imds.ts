@@ -1,4 +1,5 @@
 // A small IMDSv2 client with per-request timeouts, so region and credentials honour our deadline.
+import { checkedEnvEndpoint } from './endpoint-url.ts';
 import { sendHttp, type HttpReply } from './http1.ts';
 
 /** The production default (EC2 User Guide, "Access instance metadata"); tests always point it at loopback. */
@@ -20,7 +21,7 @@ export type Env = Record<string, string | undefined>;
 /** IMDS_ENDPOINT from config, else AWS_EC2_METADATA_SERVICE_ENDPOINT(_MODE) as the SDK reads them, else the default. */
 export function imdsEndpointOf(configured: string | undefined, env: Env): string {
   if (configured) return configured;
-  if (env.AWS_EC2_METADATA_SERVICE_ENDPOINT) return env.AWS_EC2_METADATA_SERVICE_ENDPOINT;
+  if (env.AWS_EC2_METADATA_SERVICE_ENDPOINT) return checkedEnvEndpoint('AWS_EC2_METADATA_SERVICE_ENDPOINT', env.AWS_EC2_METADATA_SERVICE_ENDPOINT, { imds: true });
   return env.AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE?.toLowerCase() === 'ipv6' ? DEFAULT_IMDS_IPV6_ENDPOINT : DEFAULT_IMDS_ENDPOINT;
 }
 

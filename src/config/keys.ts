@@ -91,7 +91,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     apply: (d, value) => { d.endpoints.kms = value; },
   },
   {
-    name: 'IMDS_ENDPOINT', required: false, default: undefined, origin: 'luks-ssm', check: v.checkEndpoint,
+    name: 'IMDS_ENDPOINT', required: false, default: undefined, origin: 'luks-ssm', check: v.checkImdsEndpoint,
     syntax: 'http(s) URL', description: 'Instance metadata endpoint override (tests).',
     apply: (d, value) => { d.endpoints.imds = value; },
   },

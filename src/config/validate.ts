@@ -1,6 +1,7 @@
 // Value checks for config keys: each returns the phrase completing "KEY='value' …", or undefined when valid.
 import { posix } from 'node:path';
 import { orderingCycleOf } from './required-by.ts';
+import { endpointProblem } from '../aws/endpoint-url.ts';
 
 export type Check = (value: string) => string | undefined;
 
@@ -91,12 +92,11 @@ export const checkSsmLabel: Check = (value) => {
   return /^(aws|ssm)/i.test(value) ? "is not an SSM label (labels cannot start with 'aws' or 'ssm')" : undefined;
 };
 
-export const checkEndpoint: Check = (value) => {
-  const url = URL.canParse(value) ? new URL(value) : undefined;
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') return 'is not an http:// or https:// URL';
-  if (url.username !== '' || url.password !== '') return 'must not contain credentials';
-  return url.search === '' && url.hash === '' && !value.includes('?') && !value.includes('#') ? undefined : 'must not have a query or fragment';
-};
+/** SSM_ENDPOINT, KMS_ENDPOINT: plain http:// only on loopback (src/aws/endpoint-url.ts). */
+export const checkEndpoint: Check = (value) => endpointProblem(value);
+
+/** IMDS_ENDPOINT: also IMDS's own link-local addresses over http://. */
+export const checkImdsEndpoint: Check = (value) => endpointProblem(value, { imds: true });
 
 export function checkOneOf(allowed: readonly string[]): Check {
   return (value) => (allowed.includes(value) ? undefined : `is not one of: ${allowed.join(', ')}`);

@@ -13,6 +13,17 @@ describe('endpointOf', () => {
     expect(endpointOf('KMS', undefined, {})).toBeUndefined();
   });
 
+  // The environment is checked like a config file's value (issue #10, item 6): a plain-http endpoint elsewhere
+  // than loopback would let the network read the answer (the passphrase) and replay the signed request.
+  it('refuses an AWS_ENDPOINT_URL* that is plain http to a host other than loopback, naming the variable', () => {
+    expect(() => endpointOf('SSM', undefined, { AWS_ENDPOINT_URL_SSM: 'http://10.0.2.2:4566' })).toThrow(
+      'AWS_ENDPOINT_URL_SSM=http://10.0.2.2:4566 in the environment uses http:// to a host that is not loopback (127.0.0.0/8, ::1, localhost): use https://, refusing.');
+    expect(() => endpointOf('KMS', undefined, { AWS_ENDPOINT_URL: 'http://kms.example.com' })).toThrow(/^AWS_ENDPOINT_URL=http:\/\/kms\.example\.com in the environment uses http:\/\//);
+    const err = (() => { try { endpointOf('SSM', undefined, { AWS_ENDPOINT_URL_SSM: 'ftp://x' }); } catch (e) { return e; } return undefined; })();
+    expect(err).toMatchObject({ kind: 'CONFIG', exitCode: 78 });
+    expect(endpointOf('SSM', undefined, { AWS_ENDPOINT_URL_SSM: 'https://ssm.example.com' })).toBe('https://ssm.example.com');
+  });
+
   it('AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true ignores the environment, not the config file', () => {
     const ignoring = { ...env, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true' };
     expect(endpointOf('SSM', undefined, ignoring)).toBeUndefined();

@@ -96,4 +96,10 @@ describe('imdsEndpointOf', () => {
     expect(imdsEndpointOf(undefined, { AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE: 'IPv6' })).toBe('http://[fd00:ec2::254]');
     expect(imdsEndpointOf(undefined, {})).toBe('http://169.254.169.254');
   });
+
+  it('refuses an AWS_EC2_METADATA_SERVICE_ENDPOINT that is plain http to another host (issue #10, item 6)', () => {
+    expect(() => imdsEndpointOf(undefined, { AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://10.9.9.9' })).toThrow(
+      'AWS_EC2_METADATA_SERVICE_ENDPOINT=http://10.9.9.9 in the environment uses http:// to a host that is neither loopback nor instance metadata (169.254.169.254, fd00:ec2::254): use https://, refusing.');
+    expect(imdsEndpointOf(undefined, { AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://169.254.169.254/' })).toBe('http://169.254.169.254/');
+  });
 });

@@ -145,15 +145,17 @@ const CASES: Record<string, { valid: Valid[]; invalid: Invalid[] }> = {
       ['ftp://127.0.0.1', 'is not an http:// or https:// URL'],
       ['http://user:pw@127.0.0.1', 'must not contain credentials'],
       ['http://127.0.0.1/?x=1', 'must not have a query or fragment'],
+      ['http://10.0.2.2:4566', 'uses http:// to a host that is not loopback (127.0.0.0/8, ::1, localhost): use https://'],
     ],
   },
   KMS_ENDPOINT: {
     valid: [['http://127.0.0.1:4567', { endpoints: { kms: 'http://127.0.0.1:4567' } }]],
-    invalid: [['127.0.0.1:4567', 'is not an http:// or https:// URL']],
+    invalid: [['127.0.0.1:4567', 'is not an http:// or https:// URL'], ['http://kms.example.com', 'uses http:// to a host that is not loopback (127.0.0.0/8, ::1, localhost): use https://']],
   },
   IMDS_ENDPOINT: {
-    valid: [['http://127.0.0.1:1338', { endpoints: { imds: 'http://127.0.0.1:1338' } }]],
-    invalid: [['http://', 'is not an http:// or https:// URL']],
+    valid: [['http://127.0.0.1:1338', { endpoints: { imds: 'http://127.0.0.1:1338' } }], ['http://169.254.169.254', { endpoints: { imds: 'http://169.254.169.254' } }]],
+    invalid: [['http://', 'is not an http:// or https:// URL'],
+      ['http://10.1.2.3', 'uses http:// to a host that is neither loopback nor instance metadata (169.254.169.254, fd00:ec2::254): use https://']],
   },
   TIMEOUT_SEC: {
     valid: [['3600', { timeoutSec: 3600 }], ['31', { timeoutSec: 31 }]],

@@ -8,22 +8,52 @@ MOUNT_UNIT=srv-data.mount
 DEP=vm-dependent.service
 TIMEOUT_SEC=${TIMEOUT_SEC:-90}
 
+# emulator_forwarder: the host's emulator (10.0.2.2:$EMU_PORT) on guest loopback, 127.0.0.1:$EMU_PORT, through
+# systemd-socket-proxyd: luks-ssm accepts plain http:// only to loopback (src/aws/endpoint-url.ts). A socket unit
+# enabled in sockets.target, so it listens from early boot on, before luks-ssm@ starts. Idempotent.
+emulator_forwarder() {
+  [ -f /etc/systemd/system/vm-emulator.socket ] && return 0
+  cat >/etc/systemd/system/vm-emulator.socket <<UNIT
+[Unit]
+Description=VM test: the host's AWS emulator on guest loopback
+
+[Socket]
+ListenStream=127.0.0.1:$EMU_PORT
+
+[Install]
+WantedBy=sockets.target
+UNIT
+  cat >/etc/systemd/system/vm-emulator.service <<UNIT
+[Unit]
+Description=VM test: forwards 127.0.0.1:$EMU_PORT to the host's emulator at 10.0.2.2:$EMU_PORT
+Requires=vm-emulator.socket
+After=vm-emulator.socket
+
+[Service]
+ExecStart=/lib/systemd/systemd-socket-proxyd 10.0.2.2:$EMU_PORT
+UNIT
+  systemctl daemon-reload && systemctl enable --now vm-emulator.socket >/dev/null 2>&1 ||
+    fail "vm-emulator.socket (loopback forwarder to the emulator) did not start"
+}
+
 # emulator_config_lines: the config lines every guest volume shares: region, every AWS endpoint on the host's
-# emulator (10.0.2.2), and the timeouts.
+# emulator (reached through the loopback forwarder above), and the timeouts.
 emulator_config_lines() {
+  emulator_forwarder
   cat <<LINES
 SSM_REGION=$REGION
-SSM_ENDPOINT=$EMU_URL
-KMS_ENDPOINT=$EMU_URL
-IMDS_ENDPOINT=$EMU_URL
+SSM_ENDPOINT=http://127.0.0.1:$EMU_PORT
+KMS_ENDPOINT=http://127.0.0.1:$EMU_PORT
+IMDS_ENDPOINT=http://127.0.0.1:$EMU_PORT
 TIMEOUT_SEC=$TIMEOUT_SEC
 DEVICE_TIMEOUT_SEC=10
 LINES
 }
 
-# write_config: /etc/luks-ssm/data.conf with every AWS endpoint on the host's emulator (10.0.2.2). TIMEOUT_SEC is
+# write_config: /etc/luks-ssm/data.conf with every AWS endpoint on the host's emulator (via loopback). TIMEOUT_SEC is
 # generous by default: under TCG on a loaded host one unlock (Node start, IMDS, SSM, pbkdf2) can take 20-40 s.
 write_config() {
+  emulator_forwarder
   install -d -m 0755 /etc/luks-ssm
   (umask 077 && cat >/etc/luks-ssm/$VOLUME.conf) <<CONF
 # VM test volume: the NVMe disk with the EBS-style serial, passphrase in the host's emulator.

@@ -34,6 +34,7 @@ lc_keyslots() {
 
 enroll_and_enable() {
   local volume source serial dev
+  emulator_forwarder
   while read -r volume source serial; do
     dev=$(lc_dev "$serial")
     wait_for 20 test -b "$dev" || fail "no $dev"
