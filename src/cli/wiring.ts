@@ -60,6 +60,13 @@ export function createVolumeDeps(opts: WiringOptions): VolumeDeps {
     acquireLock: async (deadline) => (await import('../volume/run-lock.ts')).acquireRunLock({ dir: runDir, timeoutMs: Math.max(1, deadline - Date.now()), run }),
     keySource: (config) => deferKeySource(async () => (await keySources()).createKeySource(config, sourceDeps)),
     kmsKeyState: async (config, deadline) => (await keySources()).checkVolumeKmsKey(config, sourceDeps, deadline),
+    imdsExposure: async (config) => {
+      const { imdsDisabled, imdsEndpointOf } = await import('../aws/imds.ts');
+      if (imdsDisabled(env)) return { checked: false, why: 'not used (AWS_EC2_METADATA_DISABLED=true)' };
+      const endpoint = imdsEndpointOf(config.endpoints.imds, env);
+      const { probeImdsAsNobody } = await import('../aws/imds-exposure.ts');
+      return { endpoint, ...(await probeImdsAsNobody(run, endpoint, { uid: process.getuid?.() ?? -1, node: process.execPath })) };
+    },
     activeDependents: async (units) => findActiveDependents(await bus.get(), units),
     // start only: a person answers through systemd's password agents when AWS fails (PATH as for the runner).
     askPassword: async (opts) => {

@@ -1,4 +1,5 @@
 // `check`: a pre-flight that changes nothing — each step ok/FAIL with the fix, stopping at the first failure.
+import { PROBE_UID, type ImdsExposure } from '../aws/imds-exposure.ts';
 import { isUnlockError, UnlockError } from '../errors.ts';
 import { resolveDevice } from '../device/resolve.ts';
 import { isLuks } from '../luks/cryptsetup.ts';
@@ -102,6 +103,7 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promi
     },
     // Information only: a volume without a recovery key works, it just has no way in when AWS does not answer.
     { name: 'recovery', run: async () => describeRecovery(await readRecoverySlots(deps.run, device), config.volume) },
+    ...(deps.imdsExposure === undefined ? [] : [{ name: 'imds', run: async () => describeImdsExposure(await deps.imdsExposure!(config)) }]),
   ];
 
   const report: CheckReport = { steps: [], failure: undefined };
@@ -126,6 +128,18 @@ function selinuxLine(deny: boolean): string | Warning {
     warn: true,
     detail: 'deny_execmem is on: Node\'s JIT needs execmem, so luks-ssm@.service and the generator (unconfined_service_t) fail at boot',
     hint: 'setsebool -P deny_execmem off',
+  };
+}
+
+/** Information, never a failure: on EC2, by default, every local process can reach IMDS (README "Security"). */
+function describeImdsExposure(exposure: ImdsExposure & { endpoint?: string }): string | Warning {
+  if (!exposure.checked) return exposure.why;
+  const at = exposure.endpoint ?? 'instance metadata';
+  if (!exposure.reachable) return `a non-root user (uid ${PROBE_UID}) gets no token from ${at} (${exposure.answer})`;
+  return {
+    warn: true,
+    detail: `a non-root user (uid ${PROBE_UID}) got a token from ${at}: any local process can take the instance role's credentials and read the passphrase`,
+    hint: `let only root reach it: iptables -A OUTPUT -d 169.254.169.254 -p tcp -m owner ! --uid-owner 0 -j REJECT (made persistent; see README "Security")`,
   };
 }
 

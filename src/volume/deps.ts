@@ -1,4 +1,5 @@
 // What start/stop/status need from the outside world, passed in so tests fake it at the boundary.
+import type { ImdsExposure } from '../aws/imds-exposure.ts';
 import type { KeySource } from '../secret/source.ts';
 import type { AskPassword } from '../systemd/ask-password.ts';
 import type { StatusLine } from '../systemd/notify.ts';
@@ -25,6 +26,8 @@ export interface VolumeDeps {
   keySource(config: VolumeConfig): KeySource;
   /** check's kms-key step: the state of the KMS key behind the passphrase, one line (throws for an unusable key). */
   kmsKeyState?(config: VolumeConfig, deadline: number): Promise<string>;
+  /** check's imds step: whether a user other than root can get an instance metadata token (README "Security"). */
+  imdsExposure?(config: VolumeConfig): Promise<ImdsExposure & { endpoint?: string }>;
   /** Those of `units` that are active or activating (empty when systemd is not reachable). */
   activeDependents(units: string[]): Promise<string[]>;
   /** The systemd unit a process belongs to, when systemd is reachable. */

@@ -25,7 +25,8 @@ describe.skipIf(!canRunCryptsetup)('check on LUKS2 image files', () => {
     await ws?.cleanup();
   });
 
-  it.concurrent.for(passphrases())('$name: the exact bytes open a keyslot (exit 0), a near miss does not (exit 80)', async (p, { expect }) => {
+  // Five at once, each two CLI runs with real cryptsetup: on 2 loaded cores one can take well over 30 s.
+  it.concurrent.for(passphrases())('$name: the exact bytes open a keyslot (exit 0), a near miss does not (exit 80)', { timeout: 180_000 }, async (p, { expect }) => {
     await formatLuksImage(join(ws.devRoot, p.name), p.key);
     emulator.putParameter(`/luks/${p.name}`, p.ssmValue);
     const near = p.encoding === 'base64' ? p.near.toString('base64') : p.near.toString('utf8');
@@ -42,9 +43,9 @@ describe.skipIf(!canRunCryptsetup)('check on LUKS2 image files', () => {
     const device = join(devDir, p.name);
     const env = volumeEnv(ws, emulator);
 
-    const ok = await runCli(['check', p.name], { env });
+    const ok = await runCli(['check', p.name], { env, timeoutMs: 90_000 });
     expect({ code: ok.code, stderr: ok.stderr }).toEqual({ code: 0, stderr: '' });
-    expect(outcome(ok.stdout)).toEqual({ failed: [], last: 'recovery' });
+    expect(outcome(ok.stdout)).toEqual({ failed: [], last: 'imds' });
     expect(stepLines(ok.stdout, ['config', 'device', 'luks', 'key'])).toEqual([
       `ok    config   ${right}`,
       `ok    device   /dev/${p.name} -> ${device}`,
@@ -52,7 +53,7 @@ describe.skipIf(!canRunCryptsetup)('check on LUKS2 image files', () => {
       `ok    key      ssm:/luks/${p.name} version 1 (us-east-1): ${p.key.length} bytes, opens key slot 0 of ${device}`,
     ]);
 
-    const miss = await runCli(['check', `${p.name}-near`], { env });
+    const miss = await runCli(['check', `${p.name}-near`], { env, timeoutMs: 90_000 });
     expect({ code: miss.code, stderr: miss.stderr }).toEqual({ code: 80, stderr: '' });
     expect(outcome(miss.stdout)).toEqual({ failed: ['key'], last: 'key' });
     expect(stepLines(miss.stdout, ['config', 'device', 'luks', 'key'])).toEqual([
@@ -62,5 +63,25 @@ describe.skipIf(!canRunCryptsetup)('check on LUKS2 image files', () => {
       `FAIL  key      ssm:/luks/${p.name}-near version 1 (us-east-1): ${p.near.length} bytes, but it opens no keyslot of ${device}`,
       '      fix: the parameter holds a different passphrase: check SSM_PATH and the parameter version',
     ]);
+  });
+
+  // Any local process that reaches IMDS can take the role's credentials (issue #10, item 14): check says whether
+  // a user other than root can, by asking for a token as uid 65534. Here "IMDS" is the emulator on loopback.
+  it.skipIf(process.getuid?.() !== 0)('imds: warns when uid 65534 gets a token, and says so when it cannot', async ({ expect }) => {
+    const p = passphrases()[0]!;
+    await formatLuksImage(join(ws.devRoot, 'imds'), p.key);
+    emulator.putParameter('/luks/imds', p.ssmValue);
+    const settings = { LUKS_DEVICE: '/dev/imds', LUKS_DEVICE_MAP: 'imds', LUKS_DEVICE_MOUNT_POINT: '/srv/imds', SSM_PATH: '/luks/imds', SSM_VALUE_ENCODING: p.encoding };
+    await writeVolumeConfig(ws, 'imds', settings);
+    const reachable = await runCli(['check', 'imds'], { env: volumeEnv(ws, emulator), timeoutMs: 90_000 });
+    expect(reachable.code).toBe(0);
+    expect(stepLines(reachable.stdout, ['imds'])).toEqual([
+      `warn  imds     a non-root user (uid 65534) got a token from ${emulator.url}: any local process can take the instance role's credentials and read the passphrase`,
+      '      fix: let only root reach it: iptables -A OUTPUT -d 169.254.169.254 -p tcp -m owner ! --uid-owner 0 -j REJECT (made persistent; see README "Security")',
+    ]);
+    await writeVolumeConfig(ws, 'imds', { ...settings, IMDS_ENDPOINT: 'http://127.0.0.1:1' });
+    const closed = await runCli(['check', 'imds'], { env: volumeEnv(ws, emulator), timeoutMs: 90_000 });
+    expect(closed.code).toBe(0);
+    expect(stepLines(closed.stdout, ['imds'])).toEqual(['ok    imds     a non-root user (uid 65534) gets no token from http://127.0.0.1:1 (ECONNREFUSED)']);
   });
 });
