@@ -1,5 +1,5 @@
 // The systemd generator: reads every /etc/luks-ssm/*.conf and writes its units; a bad config skips one volume.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { listConfiguredVolumes, loadVolumeConfig } from '../config/index.ts';
 import type { VolumeConfig } from '../types.ts';
@@ -7,6 +7,8 @@ import { isValidInstance, isValidUnitName, serviceNameOf } from './unit-name.ts'
 import { renderVolumeUnits, type UnitFile } from './unit-text.ts';
 
 export const DEFAULT_CONF_DIR = '/etc/luks-ssm';
+/** Longest file name (one path component) Linux filesystems take, in bytes (NAME_MAX, limits.h). */
+export const NAME_MAX = 255;
 export const DEFAULT_DEFAULTS_FILE = '/etc/default/luks-ssm';
 
 export interface GeneratorOptions {
@@ -61,12 +63,13 @@ export async function generateUnits(normalDir: string, opts: GeneratorOptions): 
       result.skipped.push(volume);
       continue;
     }
-    for (const file of files) {
-      const path = join(normalDir, file.path);
-      await mkdir(dirname(path), { recursive: true, mode: 0o755 });
-      await writeFile(path, file.text, { mode: 0o644 });
-      result.files.push(file.path);
+    const problem = await writeAllOrNone(normalDir, files);
+    if (problem !== undefined) {
+      opts.warn(`Volume '${volume}': ${ignoring(problem)}`);
+      result.skipped.push(volume);
+      continue;
     }
+    result.files.push(...files.map((file) => file.path));
     result.volumes.push(volume);
   }
   return result;
@@ -93,6 +96,8 @@ async function renderVolume(volume: string, opts: GeneratorOptions, claimed: Map
   } catch (error) {
     return skip(describe(error));
   }
+  const tooLong = files.flatMap((file) => file.path.split('/')).find((name) => Buffer.byteLength(name) > NAME_MAX);
+  if (tooLong !== undefined) return skip(`it would write ${shorten(tooLong)}, a file name of ${Buffer.byteLength(tooLong)} bytes (at most ${NAME_MAX})`);
   const mountUnit = files[0]!.path;
   const own = [serviceNameOf(volume), mountUnit].find((unit) => config.requiredBy.includes(unit));
   if (own !== undefined) return skip(`REQUIRED_BY names the volume's own unit ${own}, a dependency on itself`);
@@ -101,6 +106,31 @@ async function renderVolume(volume: string, opts: GeneratorOptions, claimed: Map
   if (taken !== undefined) return skip(`${taken} is already used by volume '${claimed.get(taken)}'`);
   for (const claim of claims) claimed.set(claim, volume);
   return files;
+}
+
+/**
+ * One volume's files, all or none: a failure (a full /run, a name the filesystem refuses) removes what was
+ * written for it and is returned as the reason to skip it, so the volumes after it still get theirs.
+ */
+async function writeAllOrNone(normalDir: string, files: UnitFile[]): Promise<string | undefined> {
+  const written: string[] = [];
+  try {
+    for (const file of files) {
+      const path = join(normalDir, file.path);
+      await mkdir(dirname(path), { recursive: true, mode: 0o755 });
+      await writeFile(path, file.text, { mode: 0o644 });
+      written.push(path);
+    }
+    return undefined;
+  } catch (error) {
+    await Promise.all(written.map((path) => rm(path, { force: true }).catch(() => undefined)));
+    return `Failed to write its units: ${(error as NodeJS.ErrnoException).code ?? describe(error)}`;
+  }
+}
+
+/** A long name cut for a one-line message: the start and the end say which it is. */
+function shorten(name: string): string {
+  return name.length <= 80 ? name : `${name.slice(0, 40)}…${name.slice(-30)}`;
 }
 
 /** systemd's wording for a tolerated problem: "…, ignoring." (or "…? Ignoring." after a question). */

@@ -82,4 +82,26 @@ describe('generator input paths', () => {
     expect(result).toEqual({ volumes: [], skipped: [], files: [] });
     expect(warnings).toEqual([`Failed to list ${join(root, 'luks-ssm')}: ENOTDIR, ignoring.`]);
   });
+
+  it('writes each volume all or none: a write failure skips that volume only, leaving none of its files (#10 item 5)', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'luks-ssm-gen-'));
+    temps.push(root);
+    const confDir = join(root, 'luks-ssm');
+    await mkdir(confDir, { mode: 0o755 });
+    await chmod(root, 0o755);
+    for (const v of ['a', 'b']) {
+      await writeFile(join(confDir, `${v}.conf`), `LUKS_DEVICE=/dev/xvd${v}\nLUKS_DEVICE_MAP=${v}\nLUKS_DEVICE_MOUNT_POINT=/srv/${v}\nSSM_PATH=/luks/${v}\nSSM_REGION=us-east-1\n`, { mode: 0o644 });
+    }
+    const out = join(root, 'out');
+    await mkdir(out);
+    // A file where volume a's drop-in directory goes: its mount unit is written first, then the drop-in fails.
+    await writeFile(join(out, 'luks-ssm@a.service.d'), '');
+    const warnings: string[] = [];
+    const result = await generateUnits(out, { confDir, defaultsFile: join(root, 'none'), env: {}, requireRootOwned: false, warn: (l) => warnings.push(l) });
+    expect(result.volumes).toEqual(['b']);
+    expect(result.skipped).toEqual(['a']);
+    expect(warnings).toEqual([`Volume 'a': Failed to write its units: EEXIST, ignoring.`]);
+    expect((await listFiles(out)).filter((f) => /(^|-)a[.]|@a[.]/.test(f))).toEqual(['luks-ssm@a.service.d']);
+    expect(await listFiles(out)).toContain('srv-b.mount');
+  });
 });
