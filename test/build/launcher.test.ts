@@ -1,7 +1,7 @@
 // /usr/sbin/luks-ssm (packaging/files/luks-ssm): node gets only allow-listed variables, no core dumps, the args
 // intact; the unit's UnsetEnvironment= names exactly the variables this test proves the launcher drops.
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,9 +62,12 @@ describe('the /usr/sbin/luks-ssm launcher', () => {
       INVOCATION_ID: 'abc', JOURNAL_STREAM: '8:123', SYSTEMD_SCOPE: 'system', TERM: 'dumb',
       LUKS_SSM_CONF_DIR: '/etc/x', LUKS_SSM_RUN_DIR: '/run/x', LUKS_SSM_DEBUG: '1',
       // A value with a line that looks like another variable must neither be split nor smuggle that one in.
-      AWS_PROFILE: 'p\nLD_LIBRARY_PATH=/evil two words',
+      AWS_SESSION_TOKEN: 'p\nLD_LIBRARY_PATH=/evil two words',
     };
-    const dropped = { HOME: '/root', LANG: 'C.UTF-8', TZ: 'UTC', LUKS_SSM_DEV_ROOT: '/tmp/dev', 'A-B': 'x', BASH_ENV: '/evil' };
+    const dropped = {
+      HOME: '/root', LANG: 'C.UTF-8', TZ: 'UTC', LUKS_SSM_DEV_ROOT: '/tmp/dev', 'A-B': 'x', BASH_ENV: '/evil',
+      AWS_PROFILE: 'p', AWS_CA_BUNDLE: '/evil.pem', SYSTEMD_LOG_LEVEL: 'debug',
+    };
     const outcome = await run(launcher, ['start', 'a b', '$HOME', '--x=1'], { ...hostile, ...kept, ...dropped, PATH: `/evil:${FIXED_PATH}` });
     expect(outcome.code).toBe(0);
     const [soft, hard, rest] = outcome.stdout.split('\n', 2).concat(outcome.stdout.split('\n').slice(2).join('\n'));
@@ -88,6 +91,22 @@ describe('the /usr/sbin/luks-ssm launcher', () => {
     expect(direct.code).not.toBe(0);
     const outcome = await run(launcher, ['--version'], { OPENSSL_CONF: join(dir, 'bad.cnf'), NODE_OPTIONS: '--require /nonexistent.js', PATH: FIXED_PATH });
     expect(outcome).toEqual({ code: 0, stdout: 'ran --version', stderr: '' });
+  });
+
+  it('passes on every AWS_* variable src/ reads', async () => {
+    const lib = join(dir, 'aws');
+    await mkdir(lib);
+    await writeFile(join(lib, 'node'), '#!/bin/sh\nenv -0\n', { mode: 0o755 });
+    const read = new Set(['AWS_ENDPOINT_URL_SSM', 'AWS_ENDPOINT_URL_KMS']);
+    for (const file of await readdir(join(ROOT, 'src'), { recursive: true })) {
+      if (!file.endsWith('.ts')) continue;
+      for (const m of (await readFile(join(ROOT, 'src', file), 'utf8')).matchAll(/\benv\.(AWS_[A-Z0-9_]+)/g)) read.add(m[1]!);
+    }
+    expect(read.size).toBeGreaterThan(10);
+    const given = Object.fromEntries([...read].map((name) => [name, `v-${name}`]));
+    const outcome = await run(await launcherIn(lib), [], given);
+    const env = Object.fromEntries(outcome.stdout.split('\0').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+    for (const name of read) expect(env[name], name).toBe(`v-${name}`);
   });
 
   it('has the unit unset exactly the variables proved dropped here', async () => {
