@@ -71,7 +71,7 @@ export function createVolumeDeps(opts: WiringOptions): VolumeDeps {
     // start only: a person answers through systemd's password agents when AWS fails (PATH as for the runner).
     askPassword: async (opts) => {
       const [{ createAskPassword }, { runForSecret }] = await Promise.all([import('../systemd/ask-password.ts'), import('../exec/run.ts')]);
-      return createAskPassword((file, args, o) => runForSecret(file, args, o, env.PATH))(opts);
+      return createAskPassword((file, args, o) => runForSecret(file, args, o, execSearchPath(env)))(opts);
     },
     statusLine: createStatusLine(run, env.NOTIFY_SOCKET, (problem) => log.debug({ problem }, `Failed to update the service status line: ${problem}`)),
     unitOfPid: async (pid) => (await nameHolders(await bus.get(), [pid]))[0]?.unit,

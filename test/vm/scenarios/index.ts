@@ -9,6 +9,7 @@ import { awsUnreachable } from './05-aws-unreachable.ts';
 import { cleanReboot } from './06-clean-reboot.ts';
 import { secretAbsent } from './07-secret-absent.ts';
 import { lifecycle } from './08-lifecycle.ts';
+import { outage } from './09-outage.ts';
 import { badConfig } from './20-bad-config.ts';
 import { badConfigAtBoot } from './21-bad-config-at-boot.ts';
 
@@ -17,5 +18,5 @@ import { badConfigAtBoot } from './21-bad-config-at-boot.ts';
 // scenarios whose `distros` name it, in this order (Debian 12 runs them all).
 export const SCENARIOS: Scenario[] = [
   smoke, install, enableAtBoot, stopStart, busyMount, awsUnreachable, badConfig, lifecycle, cleanReboot,
-  badConfigAtBoot, secretAbsent,
+  badConfigAtBoot, outage, secretAbsent,
 ];

@@ -1,0 +1,183 @@
+#!/bin/bash
+# Guest half of 09-outage: AWS down at boot then back (dependents start after the mount, logins open early),
+# AWS never back (fails within budget, nothing started), and a person answering the password question.
+. /mnt/host/product.sh
+MOUNTS_FOR=vm-mounts-for.service
+OUTAGE_TIMEOUT_SEC=150
+NEVER_TIMEOUT_SEC=45
+RK=/root/recovery-key.txt
+
+# us_of UNIT PROP: a monotonic timestamp in microseconds (0 when it never happened this boot).
+us_of() {
+  prop "$1" "$2"
+}
+
+# setup_outage: the budget, a second dependent that only says RequiresMountsFor=, both enabled.
+setup_outage() {
+  TIMEOUT_SEC=$OUTAGE_TIMEOUT_SEC write_config
+  cat >/etc/systemd/system/$MOUNTS_FOR <<UNIT
+[Unit]
+Description=VM test dependent ordered by RequiresMountsFor= only
+RequiresMountsFor=$MOUNT_POINT
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/sh -c 'echo "\$(cat /proc/sys/kernel/random/boot_id) mounts-for" >>$MOUNT_POINT/mounts-for.log'
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+  systemctl daemon-reload
+  systemctl enable $MOUNTS_FOR || fail "enable $MOUNTS_FOR"
+  expect_eq "TimeoutStartSec of $UNIT" "$(prop $UNIT TimeoutStartUSec)" "$((OUTAGE_TIMEOUT_SEC + 60))s"
+  [ -z "$(prop $UNIT Restart | grep -v '^no$')" ] || fail "$UNIT has Restart=$(prop $UNIT Restart)"
+}
+
+# status_watch: records every non-empty STATUS= line of the unit while it starts (background, bounded).
+status_watch() {
+  ( for _ in $(seq 1 1500); do
+      s=$(prop $UNIT StatusText); [ -n "$s" ] && echo "$(cut -d' ' -f1 /proc/uptime) $s"
+      [ "$(prop $UNIT ActiveState)" = activating ] || [ "$(cut -d' ' -f1 /proc/uptime | cut -d. -f1)" -lt 60 ] || break
+      sleep 0.5
+    done >/run/status-lines ) &
+}
+
+# outage_boot (boot script): AWS came back ~60 s after the host started the reboot.
+outage_boot() {
+  status_watch
+  wait_for 330 unit_is $UNIT active || fail "$UNIT is $(prop $UNIT ActiveState)/$(prop $UNIT SubState) after the outage"
+  show unit systemctl status --no-pager $UNIT
+  expect_mounted
+  wait_for 60 unit_is $DEP active || fail "$DEP is $(prop $DEP ActiveState): $(journal_of $DEP | tail -3)"
+  wait_for 60 unit_is $MOUNTS_FOR active || fail "$MOUNTS_FOR is $(prop $MOUNTS_FOR ActiveState): $(journal_of $MOUNTS_FOR | tail -3)"
+  local started up mounted dep mf logins
+  started=$(us_of $UNIT ExecMainStartTimestampMonotonic)
+  up=$(us_of $UNIT ActiveEnterTimestampMonotonic)
+  mounted=$(us_of $MOUNT_UNIT ActiveEnterTimestampMonotonic)
+  dep=$(us_of $DEP ExecMainStartTimestampMonotonic)
+  mf=$(us_of $MOUNTS_FOR ExecMainStartTimestampMonotonic)
+  logins=$(us_of systemd-user-sessions.service ActiveEnterTimestampMonotonic)
+  echo "MEASURED outage boot (s since boot): unlock started $((started / 1000000)), volume mounted $((mounted / 1000000)), active $((up / 1000000)); $DEP started $((dep / 1000000)); $MOUNTS_FOR started $((mf / 1000000)); logins (systemd-user-sessions) $((logins / 1000000)); restarts $(prop $UNIT NRestarts)"
+  [ $((up - started)) -ge 30000000 ] || fail "the volume came up after $(((up - started) / 1000000)) s: AWS was not down long (check the host's restart)"
+  [ "$dep" -ge "$up" ] || fail "$DEP started before the volume was active"
+  [ "$mf" -ge "$mounted" ] || fail "$MOUNTS_FOR started before the mount"
+  [ "$logins" -gt 0 ] && [ "$logins" -lt "$mounted" ] || fail "logins opened at $((logins / 1000000)) s, not before the volume ($((mounted / 1000000)) s)"
+  grep -q "^$(cat /proc/sys/kernel/random/boot_id) mounts-for" $MOUNT_POINT/mounts-for.log || fail "$MOUNTS_FOR wrote nothing into the volume"
+  journal_of $UNIT | grep -q 'Dependency failed' && fail "a dependency failed"
+  journal_of $DEP | grep -q 'Dependency failed' && fail "$DEP: Dependency failed"
+  echo "STATUS lines seen while the unit started:"; head -n 5 /run/status-lines; tail -n 2 /run/status-lines
+  grep -Eq 'AWS attempt [0-9]+ failed \(.*\), retrying.*gives up in [0-9]+ s' /run/status-lines || fail "no STATUS= line named the AWS attempt and the time left"
+  expect_eq "STATUS= after start" "$(prop $UNIT StatusText)" ""
+  [ -z "$(journalctl -b --no-pager -u $UNIT | grep -i 'reception only permitted')" ] || fail "systemd refused a notification"
+}
+
+never_back_config() {
+  TIMEOUT_SEC=$NEVER_TIMEOUT_SEC write_config
+  systemctl daemon-reload
+}
+
+# never_back (boot script): AWS never came back.
+never_back() {
+  wait_for 300 unit_is $UNIT failed || fail "$UNIT is $(prop $UNIT ActiveState)/$(prop $UNIT SubState), expected failed"
+  local started ended logins
+  started=$(us_of $UNIT ExecMainStartTimestampMonotonic)
+  ended=$(us_of $UNIT ExecMainExitTimestampMonotonic)
+  logins=$(us_of systemd-user-sessions.service ActiveEnterTimestampMonotonic)
+  echo "MEASURED never back (s since boot): unlock started $((started / 1000000)), gave up $((ended / 1000000)) (status $(prop $UNIT ExecMainStatus)); logins $((logins / 1000000))"
+  journalctl -b --no-pager -o cat -t luks-ssm | grep -v '^{' | tail -n 3
+  case $(prop $UNIT ExecMainStatus) in 69 | 75) ;; *) fail "exit $(prop $UNIT ExecMainStatus), expected 69 or 75" ;; esac
+  [ $(((ended - started) / 1000000)) -le $((NEVER_TIMEOUT_SEC + 60)) ] || fail "gave up after $(((ended - started) / 1000000)) s, past the budget"
+  journal_of $UNIT | grep -q "Failed with result 'timeout'" && fail "systemd had to kill the start"
+  for d in $DEP $MOUNTS_FOR; do
+    expect_eq "$d start time this boot" "$(prop $d ExecMainStartTimestampMonotonic)" 0
+  done
+  [ "$logins" -gt 0 ] && [ $((logins / 1000000)) -le 120 ] || fail "logins opened at $((logins / 1000000)) s"
+  expect_closed
+}
+
+# enroll_recovery: a recovery key (emulator up) written to a 0600 file for the person of the next steps.
+enroll_recovery() {
+  TIMEOUT_SEC=$OUTAGE_TIMEOUT_SEC write_config
+  systemctl daemon-reload
+  rm -f $RK
+  luks-ssm recovery-key $VOLUME --output $RK || fail "recovery-key: exit $?"
+  expect_eq "mode of $RK" "$(stat -c %a $RK)" 600
+  luks-ssm recovery-key $VOLUME </dev/null >/tmp/rk-piped 2>&1 && fail "recovery-key printed to a pipe"
+  luks-ssm status $VOLUME | grep -E '^recovery: +recovery key in key slot [0-9]+, created' || fail "status names no recovery slot: $(luks-ssm status $VOLUME)"
+}
+
+# ask_file: the password request of our volume, if one is open.
+ask_file() {
+  grep -l "^Id=luks-ssm:$VOLUME$" /run/systemd/ask-password/ask.* 2>/dev/null | head -n 1
+}
+question_changed() {
+  [ "$(ask_file)" != "$1" ]
+}
+have_question() {
+  [ -n "$(ask_file)" ]
+}
+socket_of() {
+  sed -n 's/^Socket=//p' "$1"
+}
+reply() { # reply TEXT-FILE: answers the open question with the file's first line
+  local f
+  f=$(ask_file)
+  [ -n "$f" ] || fail "no open question"
+  head -n 1 "$1" | tr -d '\n' | /lib/systemd/systemd-reply-password 1 "$(socket_of "$f")" || fail "systemd-reply-password: exit $?"
+}
+
+stop_volume() {
+  systemctl stop $DEP $MOUNTS_FOR $UNIT
+  expect_closed
+}
+
+# typed_key (a): AWS down, the question answered with the recovery key from inside the guest.
+typed_key() {
+  stop_volume
+  systemctl start --no-block $UNIT
+  wait_for 120 have_question || fail "no password question for $VOLUME: $(ls /run/systemd/ask-password/)"
+  show question cat "$(ask_file)"
+  systemctl status --no-pager $UNIT | tee /tmp/status-asking
+  grep -q 'Status: "[^"]*asking for a recovery key or passphrase (luks-ssm:data' /tmp/status-asking || fail "(e) systemctl status shows no waiting line"
+  reply $RK
+  wait_for 60 unit_is $UNIT active || fail "$UNIT is $(prop $UNIT ActiveState) after the typed key"
+  expect_mounted
+  have_question && fail "the question is still open"
+  luks-ssm status $VOLUME | grep -q 'with typed key' || fail "status does not say a typed key opened it"
+  systemctl start $DEP $MOUNTS_FOR || fail "dependents"
+  grep -F -q -f $RK <(journalctl -b --no-pager -o cat) && fail "the recovery key is in the journal"
+  grep -rlF -f $RK /run/luks-ssm /etc/luks-ssm /var/log 2>/dev/null && fail "the recovery key is on the disk"
+  echo "typed key: opened, question gone, key in neither journal nor disk"
+}
+
+# wrong_key (c): three wrong answers, then exit 80.
+wrong_key() {
+  stop_volume
+  systemctl start --no-block $UNIT
+  echo wrong-key >/tmp/wrong
+  local prev
+  for i in 1 2 3; do
+    wait_for 120 have_question || fail "question $i not asked"
+    prev=$(ask_file)
+    reply /tmp/wrong
+    wait_for 60 question_changed "$prev" || fail "question $i still open after the answer"
+  done
+  wait_for 60 unit_is $UNIT failed || fail "$UNIT is $(prop $UNIT ActiveState) after 3 wrong keys"
+  expect_eq "exit status after 3 wrong keys" "$(prop $UNIT ExecMainStatus)" 80
+  expect_closed
+  systemctl reset-failed $UNIT
+}
+
+# aws_back_first (d): the question is open when AWS answers: it disappears and the SSM key opens.
+question_open() {
+  systemctl start --no-block $UNIT
+  wait_for 120 have_question || fail "no question"
+  echo "question open"
+}
+aws_back_first() {
+  wait_for 120 unit_is $UNIT active || fail "$UNIT is $(prop $UNIT ActiveState) with AWS back"
+  have_question && fail "the question was not withdrawn"
+  luks-ssm status $VOLUME | grep -q 'with ssm:' || fail "not opened with the SSM key: $(luks-ssm status $VOLUME | grep unlocked)"
+  echo "AWS answered first: question withdrawn, opened with the SSM key"
+}
