@@ -1,13 +1,17 @@
 // `luks-ssm check` fully real: built CLI, real SDK against the emulator, real cryptsetup on LUKS2 image files.
 import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, it, vi } from 'vitest';
 import { startEmulator, type Emulator } from '../emulator/index.ts';
 import { runCli } from '../support/cli.ts';
 import { outcome, stepLines } from './check-report.ts';
 import { canRunCryptsetup, formatLuksImage } from './luks-image.ts';
 import { passphrases } from './passphrases.ts';
 import { createWorkspace, volumeEnv, writeVolumeConfig, type Workspace } from './workspace.ts';
+
+// Five concurrent checks, each now testing the key, reading the key slots and the recovery tokens: on 2 cores shared
+// with other builds (load ~20) one took ~55 s, past the default 30 s.
+vi.setConfig({ testTimeout: 120_000 });
 
 let emulator: Emulator;
 let ws: Workspace;
