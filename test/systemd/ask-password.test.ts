@@ -45,3 +45,56 @@ describe('createAskPassword', () => {
     expect(existsSync(join(dir, 'term'))).toBe(true);
   });
 });
+
+// The real systemd-ask-password and systemd-reply-password (what an agent runs), through the ask-password
+// directory: the request carries our id, the reply's bytes come back exactly, and a withdrawn question's
+// request file is removed. Needs root (the directory is root's) and systemd's tools; no running systemd.
+const ASK_DIR = '/run/systemd/ask-password';
+const REPLY = ['/lib/systemd/systemd-reply-password', '/usr/lib/systemd/systemd-reply-password'].find((f) => existsSync(f));
+const haveReal = process.getuid?.() === 0 && REPLY !== undefined && ['/usr/bin/systemd-ask-password', '/bin/systemd-ask-password'].some((f) => existsSync(f));
+
+async function requestFor(id: string, timeoutMs: number): Promise<string | undefined> {
+  const { readdir } = await import('node:fs/promises');
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    for (const name of (await readdir(ASK_DIR).catch(() => [] as string[])).filter((n) => n.startsWith('ask.'))) {
+      const text = await readFile(join(ASK_DIR, name), 'utf8').catch(() => '');
+      if (text.split('\n').includes(`Id=${id}`)) return join(ASK_DIR, name);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return undefined;
+}
+
+describe.skipIf(!haveReal)('createAskPassword with the real systemd tools', () => {
+  it('is answered through the agent protocol with the exact bytes typed, and the request names the volume', async () => {
+    const { execFile } = await import('node:child_process');
+    const ask = createAskPassword();
+    const id = `luks-ssm:test-${process.pid}`;
+    const pending = ask({ id, message: 'Recovery key for test:', timeoutSec: 30 });
+    const request = await requestFor(id, 10_000);
+    expect(request).toBeDefined();
+    const text = await readFile(request!, 'utf8');
+    expect(text).toContain('Message=Recovery key for test:');
+    const socket = /^Socket=(.+)$/m.exec(text)![1]!;
+    await new Promise<void>((resolve, reject) => {
+      const child = execFile(REPLY!, ['1', socket], (error) => (error ? reject(error) : resolve()));
+      child.stdin!.end('cbdefghi-jklnrtuv with spaces');
+    });
+    const result = await pending;
+    expect('key' in result && result.key.bytes().toString()).toBe('cbdefghi-jklnrtuv with spaces');
+    expect(existsSync(request!)).toBe(false);
+  });
+
+  it('a withdrawn question disappears from the agents (its request file is removed)', async () => {
+    const ask = createAskPassword();
+    const id = `luks-ssm:withdrawn-${process.pid}`;
+    const controller = new AbortController();
+    const pending = ask({ id, message: 'm', timeoutSec: 30, signal: controller.signal });
+    const request = await requestFor(id, 10_000);
+    expect(request).toBeDefined();
+    controller.abort();
+    expect(await pending).toEqual({ none: 'withdrawn' });
+    expect(existsSync(request!)).toBe(false);
+  });
+});
