@@ -7,6 +7,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$ROOT/packaging/lib/common.sh"
 source "$ROOT/packaging/lib/node-runtime.sh"
 source "$ROOT/packaging/lib/stage.sh"
+source "$ROOT/packaging/lib/sign.sh"
 source "$ROOT/packaging/deb/build-deb.sh"
 source "$ROOT/packaging/rpm/build-rpm.sh"
 
@@ -18,7 +19,8 @@ Usage: packaging/build.sh [--only TARGET[,TARGET...]] [--out DIR]
 Builds luks-ssm packages from build/ (npm run build), systemd/ and packaging/ into dist/.
 Targets: ${ALL_TARGETS[*]} (default: all)
 Environment: LUKS_SSM_BUILD_DIR (build/), LUKS_SSM_SYSTEMD_DIR (systemd/), LUKS_SSM_DIST_DIR (dist/),
-  LUKS_SSM_CACHE_DIR (~/.cache/luks-ssm: the fetched arm64 Node), SOURCE_DATE_EPOCH (last commit's time).
+  LUKS_SSM_CACHE_DIR (~/.cache/luks-ssm: the fetched arm64 Node), SOURCE_DATE_EPOCH (last commit's time),
+  LUKS_SSM_GPG_KEY (sign the packages with this GnuPG secret key: rpmsign, debsigs; unset: unsigned).
 USAGE
 }
 
@@ -57,6 +59,7 @@ for target in "${targets[@]}"; do
     *) need_tool strip binutils ;;
   esac
 done
+need_signing_tools
 need_file "$BUILD_SRC/luks-ssm.cjs" 'npm run build'
 for unit in luks-ssm@.service luks-ssm.target luks-ssm-gate.service luks-ssm-generator; do
   need_file "$SYSTEMD_SRC/$unit" 'the systemd units work'
@@ -110,5 +113,6 @@ for target in "${targets[@]}"; do
 done
 
 for package in "${built[@]}"; do
+  sign_package "$package"
   printf '%s  %s\n' "$(human_size "$package")" "${package#"$ROOT"/}"
 done

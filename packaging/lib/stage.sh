@@ -10,7 +10,7 @@ stage_tree() {
     "$dest/$systemd_lib/system-generators" "$dest/etc/default" "$dest/etc/luks-ssm" \
     "$dest/usr/share/man/man8" "$dest/usr/share/man/man5"
   install -m 0755 "$node_dir/node" "$dest/usr/lib/luks-ssm/node"
-  # 0644 even for the loader with its #!/usr/bin/env node line: only the bundled node runs these files.
+  # 0644: only the bundled node runs these files (the loader's #! line is gone, see snapshot_app).
   install -m 0644 "$app_dir"/* "$dest/usr/lib/luks-ssm/"
   install -m 0755 "$ROOT/packaging/files/luks-ssm" "$dest/usr/sbin/luks-ssm"
   install -m 0644 "$SYSTEMD_SRC/luks-ssm@.service" "$SYSTEMD_SRC/luks-ssm.target" "$SYSTEMD_SRC/luks-ssm-gate.service" "$dest/$systemd_lib/system/"
@@ -33,6 +33,10 @@ snapshot_app() {
       *) cp -p "$file" "$out/" ;;
     esac
   done
+  # The loader's #!/usr/bin/env node is for running build/ from a checkout; installed, it would pick the
+  # machine's node (rpmlint: non-executable-script). Only /usr/lib/luks-ssm/node runs it, via /usr/sbin/luks-ssm.
+  # A comment in its place keeps the line numbers of stack traces.
+  sed -i '1s|^#!.*|// Packaged without its #! line: /usr/sbin/luks-ssm runs it with /usr/lib/luks-ssm/node.|' "$out/luks-ssm.cjs"
 }
 
 # set_mtimes DIR: every file's mtime to SOURCE_DATE_EPOCH, so both package formats are reproducible.

@@ -9,6 +9,9 @@ HERE=$ROOT/test/packaging
 source "$HERE/lib/assert.sh"
 source "$HERE/lib/deb-checks.sh"
 source "$HERE/lib/rpm-checks.sh"
+source "$HERE/lib/sign-checks.sh"
+source "$ROOT/packaging/lib/common.sh"
+source "$ROOT/packaging/lib/sign.sh"
 
 DIST=
 while (($# > 0)); do
@@ -49,6 +52,9 @@ done
 for arch in x86_64 aarch64; do
   check_rpm "$DIST/luks-ssm-$VERSION-1.$arch.rpm" "$arch"
 done
+
+echo "# signing with LUKS_SSM_GPG_KEY (copies of the amd64 deb and the x86_64 rpm)"
+check_signing "$DIST/luks-ssm_${VERSION}_amd64.deb" "$DIST/luks-ssm-$VERSION-1.x86_64.rpm"
 
 echo "# package sizes (limit $((SIZE_MAX / 1000000)) MB)"
 for package in "$DIST"/luks-ssm*.deb "$DIST"/luks-ssm*.rpm; do

@@ -10,6 +10,7 @@ check_rpm() {
   check "$name exists" test -f "$rpm"
   [[ -f $rpm ]] || return 0
   check "$name: rpmlint finds no error or warning" rpmlint_clean "$rpm"
+  check "$name: plain rpmlint (no overrides) has no packager or shebang finding" rpmlint_plain_clean "$rpm"
   check "$name: contents are the expected files" same_lines "$(expected_files rpm)" "$(rpm -qlp --noartifact "$rpm" | grep -v '^/usr/share/licenses/luks-ssm$\|^/usr/lib/luks-ssm$\|^/etc/luks-ssm$')"
   check "$name: arch, requires" requires_are "$rpm" "$arch"
   check "$name: config files are the defaults file and the sample" \
@@ -24,6 +25,14 @@ check_rpm() {
   check "$name: node --version is $NODE_VERSION" node_version_is "$tree" "$arch" "$NODE_VERSION"
   check "$name: luks-ssm --version starts with the V8 code cache accepted" cli_starts_with_cache "$tree" "$arch" "$VERSION"
   check_rpm_scratch_install "$rpm" "$arch"
+}
+
+# rpmlint_plain_clean RPM: a distribution's rpmlint, without our rpmlintrc, finds no Packager tag missing
+# and no packaged script whose #! line would run the machine's interpreter (#11 item 7).
+rpmlint_plain_clean() {
+  local out
+  out=$(rpmlint "$1" 2>&1) || true
+  contains "$out" ' errors, ' && lacks "$out" 'no-packager-tag|non-executable-script'
 }
 
 # rpmlint_clean RPM: rpmlint with packaging/rpm/rpmlintrc reports 0 errors and 0 warnings.
