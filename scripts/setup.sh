@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   cryptsetup-bin e2fsprogs xfsprogs util-linux fdisk file time
   qemu-system-x86 qemu-utils qemu-user mmdebstrap
-  dpkg-dev debhelper lintian rpm rpmlint cpio openssl gnupg debsigs debsig-verify
+  dpkg-dev debhelper lintian rpm rpmlint cpio openssl gnupg debsigs
   binutils-aarch64-linux-gnu libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross
   dbus-daemon systemd
 )

@@ -11,12 +11,14 @@ need_signing_tools() {
 }
 
 # sign_package FILE: signs FILE in place with LUKS_SSM_GPG_KEY (no-op when unset): an RPM header signature
-# (rpmsign --addsign, checked by rpm -K / dnf's gpgcheck), a DEB "origin" signature (debsigs, checked by debsig-verify).
+# (rpmsign --addsign, checked by rpm -K / dnf's gpgcheck), a DEB "origin" signature (debsigs: a _gpgorigin
+# member, checked by debsig-verify with a policy naming the key).
 sign_package() {
   local file=$1 key=${LUKS_SSM_GPG_KEY:-}
   [[ -n $key ]] || return 0
   case $file in
-    *.rpm) rpmsign --addsign --define "_gpg_name $key" "$file" >/dev/null 2>&1 \
+    # %__gpg is /usr/bin/gpg2 in Debian's rpm; gpg is the same program under the name every distribution has.
+    *.rpm) rpmsign --addsign --define "_gpg_name $key" --define "__gpg $(command -v gpg)" "$file" >/dev/null 2>&1 \
       || die "Failed to sign $file with rpmsign: is LUKS_SSM_GPG_KEY=$key a secret key without a passphrase prompt (gpg -K)?" ;;
     *.deb) debsigs --sign=origin --default-key="$key" "$file" >/dev/null 2>&1 \
       || die "Failed to sign $file with debsigs: is LUKS_SSM_GPG_KEY=$key a secret key without a passphrase prompt (gpg -K)?" ;;
