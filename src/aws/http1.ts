@@ -88,7 +88,12 @@ function prepare(call: HttpCall): { address: string; port: number; host: string;
   const port = call.port ?? DEFAULT_PORTS[call.protocol];
   const host = `${call.hostname}${port === DEFAULT_PORTS[call.protocol] ? '' : `:${port}`}`;
   const body = bodyBytes(call.body);
-  return { address, port, host, bytes: Buffer.concat([Buffer.from(requestHead(call, host, body.length), 'latin1'), body]) };
+  // The body may carry the passphrase (PutParameter, KMS Encrypt): one buffer of our own, zeroed once settled.
+  const head = Buffer.from(requestHead(call, host, body.length), 'latin1');
+  const bytes = allocWipeable(head.length + body.length);
+  head.copy(bytes, 0);
+  bytes.set(body, head.length);
+  return { address, port, host, bytes };
 }
 
 export function sendHttp(call: HttpCall): Promise<HttpReply> {
@@ -127,6 +132,7 @@ export function sendHttp(call: HttpCall): Promise<HttpReply> {
       call.signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       readBuffer.fill(0);
+      request.bytes.fill(0);
       if (reply) return resolve(reply);
       parser.wipe();
       reject(error);

@@ -155,3 +155,23 @@ export function liftJsonStrings(json: Uint8Array, field: string, placeholder: (i
   pieces.push(Buffer.from(json.subarray(copied)));
   return { body: Buffer.concat(pieces), values };
 }
+
+/**
+ * UTF-8 text as the inside of a JSON string, bytes to bytes (what JSON.stringify writes for it, minus the quotes):
+ * `"`, `\` and control characters escaped, everything else as is. Zero the result when done.
+ */
+export function escapeJsonText(text: Uint8Array): Buffer {
+  const out = allocWipeable(text.length * 6);
+  let n = 0;
+  for (const byte of text) {
+    if (byte === QUOTE || byte === BACKSLASH) {
+      out[n++] = BACKSLASH;
+      out[n++] = byte;
+    } else if (byte < 0x20) {
+      n += out.write(`\\u00${byte < 0x10 ? '0' : ''}${byte.toString(16)}`, n, 'latin1');
+    } else {
+      out[n++] = byte;
+    }
+  }
+  return out.subarray(0, n);
+}

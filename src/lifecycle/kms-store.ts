@@ -3,6 +3,7 @@ import type { AwsContext } from '../aws/clients.ts';
 import { AWS_ATTEMPT_TIMEOUT_MS } from '../aws/client-config.ts';
 import { mapAwsError } from '../aws/errors.ts';
 import { callWithRetry } from '../aws/retry.ts';
+import { BODY_PLACEHOLDER, spliceSecretIntoBody, type CommandWithStack } from '../aws/secret-splice.ts';
 import { isUnlockError, UnlockError } from '../errors.ts';
 import { luksUuid } from '../luks/cryptsetup.ts';
 import { readLuksHeader } from '../luks/keyslots.ts';
@@ -11,7 +12,7 @@ import { decryptToken, encryptionContextOf, fetchInstanceId } from '../secret/km
 import { Secret } from '../secret/secret.ts';
 import { awsContextFor, type SsmSourceDeps } from '../secret/ssm-source.ts';
 import type { Runner, VolumeConfig } from '../types.ts';
-import { generatePassphrase } from './passphrase.ts';
+import { encodeBase64Bytes, generatePassphrase } from './passphrase.ts';
 import type { KeyStore, StoredKey } from './store.ts';
 
 export interface KmsStoreDeps extends SsmSourceDeps {
@@ -73,7 +74,12 @@ export function createKmsStore(config: VolumeConfig, deps: KmsStoreDeps): KmsSto
       const what = `encrypt the passphrase of ${device} with KMS key ${keyId}`;
       try {
         const out = await callWithRetry(
-          (abortSignal) => kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: value.bytes(), EncryptionContext: ctx }), { abortSignal }),
+          (abortSignal) => {
+            // A placeholder blob; the passphrase's base64 is spliced into the signed body as bytes (src/aws/secret-splice.ts).
+            const command = new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from(BODY_PLACEHOLDER, 'base64'), EncryptionContext: ctx });
+            spliceSecretIntoBody(command as unknown as CommandWithStack, () => encodeBase64Bytes(value.bytes()));
+            return kms.send(command, { abortSignal });
+          },
           { deadline: deadline(), clock: deps.clock, what, attemptTimeoutMs: AWS_ATTEMPT_TIMEOUT_MS, log: deps.log },
         );
         if (out.CiphertextBlob === undefined) throw new UnlockError('AWS_UNAVAILABLE', `Failed to ${what}: empty answer`);

@@ -1,5 +1,7 @@
 // Passphrases as SSM SecureString versions: the primary region and every replica in SSM_FALLBACK_REGIONS.
 import { PutParameterCommand, type AwsContext } from '../aws/clients.ts';
+import { escapeJsonText } from '../aws/json-strings.ts';
+import { BODY_PLACEHOLDER, spliceSecretIntoBody, type CommandWithStack } from '../aws/secret-splice.ts';
 import { AWS_ATTEMPT_TIMEOUT_MS } from '../aws/client-config.ts';
 import { mapAwsError } from '../aws/errors.ts';
 import { callWithRetry } from '../aws/retry.ts';
@@ -95,8 +97,8 @@ interface PutOptions {
 }
 
 /**
- * PutParameter as a SecureString. The SDK only takes the value as a string, so one exists for the length of the
- * call. A retried create that finds the parameter already there checks whether it holds our value (our own first
+ * PutParameter as a SecureString. The SDK is given a placeholder and the value's bytes are spliced into the
+ * serialised body (src/aws/secret-splice.ts), zeroed once sent: the value is never a JS string. A retried create that finds the parameter already there checks whether it holds our value (our own first
  * attempt, answer lost) before refusing.
  */
 export async function putPassphrase(opts: PutOptions): Promise<number> {
@@ -104,11 +106,15 @@ export async function putPassphrase(opts: PutOptions): Promise<number> {
   const what = `put SSM parameter ${name} in ${aws.region}`;
   try {
     const out = await callWithRetry(
-      (abortSignal) => aws.ssm().send(new PutParameterCommand({
-        Name: name, Value: value.bytes().toString('utf8'), Type: 'SecureString', KeyId: opts.keyId, Overwrite: opts.overwrite,
-        Tier: value.length > STANDARD_TIER_MAX ? 'Advanced' : 'Standard', Description: opts.description,
-        ...(opts.tags === undefined ? {} : { Tags: Object.entries(opts.tags).map(([Key, Value]) => ({ Key, Value })) }),
-      }), { abortSignal }),
+      (abortSignal) => {
+        const command = new PutParameterCommand({
+          Name: name, Value: BODY_PLACEHOLDER, Type: 'SecureString', KeyId: opts.keyId, Overwrite: opts.overwrite,
+          Tier: value.length > STANDARD_TIER_MAX ? 'Advanced' : 'Standard', Description: opts.description,
+          ...(opts.tags === undefined ? {} : { Tags: Object.entries(opts.tags).map(([Key, Value]) => ({ Key, Value })) }),
+        });
+        spliceSecretIntoBody(command as unknown as CommandWithStack, () => escapeJsonText(value.bytes()));
+        return aws.ssm().send(command, { abortSignal });
+      },
       { deadline: opts.deadline, clock: deps.clock, what, attemptTimeoutMs: AWS_ATTEMPT_TIMEOUT_MS, log: deps.log },
     );
     return out.Version ?? 0;
