@@ -7,6 +7,7 @@ import { BODY_PLACEHOLDER, spliceSecretIntoBody, type CommandWithStack } from '.
 import { encodeBase64Bytes, generatePassphrase } from '../../src/lifecycle/passphrase.ts';
 import { putPassphrase } from '../../src/lifecycle/ssm-store.ts';
 import { decryptToken } from '../../src/secret/kms-source.ts';
+import { fetchSsmSecret } from '../../src/secret/ssm.ts';
 import { Secret } from '../../src/secret/secret.ts';
 import type { Clock, Logger } from '../../src/types.ts';
 
@@ -16,7 +17,7 @@ const quiet = { debug() {}, info() {}, warn() {}, error() {}, child() { return q
 const [mode, keyFile, keyId, ciphertext] = process.argv.slice(2);
 const env = JSON.parse(process.env.PROBE_AWS_ENV ?? '{}') as Record<string, string>;
 const deadline = Date.now() + 20_000;
-const url = env.AWS_ENDPOINT_URL_SSM;
+const url = mode === 'fetch-https' ? (keyFile as string) : env.AWS_ENDPOINT_URL_SSM;
 const aws = await createAwsContext({ endpoints: { ssm: url, kms: url, imds: url }, env, deadline, clock });
 
 if (mode === 'enroll') {
@@ -38,6 +39,10 @@ if (mode === 'enroll') {
   const token = { tokenId: 0, keyId: keyId as string, ciphertext: ciphertext as string, generation: 1 };
   const secret = await decryptToken(aws, token, { probe: 'yes' }, 'probe-device', { deadline, clock });
   secret.wipe();
+} else if (mode === 'fetch-https') {
+  // start over SSM through TLS, as against every real AWS endpoint: OpenSSL's buffers see the plaintext too.
+  const fetched = await fetchSsmSecret({ aws, name: '/luks/probe', selector: undefined, deadline, clock });
+  fetched.secret.wipe();
 } else {
   throw new Error(`unknown probe mode ${mode}`);
 }

@@ -1,7 +1,7 @@
 // Issue #10 item 2 for the lifecycle's AWS calls: after GenerateRandom + PutParameter (enroll, rotate), KMS Encrypt
 // and KMS Decrypt (start with KEY_SOURCE=kms), no copy of the key is left in the process once its Secret is wiped.
 // A child runs the real code against the emulator (key-copies-probe.ts); the test scans /proc/<pid>/mem.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EncryptCommand } from '@aws-sdk/client-kms';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../emulator/index.ts';
 import { kmsClient, ssmClient } from '../emulator/sdk-clients.ts';
@@ -32,9 +35,9 @@ afterAll(async () => {
 const canary = (): Buffer => Buffer.from(`canary-${randomBytes(60).toString('base64')}`.slice(0, 88));
 
 /** Starts the probe and resolves once it has done its calls and wiped its keys. */
-async function runProbe(args: string[]): Promise<ChildProcessWithoutNullStreams> {
+async function runProbe(args: string[], extraEnv: Record<string, string> = {}): Promise<ChildProcessWithoutNullStreams> {
   const child = spawn(process.execPath, [PROBE, ...args], {
-    env: { PATH: '/usr/bin:/bin', PROBE_AWS_ENV: JSON.stringify(emulator.env()) },
+    env: { PATH: '/usr/bin:/bin', PROBE_AWS_ENV: JSON.stringify(emulator.env()), ...extraEnv },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let err = '';
@@ -86,5 +89,29 @@ describe('key copies left by the lifecycle AWS calls', { timeout: 90_000 }, () =
     const out = await kmsClient(emulator).send(new EncryptCommand({ KeyId: keyId, Plaintext: key, EncryptionContext: { probe: 'yes' } }));
     const child = await runProbe(['decrypt', '-', keyId, Buffer.from(out.CiphertextBlob as Uint8Array).toString('base64')]);
     expect(await copiesIn(child, key)).toEqual([]);
+  });
+
+  // Node's TLS layer decrypts each record into a 16 KiB array on the C stack (TLSWrap::ClearOut) before copying it
+  // into our read buffer: that one copy stays until the stack is reused, and nothing in JS can reach it. Measured:
+  // exactly one, on [stack]; everything luks-ssm itself holds is zeroed. The bound fails if any other copy appears.
+  it('GetParameter over https (start against real AWS): at most the TLS layer stack copy once wiped', async () => {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    const key = canary();
+    const body = JSON.stringify({ Parameter: { Name: '/luks/probe', Type: 'SecureString', Value: key.toString('latin1'), Version: 1 } });
+    const server = createHttpsServer({ cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) }, (req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(body));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const child = await runProbe(['fetch-https', url], { NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') });
+      const copies = await copiesIn(child, key);
+      expect(copies.length).toBeLessThanOrEqual(1);
+      expect(copies.filter((c) => c !== 'raw bytes in [stack]')).toEqual([]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
