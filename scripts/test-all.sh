@@ -45,7 +45,7 @@ LUKS_SSM_KEEP_DIST=$PWD/dist bash test/packaging/check.sh 2>&1 | tee "$results/p
 node scripts/count-results.mjs log "$results/packaging.log" > "$results/packaging.count"
 
 step "VM guest images (built in the background since the host tests)"
-wait "$images_pid"   # bounded: each build times out after 25 min (test/vm/lib/image.ts)
+wait "$images_pid"   # bounded: each build times out after 40 min (test/vm/lib/image.ts)
 # A failed build is reported here and again, as its suite's setup failure, below.
 for distro in "${VM_DISTROS[@]}"; do grep -hE 'guest image /|^FAIL' "$results/image-$distro.log"; done
 

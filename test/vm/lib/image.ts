@@ -10,7 +10,8 @@ export const DEFAULT_CACHE_ROOT = '/var/cache/luks-ssm-vm';
 export const DISTROS = ['bullseye', 'bookworm', 'trixie'] as const;
 export type Distro = (typeof DISTROS)[number];
 export const DEFAULT_DISTRO: Distro = 'bookworm';
-const BUILD_TIMEOUT_MS = 25 * 60_000;
+/** ~2-3 min alone on 2 cores; 13-25+ min on a dev host shared with other builds (load ~20). */
+const BUILD_TIMEOUT_MS = 40 * 60_000;
 const RECIPE_DIR = new URL('../image/', import.meta.url).pathname;
 const IMAGE_FILES = ['rootfs.raw', 'vmlinuz', 'initrd.img'] as const;
 /** Images of other recipes unused this long are removed after a build (each is ~800 MiB). */
