@@ -21,6 +21,16 @@ export function fuzzSettings(env: NodeJS.ProcessEnv = process.env): FuzzSettings
   return { numRuns: runs, seed };
 }
 
+/**
+ * Cases for the targets that go through the real SDK, loopback HTTP and the emulator (5-25 ms a case, against
+ * microseconds for the pure targets): LUKS_SSM_FUZZ_AWS_RUNS, else the everyday count, at most 2,000 unless set;
+ * `npm run reliability -- --long` sets 10,000.
+ */
+export function awsFuzzRuns(env: NodeJS.ProcessEnv = process.env): number {
+  if (env.LUKS_SSM_FUZZ_AWS_RUNS !== undefined) return Number(env.LUKS_SSM_FUZZ_AWS_RUNS);
+  return Math.min(fuzzSettings(env).numRuns, 2_000);
+}
+
 /** Real time one target may take for all its cases together (no hang): generous, the point is a bound. */
 export const FUZZ_TARGET_TIMEOUT_MS = 600_000;
 
@@ -29,9 +39,9 @@ export const FUZZ_TARGET_TIMEOUT_MS = 600_000;
  * about the run for scripts/reliability.ts: target, cases, seed, failures, slowest case.
  */
 export async function checkProperty(target: string, property: fc.IAsyncPropertyWithHooks<unknown> | fc.IPropertyWithHooks<unknown>, extra: Partial<fc.Parameters<unknown>> = {}): Promise<void> {
-  const settings = fuzzSettings();
+  const settings = { ...fuzzSettings(), ...extra };
   const started = performance.now();
-  const details = await fc.check(property as fc.IAsyncProperty<unknown>, { ...settings, ...extra });
+  const details = await fc.check(property as fc.IAsyncProperty<unknown>, settings);
   const out = process.env.LUKS_SSM_RELIABILITY_OUT;
   if (out) {
     const record = { target, cases: details.numRuns, seed: settings.seed, failed: details.failed, ms: Math.round(performance.now() - started) };
