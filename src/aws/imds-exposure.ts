@@ -1,5 +1,6 @@
 // Can a process that is not root get an IMDS session token (and with it the role's credentials, which read the
 // passphrase)? check asks by running a one-second probe as uid 65534 (nobody). README "Security" says why.
+import { printable } from '../errors.ts';
 import type { Runner } from '../types.ts';
 
 /** nobody on Debian, Ubuntu, Amazon Linux and RHEL. */
@@ -33,6 +34,7 @@ export async function probeImdsAsNobody(run: Runner, endpoint: string, opts: { u
   const args = [`--reuid=${PROBE_UID}`, `--regid=${PROBE_UID}`, '--clear-groups', '--', opts.node, '-e', probeScript(endpoint)];
   const result = await run('setpriv', args, { timeoutMs: PROBE_TIMEOUT_MS * 5 }).catch(() => undefined);
   if (result === undefined || result.exitCode !== 0) return { checked: false, why: 'not checked: setpriv (util-linux) could not run the probe as nobody' };
-  const answer = result.stdout.trim().slice(0, 60);
+  // The probe runs as nobody, so any nobody process can ptrace it and write its stdout: shown, never printed.
+  const answer = printable(result.stdout.trim().slice(0, 60));
   return { checked: true, reachable: answer === 'HTTP 200', answer };
 }
