@@ -33,6 +33,25 @@ export async function createLuksExt4Disk(path: string, sizeMb: number, passphras
   );
 }
 
+/**
+ * A second key slot for the boot figures' bare `cryptsetup open` (02-enable-at-boot): `key`, which is not a secret,
+ * with exactly slot 0's PBKDF (same hash and iteration count, no benchmark), so opening it with --key-slot 1 costs
+ * what the unit's open of slot 0 costs. Authorised by the passphrase on stdin.
+ */
+export async function addBenchKeySlot(path: string, passphrase: Buffer, key: string, keyFile: string): Promise<void> {
+  const dump = await mustRun('cryptsetup', ['luksDump', path], { timeoutMs: STEP_TIMEOUT_MS });
+  const slot0 = dump.slice(dump.indexOf('Keyslots:'));
+  const hash = /\tHash:\s+(\S+)/.exec(slot0)?.[1];
+  const iterations = /\tIterations:\s+(\d+)/.exec(slot0)?.[1];
+  if (hash === undefined || iterations === undefined) throw new Error(`${path}: key slot 0 is not pbkdf2 (luksDump shows no Hash/Iterations)`);
+  writeFileSync(keyFile, key);
+  await mustRun(
+    'cryptsetup',
+    ['luksAddKey', '--batch-mode', '--pbkdf', 'pbkdf2', '--hash', hash, '--pbkdf-force-iterations', iterations, '--key-slot', '1', '--key-file=-', path, keyFile],
+    { timeoutMs: STEP_TIMEOUT_MS, input: passphrase },
+  );
+}
+
 /** Flattens an overlay and its backing chain into one raw file, for scanning what the guest wrote. */
 export async function flattenImage(image: string, raw: string): Promise<void> {
   await mustRun('qemu-img', ['convert', '-O', 'raw', image, raw], { timeoutMs: 10 * 60_000 });

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { startAwsEmulator, startTcpListener, type VmEmulator } from './aws.ts';
-import { createBlankDisk, createLuksExt4Disk, createOverlay } from './disk.ts';
+import { addBenchKeySlot, createBlankDisk, createLuksExt4Disk, createOverlay } from './disk.ts';
 import type { GuestImage } from './image.ts';
 import type { ScenarioContext } from './scenario.ts';
 import { prepareShare } from './share.ts';
@@ -14,6 +14,8 @@ export const SCRATCH_SERIAL = 'vol0fedcba9876543210';
 /** A second blank disk: 08-lifecycle enrolls one volume per key source (ssm on scratch, kms on this one). */
 export const KMS_SERIAL = 'vol0123456789abcdef0';
 export const SSM_PATH = '/luks-ssm-vm/data';
+/** Opens the data disk's key slot 1 (same PBKDF as slot 0) for the bare open in the boot figures: not a secret. */
+export const BENCH_KEY = 'luks-ssm-vm bench key, not a secret';
 const DISK_MB = 64;
 
 export interface RunSetup {
@@ -53,6 +55,7 @@ export async function setUpRun(options: SetupOptions): Promise<RunSetup> {
   const passphrase = Buffer.from(randomBytes(33).toString('base64'));
   const dataDisk = join(workDir, 'data.raw');
   await createLuksExt4Disk(dataDisk, DISK_MB, passphrase, 'vmdata');
+  await addBenchKeySlot(dataDisk, passphrase, BENCH_KEY, join(workDir, 'bench.key'));
   createBlankDisk(join(workDir, 'scratch.raw'), DISK_MB);
   createBlankDisk(join(workDir, 'kms.raw'), DISK_MB);
   progress(`work dir ${workDir}: overlay, LUKS2 data disk (${DISK_MB} MiB, formatted on the host), 2 blank disks`);
@@ -81,6 +84,7 @@ export async function setUpRun(options: SetupOptions): Promise<RunSetup> {
       REGION: emulator?.region ?? 'us-east-1', SSM_PATH, DATA_SERIAL, SCRATCH_SERIAL, KMS_SERIAL,
       VOLUME_ID: `vol-${DATA_SERIAL.slice(3)}`, DATA_DEV: `/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${DATA_SERIAL}`,
       DEB: options.deb ? `/mnt/host/${basename(options.deb)}` : '',
+      BENCH_KEY,
     },
     progress,
   });

@@ -1,0 +1,17 @@
+// The boot critical path, measured on every run: the unlock 02-enable-at-boot's reboot did at boot, split into
+// process start → key in hand, cryptsetup open and mount, beside `node -e 0` and a bare open + mount of the same
+// disk in the same boot. Prints the figures and boot_overhead_vs_node=N (README: "The unlock at boot").
+import { check, expectSuccess, guestScript, type Scenario } from '../lib/scenario.ts';
+
+export const bootFigures: Scenario = {
+  name: '10-boot-figures',
+  needsProduct: true,
+  distros: ['bullseye', 'bookworm', 'trixie'],
+  async run(ctx) {
+    check(ctx.vm.isRunning() && ctx.vm.bootKind() === 'reboot', 'needs the boot 02-enable-at-boot rebooted into (run it with 01 and 02 before it)');
+    const figures = expectSuccess(await ctx.vm.run('boot figures', guestScript('10-boot-figures.sh', 'boot_figures'), 300_000), 'boot figures');
+    const lines = figures.stdout.split('\n').filter((line) => line.startsWith('boot_'));
+    for (const line of lines) ctx.progress(line);
+    check(lines.some((line) => /^boot_overhead_vs_node=-?\d+\.\d\d$/.test(line)), `no boot_overhead_vs_node line in: ${figures.stdout.trim().split('\n').slice(-5).join(' | ')}`);
+  },
+};
