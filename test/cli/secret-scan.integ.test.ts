@@ -45,7 +45,7 @@ describe.skipIf(!canRunCryptsetup)('secret scan', () => {
       const haystacks: Haystack[] = [];
       const results: Array<{ args: string; code: number | null }> = [];
       for (const step of SCRIPT) {
-        const result: CliResult = await runCli(step.args, { env });
+        const result: CliResult = await runCli(step.args, { env, timeoutMs: 90_000 });
         results.push({ args: step.args.join(' '), code: result.code });
         haystacks.push({ name: `stdout of ${step.args.join(' ')}`, bytes: result.stdoutBytes }, { name: `stderr of ${step.args.join(' ')}`, bytes: result.stderrBytes });
         // Files are read after every step: the run dir's unlock record exists only between start and stop.
