@@ -78,7 +78,7 @@ describe.skipIf(!canRunCryptsetup)('CLI errors from AWS (built CLI, real SDK, em
     await withOwnEmulator({ region: 'eu-central-1' }, async (emulator) => {
       const result = await scene.check('imds-only', { withRegion: false, withCredentials: false }, emulator);
       expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
-      expect(outcome(result.stdout)).toEqual({ failed: [], last: 'recovery' });
+      expect(outcome(result.stdout)).toEqual({ failed: [], last: 'imds' });
       expect(stepLines(result.stdout, ['config', 'device', 'luks', 'key'])).toEqual([
         ...scene.okUntilKey(file),
         `ok    key      ssm:/luks/disk0 version 1 (eu-central-1): ${DISK0_KEY.length} bytes, opens key slot 0 of ${scene.disk0}`,
