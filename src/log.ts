@@ -1,5 +1,6 @@
 // The one pino setup: JSON lines for the journal, a short human line on a terminal, secrets redacted.
 import { pino, type DestinationStream, type Level } from 'pino';
+import { printable } from './errors.ts';
 import type { Logger } from './types.ts';
 
 /**
@@ -37,7 +38,8 @@ export function formatPrettyLine(jsonLine: string): string {
     .filter(([k]) => !OMITTED_IN_PRETTY.has(k))
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
   const tail = extras.length > 0 ? ` (${extras.join(' ')})` : '';
-  return `${level}: ${String(entry.msg ?? '')}${tail}\n`;
+  // Messages quote outside text (a mount's source, a header's key id): a terminal gets it shown, never obeyed.
+  return `${printable(`${level}: ${String(entry.msg ?? '')}${tail}`)}\n`;
 }
 
 function prettyStream(out: DestinationStream): DestinationStream {

@@ -47,4 +47,9 @@ describe('formatPrettyLine', () => {
   it('names the level and keeps the message first', () => {
     expect(formatPrettyLine('{"level":50,"msg":"Failed to open","kind":"SYSTEM"}')).toBe('error: Failed to open (kind=SYSTEM)\n');
   });
+
+  it('shows control characters in the message and fields escaped (a FUSE fsname, a header key id reach a terminal)', () => {
+    const line = formatPrettyLine(JSON.stringify({ level: 40, msg: 'has \u001b]0;x\u0007 mounted\nok: fake', source: '\u009b31m' }));
+    expect(line).toBe('warn: has \\x1b]0;x\\x07 mounted\\x0aok: fake (source=\\x9b31m)\n');
+  });
 });

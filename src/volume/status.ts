@@ -5,6 +5,7 @@ import { readUnlockRecord, type UnlockRecord } from './unlock-record.ts';
 import { inspectVolume, mapperPath } from './inspect.ts';
 import type { DependentStatus } from '../systemd/dependents.ts';
 import type { VolumeDeps } from './deps.ts';
+import { printable } from '../errors.ts';
 import type { VolumeConfig } from '../types.ts';
 
 
@@ -69,5 +70,6 @@ export function formatVolumeStatus(s: VolumeStatus): string {
     const order = d.orderedAfter === undefined ? 'ordering unknown' : d.orderedAfter ? 'ordered after the volume' : 'NOT ordered after the volume';
     lines.push(`dependent:  ${d.unit} ${d.activeState}, ${order}`);
   }
-  return `${lines.join('\n')}\n`;
+  // A mount's source and options are anyone's text (fusermount's fsname=): shown, never obeyed by the terminal.
+  return `${lines.map(printable).join('\n')}\n`;
 }

@@ -43,6 +43,16 @@ describe('readVolumeStatus', () => {
     expect([status.active, status.mapping.open, status.mount.mounted]).toEqual([false, true, false]);
     expect(formatVolumeStatus(status)).toContain('not mounted');
   });
+
+  it('shows a foreign mount\'s source and options with control characters escaped (fusermount lets a user pick fsname)', async () => {
+    sys = createFakeSystem(KEY);
+    const { deps } = fakeDeps(sys, keysSource([]));
+    const status = await readVolumeStatus(deps, fakeConfig(sys), noDependents);
+    status.mount = { ...status.mount, mounted: false, source: 'evil\x1b[2J\nmount:      fake', fsType: 'fuse', options: 'rw' };
+    const text = formatVolumeStatus(status);
+    expect(text).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+    expect(text).toContain('has evil\\x1b[2J\\x0amount:      fake mounted');
+  });
 });
 
 describe('checkVolume', () => {
