@@ -1,6 +1,6 @@
 // `check`: a pre-flight that changes nothing — each step ok/FAIL with the fix, stopping at the first failure.
 import { PROBE_UID, type ImdsExposure } from '../aws/imds-exposure.ts';
-import { isUnlockError, UnlockError } from '../errors.ts';
+import { isUnlockError, printable, UnlockError } from '../errors.ts';
 import { resolveDevice } from '../device/resolve.ts';
 import { isLuks } from '../luks/cryptsetup.ts';
 import { slotOpenedBy } from '../luks/keyslots.ts';
@@ -145,6 +145,7 @@ function describeImdsExposure(exposure: ImdsExposure & { endpoint?: string }): s
 
 export function formatCheckReport(report: CheckReport): string {
   return report.steps
-    .map((s) => `${s.ok ? (s.warn ? 'warn' : 'ok  ') : 'FAIL'}  ${s.name.padEnd(8)} ${s.detail}${s.hint ? `\n      fix: ${s.hint}` : ''}\n`)
+    // Details quote outside text (AWS messages, a probe's answer): each stays one line, shown, never obeyed.
+    .map((s) => `${s.ok ? (s.warn ? 'warn' : 'ok  ') : 'FAIL'}  ${s.name.padEnd(8)} ${printable(s.detail)}${s.hint ? `\n      fix: ${printable(s.hint)}` : ''}\n`)
     .join('');
 }

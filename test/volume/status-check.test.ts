@@ -55,6 +55,13 @@ describe('readVolumeStatus', () => {
   });
 });
 
+describe('formatCheckReport', () => {
+  it('shows control characters in a step\'s detail and fix escaped, one line each', () => {
+    const text = formatCheckReport({ steps: [{ name: 'imds', ok: true, detail: 'got \x1b[2J\nok   fake', hint: 'x\ry' }], failure: undefined });
+    expect(text).toBe('ok    imds     got \\x1b[2J\\x0aok   fake\n      fix: x\\x0dy\n');
+  });
+});
+
 describe('checkVolume', () => {
   it('passes every step when the key opens a keyslot, changing nothing', async () => {
     sys = createFakeSystem(KEY);
