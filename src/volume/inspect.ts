@@ -1,5 +1,5 @@
 // The truth about a volume, read from the system (dm table, mountinfo), never from the unit's state.
-import { realpath } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { mappingStatus, type MappingStatus } from '../luks/cryptsetup.ts';
 import { mountAt } from '../mount/mount-table.ts';
 import { MOUNTINFO_PATH, readMounts, type MountEntry } from '../mount/mountinfo.ts';
@@ -27,8 +27,25 @@ async function canonical(path: string): Promise<string> {
   }
 }
 
-async function isMapping(entry: MountEntry, mapName: string): Promise<boolean> {
+/** The mapping's block device as mountinfo writes it ("253:3"), or undefined when there is none to stat. */
+export type MapperDevice = (path: string) => Promise<string | undefined>;
+
+const statMapperDevice: MapperDevice = async (path) => {
+  const info = await stat(path).catch(() => undefined);
+  if (info === undefined || !info.isBlockDevice()) return undefined;
+  // glibc's major()/minor() of a dev_t (the numbers a dm device gets fit in 32 bits).
+  const dev = info.rdev;
+  return `${((dev >>> 8) & 0xfff) | (Math.floor(dev / 2 ** 32) & ~0xfff)}:${(dev & 0xff) | ((dev >>> 12) & ~0xff)}`;
+};
+
+/**
+ * A mount's source is free text (fusermount's fsname= lets any user write "/dev/mapper/data" there): when the
+ * mapping's device node is there, the mount's device number decides; the source names it only otherwise.
+ */
+export async function isMapping(entry: MountEntry, mapName: string, deviceOf: MapperDevice = statMapperDevice): Promise<boolean> {
   const mapper = mapperPath(mapName);
+  const device = await deviceOf(mapper);
+  if (device !== undefined) return entry.majorMinor === device;
   if (entry.source === mapper) return true;
   return (await canonical(entry.source)) === (await canonical(mapper));
 }
