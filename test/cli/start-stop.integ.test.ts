@@ -146,6 +146,9 @@ describe.skipIf(!canRunCryptsetup)('start/stop/status with fake system programs'
     );
     expect(await sys.mappings()).toEqual([]);
     expect((await sys.calls()).filter((c) => c.program === 'mount')).toHaveLength(1);
+    // No version opened, so a person was asked (nobody answered here): one question, named for the volume.
+    const asked = (await sys.calls()).filter((c) => c.program === 'systemd-ask-password');
+    expect(asked.map((c) => c.args[0])).toEqual(['--id=luks-ssm:wrong']);
   });
 
   it('start after a rotation stored a key the device does not know: opens with the earlier version', async () => {

@@ -1,4 +1,4 @@
-// Installs the fake cryptsetup/mount/umount (test/fixtures/sysbin) into a per-test bin dir and reads their records.
+// Installs the fake cryptsetup/mount/umount/systemd-ask-password (test/fixtures/sysbin) into a per-test bin dir and reads their records.
 import { execFileSync } from 'node:child_process';
 import { appendFile, chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { REAL_CRYPTSETUP } from './luks-image.ts';
 
 const SYSBIN = fileURLToPath(new URL('../fixtures/sysbin/', import.meta.url));
-const PROGRAMS = ['cryptsetup', 'mount', 'umount'];
+const PROGRAMS = ['cryptsetup', 'mount', 'umount', 'systemd-ask-password'];
 /** What the kernel would list before the volume is mounted. */
 const ROOT_MOUNT = '22 1 252:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n';
 
