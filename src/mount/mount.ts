@@ -1,9 +1,9 @@
 // Mounting and unmounting the opened volume with mount(8)/umount(8); never a lazy or forced unmount.
-import { closeSync } from 'node:fs';
+import { closeSync, lstatSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { UnlockError } from '../errors.ts';
 import type { Runner } from '../types.ts';
-import { currentPathOf, openDirectory, WalkError } from './dir-fd.ts';
+import { currentPathOf, fdPath, openDirectory, WalkError } from './dir-fd.ts';
 import { walkRefusal, type MountPoint } from './mount-point.ts';
 import { mountAt } from './mount-table.ts';
 import { MOUNTINFO_PATH, readMounts } from './mountinfo.ts';
@@ -72,6 +72,11 @@ export async function unmountFilesystem(
   const via = `/proc/self/fd/3/${basename(target)}`;
   let result;
   try {
+    // umount(2) follows a final symlink: a writer of a directory above could have put one where the mount was
+    // (in the parent held open, a mount point itself can't be renamed or replaced, so this check holds).
+    if (lstatSync(fdPath(parent, basename(target)), { throwIfNoEntry: false })?.isSymbolicLink()) {
+      throw new UnlockError('SYSTEM', `Failed to unmount ${target}: ${walkRefusal(target, new WalkError('symlink', target)).message}`);
+    }
     result = await run('umount', ['--no-canonicalize', '--', via], { timeoutMs: opts.timeoutMs ?? DEFAULT_MOUNT_TIMEOUT_MS, fd3: parent });
   } finally {
     closeSync(parent);

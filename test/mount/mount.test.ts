@@ -148,6 +148,15 @@ describe('unmountFilesystem', () => {
     expect(await fakes.calls('umount')).toEqual([]);
   });
 
+  it('refuses a target that is itself a symlink now (umount(2) would follow it to another mount)', async () => {
+    await symlink('/boot', join(dir, 'data'));
+    await expect(unmountFilesystem(run, join(dir, 'data'))).rejects.toMatchObject({
+      kind: 'SYSTEM',
+      message: `Failed to unmount ${join(dir, 'data')}: ${join(dir, 'data')} is a symlink, refusing to follow it`,
+    });
+    expect(await fakes.calls('umount')).toEqual([]);
+  });
+
   it('reports busy from "target is busy" and does not retry with -l or -f', async () => {
     await fakes.script('umount', { exit: 32, stderr: 'umount: /srv/data: target is busy.\n' });
     expect(await unmountFilesystem(run, '/srv/data')).toBe('busy');
