@@ -30,15 +30,18 @@ WantedBy=multi-user.target
 UNIT
   systemctl daemon-reload
   systemctl enable $MOUNTS_FOR || fail "enable $MOUNTS_FOR"
-  expect_eq "TimeoutStartSec of $UNIT" "$(prop $UNIT TimeoutStartUSec)" "$((OUTAGE_TIMEOUT_SEC + 60))s"
+  # systemctl show prints the timespan in human form ("3min 30s"), not as the drop-in wrote it.
+  expect_eq "TimeoutStartSec of $UNIT" "$(prop $UNIT TimeoutStartUSec)" \
+    "$(systemd-analyze timespan "$((OUTAGE_TIMEOUT_SEC + 60))s" | sed -n 's/^ *Human: //p')"
   [ -z "$(prop $UNIT Restart | grep -v '^no$')" ] || fail "$UNIT has Restart=$(prop $UNIT Restart)"
 }
 
-# status_watch: records every non-empty STATUS= line of the unit while it starts (background, bounded).
+# status_watch: records every non-empty STATUS= line of the unit until its start ends (background, bounded).
+# Stops on active or failed only: the agent may run this after the unit's start began, or before it.
 status_watch() {
   ( for _ in $(seq 1 1500); do
       s=$(prop $UNIT StatusText); [ -n "$s" ] && echo "$(cut -d' ' -f1 /proc/uptime) $s"
-      [ "$(prop $UNIT ActiveState)" = activating ] || [ "$(cut -d' ' -f1 /proc/uptime | cut -d. -f1)" -lt 60 ] || break
+      case $(prop $UNIT ActiveState) in active | failed) break ;; esac
       sleep 0.5
     done >/run/status-lines ) &
 }
