@@ -6,6 +6,8 @@ MOUNTS_FOR=vm-mounts-for.service
 OUTAGE_TIMEOUT_SEC=150
 NEVER_TIMEOUT_SEC=45
 RK=/root/recovery-key.txt
+# On the share: the guest saw the unlock fail against the stopped emulator (09-outage.ts waits for it).
+AWS_DOWN_SEEN=aws-down-seen
 
 # us_of UNIT PROP: a monotonic timestamp in microseconds (0 when it never happened this boot).
 us_of() {
@@ -46,9 +48,16 @@ status_watch() {
     done >/run/status-lines ) &
 }
 
-# outage_boot (boot script): AWS came back ~60 s after the host started the reboot.
+aws_failing() {
+  prop $UNIT StatusText | grep -q 'AWS attempt [0-9]* failed'
+}
+
+# outage_boot (boot script): AWS down until 60 s after the unlock's first failed attempt was seen here: the
+# host restarts the emulator then (a fixed delay from the reboot raced the guest's shutdown and boot times).
 outage_boot() {
   status_watch
+  wait_for 300 aws_failing || fail "$UNIT showed no failed AWS attempt: $(prop $UNIT ActiveState), status '$(prop $UNIT StatusText)'"
+  touch /mnt/host/$AWS_DOWN_SEEN || fail "cannot tell the host (/mnt/host/$AWS_DOWN_SEEN)"
   wait_for 330 unit_is $UNIT active || fail "$UNIT is $(prop $UNIT ActiveState)/$(prop $UNIT SubState) after the outage"
   show unit systemctl status --no-pager $UNIT
   expect_mounted

@@ -1,9 +1,36 @@
-// Outages (#12): AWS down at boot and back ~60 s later, AWS never back, and a person answering the password
+// Outages (#12): AWS down at boot and back 60 s after the unlock first failed, AWS never back, and a person answering the password
 // question (recovery key, wrong key, AWS answering first, the waiting STATUS= line).
-import { expectSuccess, guestScript, type Scenario } from '../lib/scenario.ts';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { expectSuccess, guestScript, type Scenario, type ScenarioContext } from '../lib/scenario.ts';
 
-/** From the host's `systemctl reboot` (the guest's shutdown takes a part of it): past the login gate's 45 s. */
-const BACK_AFTER_MS = 75_000;
+/** AWS stays down this long after the guest saw the unlock fail an attempt: past the login gate's 45 s. */
+const BACK_AFTER_SEEN_MS = 60_000;
+/** The file the guest's outage_boot creates on the share once the unit shows a failed AWS attempt. */
+const AWS_DOWN_SEEN = 'aws-down-seen';
+
+/**
+ * Restarts the emulator 60 s after the guest reports the outage was seen, so AWS is down for the unlock's first
+ * minute whatever the guest's shutdown and boot take under TCG. Resolves false, with no restart, when aborted.
+ */
+async function bringAwsBackAfterSeen(ctx: ScenarioContext, signal: AbortSignal): Promise<boolean> {
+  const seen = join(ctx.shareDir, AWS_DOWN_SEEN);
+  try {
+    const until = Date.now() + 600_000;
+    while (!existsSync(seen)) {
+      if (Date.now() > until) return false;
+      await sleep(1_000, undefined, { signal });
+    }
+    ctx.progress(`guest saw the unlock fail against the stopped emulator: AWS back in ${BACK_AFTER_SEEN_MS / 1000} s`);
+    await sleep(BACK_AFTER_SEEN_MS, undefined, { signal });
+  } catch {
+    return false; // aborted: the boot script ended first
+  }
+  await ctx.restartEmulator();
+  ctx.progress('emulator back (AWS reachable again)');
+  return true;
+}
 
 export const outage: Scenario = {
   name: '09-outage',
@@ -13,18 +40,16 @@ export const outage: Scenario = {
     await ctx.ensureBooted();
     await step('outage config', 'setup_outage');
 
-    // AWS down at boot, back ~60 s after the reboot began.
+    // AWS down at boot, back a minute after the unlock first failed.
     await ctx.stopEmulator();
-    let restarted: Promise<void> | undefined;
-    const back = setTimeout(() => {
-      restarted = ctx.restartEmulator();
-      restarted.then(() => ctx.progress('emulator back (AWS reachable again)'), () => {});
-    }, BACK_AFTER_MS);
+    rmSync(join(ctx.shareDir, AWS_DOWN_SEEN), { force: true });
+    const stop = new AbortController();
+    const back = bringAwsBackAfterSeen(ctx, stop.signal);
     try {
-      expectSuccess(await ctx.vm.reboot(guestScript('09-outage.sh', 'outage_boot')), 'boot with AWS back after ~75 s');
+      expectSuccess(await ctx.vm.reboot(guestScript('09-outage.sh', 'outage_boot')), 'boot with AWS back 60 s after the first failure');
     } finally {
-      clearTimeout(back);
-      await (restarted ?? ctx.restartEmulator());
+      stop.abort();
+      if (!(await back.catch(() => false))) await ctx.restartEmulator();
     }
 
     // (a), (c), (e): a person answers from inside the guest while AWS is down.
