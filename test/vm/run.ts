@@ -10,7 +10,7 @@ import { createReporter } from './lib/report.ts';
 import { isHarnessFailure, scenarioDistros, type Scenario } from './lib/scenario.ts';
 import { setUpRun, type RunSetup } from './lib/setup.ts';
 import { lockWorkDir } from './lib/work-lock.ts';
-import { SCENARIOS } from './scenarios/index.ts';
+import { OPT_IN_SCENARIOS, SCENARIOS } from './scenarios/index.ts';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 const USAGE = `usage: node test/vm/run.ts [--distro RELEASE] [--deb PATH] [--only NAME,...] [--work DIR] [--memory MB] [--list]
@@ -28,12 +28,12 @@ function findDeb(): string | undefined {
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
 }
 
-/** The release's scenarios, narrowed to --only's names (a name or its number prefix) when given. */
+/** The release's scenarios, narrowed to --only's names (a name or its number prefix) when given; opt-in ones only by name. */
 function selectScenarios(distro: Distro, only: string | undefined): Scenario[] {
-  const mine = SCENARIOS.filter((s) => scenarioDistros(s).includes(distro));
-  if (only === undefined) return mine;
+  const ofDistro = (list: Scenario[]) => list.filter((s) => scenarioDistros(s).includes(distro));
+  if (only === undefined) return ofDistro(SCENARIOS);
   const wanted = only.split(',').map((name) => name.trim());
-  return mine.filter((s) => wanted.some((w) => s.name === w || s.name.startsWith(`${w}-`)));
+  return ofDistro([...SCENARIOS, ...OPT_IN_SCENARIOS]).filter((s) => wanted.some((w) => s.name === w || s.name.startsWith(`${w}-`)));
 }
 
 function isDistro(name: string): name is Distro {
@@ -63,8 +63,9 @@ async function main(): Promise<number> {
   const distro = values.distro;
   if (!isDistro(distro)) return refuse([`--distro ${distro}: expected one of ${DISTROS.join(', ')}`, USAGE], 2);
   if (values.list) {
-    for (const s of SCENARIOS) {
-      console.log(`${s.name} [${scenarioDistros(s).join(', ')}]${s.needsProduct ? '' : ' (no product needed)'}`);
+    for (const s of [...SCENARIOS, ...OPT_IN_SCENARIOS]) {
+      const optIn = OPT_IN_SCENARIOS.includes(s) ? ' (opt-in: --only)' : '';
+      console.log(`${s.name} [${scenarioDistros(s).join(', ')}]${s.needsProduct ? '' : ' (no product needed)'}${optIn}`);
     }
     return 0;
   }
