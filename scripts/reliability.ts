@@ -46,7 +46,10 @@ function runFuzz(cases: number, seed: string, awsCases: number): FuzzRecord[] {
     const records = existsSync(out) ? readFileSync(out, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as FuzzRecord & { ms: number }) : [];
     for (const r of records) verdict(!r.failed && r.cases >= Math.min(cases, awsCases), `fuzz ${r.target}: ${r.cases} cases, seed ${r.seed} (${(r.ms / 1000).toFixed(1)} s)`);
     verdict(run.status === 0 && records.length > 0, `fuzz test files pass (vitest exit ${run.status})`);
-    return records.map(({ target, cases: c, seed: s, failed: f }) => ({ target, cases: c, seed: s, failed: f }));
+    // The test files run in parallel and finish in any order: sort, so the recorded files are stable.
+    return records
+      .map(({ target, cases: c, seed: s, failed: f }) => ({ target, cases: c, seed: s, failed: f }))
+      .sort((a, b) => a.target.localeCompare(b.target));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
