@@ -37,13 +37,20 @@ export function createStatusLine(run: Runner, notifySocket: string | undefined, 
     }
   };
   const pump = (): Promise<void> => {
-    sending ??= (async () => {
-      while (wanted !== undefined && wanted !== sent) {
-        const text = wanted;
-        sent = text;
-        await send(text);
+    if (sending !== undefined) return sending;
+    // Nothing new (a refresh with the same text): no loop. Started anyway, the loop's body would not run, its
+    // `sending = undefined` would run before the assignment below, and every later update would be dropped.
+    if (wanted === undefined || wanted === sent) return Promise.resolve();
+    sending = (async () => {
+      try {
+        while (wanted !== undefined && wanted !== sent) {
+          const text = wanted;
+          sent = text;
+          await send(text);
+        }
+      } finally {
+        sending = undefined;
       }
-      sending = undefined;
     })();
     return sending;
   };

@@ -38,6 +38,22 @@ afterEach(async () => {
 });
 
 describe('createStatusLine', () => {
+  it('keeps sending after an update with the text already sent (the VM guest froze on the 6th AWS attempt)', async () => {
+    const sentTexts: string[] = [];
+    const run = async (_file: string, args: readonly string[]) => {
+      sentTexts.push(args[0]!);
+      return { exitCode: 0, stdout: '', stderr: '', timedOut: false };
+    };
+    const line = createStatusLine(run, '/run/fake-notify');
+    line.set('attempt 1');
+    await new Promise((r) => setTimeout(r, 10));
+    line.set('attempt 1'); // a refresh with the same text: nothing to send
+    line.set('attempt 2');
+    await new Promise((r) => setTimeout(r, 10));
+    await line.clear();
+    expect(sentTexts).toEqual(['--status=attempt 1', '--status=attempt 2', '--status=']);
+  });
+
   it('does nothing outside a service (no NOTIFY_SOCKET)', async () => {
     const calls: string[][] = [];
     const line = createStatusLine(async (file, args) => {
