@@ -17,7 +17,7 @@ status=0
 node test/vm/run.ts --deb "$deb" --only 01,02,03 || status=$?
 
 # What the guest itself reported after the reboot: the unit, the unlock log lines, luks-ssm status, dependents.
-after_reboot=.vm-work/share/results/boot-2/stdout
+after_reboot=.vm-work/bookworm/share/results/boot-2/stdout   # the runner's work dir per release
 if [[ -f $after_reboot ]]; then
   echo
   echo "== in the guest after the reboot"
