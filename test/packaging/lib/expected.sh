@@ -18,6 +18,7 @@ expected_files() {
   cat <<FILES
 /etc/default/luks-ssm
 /etc/luks-ssm/example.conf.sample
+$systemd/system/luks-ssm-gate.service
 $systemd/system/luks-ssm.target
 $systemd/system/luks-ssm@.service
 $systemd/system-generators/luks-ssm-generator
