@@ -62,43 +62,41 @@ async function setUp(ws: Workspace, emulator: Emulator, key: Buffer, config: Rec
   return { sys, env };
 }
 
+/** A fresh emulator and workspace for one test, both stopped and removed whatever the test does. */
+async function inFreshWorld(name: string, body: (emulator: Emulator, ws: Workspace) => Promise<void>): Promise<void> {
+  const emulator = await startEmulator();
+  const ws = await createWorkspace(name);
+  try {
+    await body(emulator, ws);
+  } finally {
+    await emulator.stop();
+    await ws.cleanup();
+  }
+}
+
 describe.skipIf(!canRunCryptsetup)('key copies left in memory', { timeout: TEST_TIMEOUT_MS }, () => {
-  it('start over SSM (http): no copy of the passphrase while mount runs', async () => {
-    const emulator = await startEmulator();
-    const ws = await createWorkspace('copies-ssm');
-    try {
+  it('start over SSM (http): no copy of the passphrase while mount runs', () =>
+    inFreshWorld('copies-ssm', async (emulator, ws) => {
       const key = canary('ssm');
       const { sys, env } = await setUp(ws, emulator, key);
       emulator.putParameter('/luks/vol', key.toString('utf8'));
       const { result, hits } = await scanWhileMounting(sys, ['start', 'vol'], env, [key]);
       expect(result.code, result.stderr).toBe(0);
       expect(describeHits(hits[0] ?? [])).toEqual([]);
-    } finally {
-      await emulator.stop();
-      await ws.cleanup();
-    }
-  });
+    }));
 
-  it('start over SSM, base64 value: neither the key nor its base64 text is left', async () => {
-    const emulator = await startEmulator();
-    const ws = await createWorkspace('copies-b64');
-    try {
+  it('start over SSM, base64 value: neither the key nor its base64 text is left', () =>
+    inFreshWorld('copies-b64', async (emulator, ws) => {
       const key = canary('b64');
       const { sys, env } = await setUp(ws, emulator, key, { SSM_VALUE_ENCODING: 'base64' });
       emulator.putParameter('/luks/vol', key.toString('base64'));
       const { result, hits } = await scanWhileMounting(sys, ['start', 'vol'], env, [key]);
       expect(result.code, result.stderr).toBe(0);
       expect(describeHits(hits[0] ?? [])).toEqual([]);
-    } finally {
-      await emulator.stop();
-      await ws.cleanup();
-    }
-  });
+    }));
 
-  it('start falling back to an earlier SSM version: neither the current nor the earlier key is left', async () => {
-    const emulator = await startEmulator();
-    const ws = await createWorkspace('copies-history');
-    try {
+  it('start falling back to an earlier SSM version: neither the current nor the earlier key is left', () =>
+    inFreshWorld('copies-history', async (emulator, ws) => {
       const older = canary('older');
       const current = canary('current');
       const { sys, env } = await setUp(ws, emulator, older);
@@ -108,9 +106,5 @@ describe.skipIf(!canRunCryptsetup)('key copies left in memory', { timeout: TEST_
       expect(result.code, result.stderr).toBe(0);
       expect((await sys.calls()).filter((c) => c.args[0] === 'open').length).toBe(2);
       expect({ older: describeHits(hits[0] ?? []), current: describeHits(hits[1] ?? []) }).toEqual({ older: [], current: [] });
-    } finally {
-      await emulator.stop();
-      await ws.cleanup();
-    }
-  });
+    }));
 });
