@@ -2,7 +2,7 @@
 // runs out of memory (exit 3) — both name the slot's memory and this instance's, with `luks-ssm rotate` as the fix.
 import { UnlockError } from '../errors.ts';
 import { readInstanceMemory, slotMemoryVerdict, type InstanceMemory, type SlotMemoryVerdict } from '../luks/memory.ts';
-import { describeSlotKdf, mib, readSlotKdfs, type SlotKdf } from '../luks/slot-kdf.ts';
+import { readSlotKdfs, type SlotKdf } from '../luks/header.ts';
 import type { VolumeConfig } from '../types.ts';
 import type { VolumeDeps } from './deps.ts';
 
@@ -50,4 +50,19 @@ export async function explainTooCostly(deps: VolumeDeps, config: VolumeConfig, d
   return new UnlockError('SLOT_TOO_COSTLY',
     `Failed to ${what}: key slot ${slot.slot} needs ${mib(slot.memoryKib as number)} of memory (${slot.type}), this instance has ${describeMemory(memory)}`,
     { cause: error, hint: rotateHint(config, true) });
+}
+
+/** "argon2id, 1024 MiB memory, time cost 4, 2 threads" or "pbkdf2-sha512, 1000 iterations". */
+export function describeSlotKdf(kdf: SlotKdf): string {
+  if (kdf.type === 'pbkdf2') return `pbkdf2${kdf.hash ? `-${kdf.hash}` : ''}, ${kdf.iterations ?? '?'} iterations`;
+  const parts = [kdf.type];
+  if (kdf.memoryKib !== undefined) parts.push(`${mib(kdf.memoryKib)} memory`);
+  if (kdf.timeCost !== undefined) parts.push(`time cost ${kdf.timeCost}`);
+  if (kdf.threads !== undefined) parts.push(`${kdf.threads} thread${kdf.threads === 1 ? '' : 's'}`);
+  return parts.join(', ');
+}
+
+/** KiB as "1024 MiB" (whole MiB; below 1 MiB as KiB). */
+export function mib(kib: number): string {
+  return kib < 1024 ? `${kib} KiB` : `${Math.round(kib / 1024)} MiB`;
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { enrollVolume } from '../../src/lifecycle/enroll.ts';
 import { rotateVolume } from '../../src/lifecycle/rotate.ts';
-import { readSlotKdfs } from '../../src/luks/slot-kdf.ts';
+import { readSlotKdfs } from '../../src/luks/header.ts';
 import type { VolumeConfig } from '../../src/types.ts';
 import { lifecycleConfig } from './config.ts';
 import { keyStartWouldUse, lifecycleDeps, useLifecycleWorld } from './harness.ts';

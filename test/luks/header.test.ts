@@ -37,11 +37,11 @@ const DUMP_2_3_7 = [
 
 describe('parseLuksDump', () => {
   it('reads key slot ids and token ids and types, nothing from other sections', () => {
-    expect(parseLuksDump(DUMP_2_3_7)).toEqual({ version: 2, keyslots: [0, 3], tokens: [{ id: 1, type: 'systemd-recovery' }, { id: 4, type: 'luks-ssm-kms' }] });
+    expect(parseLuksDump(DUMP_2_3_7)).toEqual({ version: 2, keyslots: [0, 3], slotKdfs: [{ slot: 0, type: 'unknown' }, { slot: 3, type: 'unknown' }], tokens: [{ id: 1, type: 'systemd-recovery' }, { id: 4, type: 'luks-ssm-kms' }] });
   });
 
   it('an empty header, LUKS1, and text that is no luksDump', () => {
-    expect(parseLuksDump('Version:       \t2\nKeyslots:\nTokens:\nDigests:\n  0: pbkdf2\n')).toEqual({ version: 2, keyslots: [], tokens: [] });
+    expect(parseLuksDump('Version:       \t2\nKeyslots:\nTokens:\nDigests:\n  0: pbkdf2\n')).toEqual({ version: 2, keyslots: [], slotKdfs: [], tokens: [] });
     expect(parseLuksDump('LUKS header information for /dev/x\n\nVersion:       \t1\nKey Slot 0: ENABLED\n')?.version).toBe(1);
     expect(parseLuksDump('Usage: cryptsetup …')).toBeUndefined();
   });
