@@ -13,7 +13,9 @@ function checkThrottle(value: unknown): void {
   if (!isObject(value)) bad('throttle', 'an object {ssm?, kms?}');
   for (const [service, limits] of Object.entries(value)) {
     if (service !== 'ssm' && service !== 'kms') bad(`throttle.${service}`, 'ssm or kms');
-    if (limits !== null && !(isObject(limits) && isNumber(limits.rate) && isNumber(limits.burst))) bad(`throttle.${service}`, '{rate, burst} numbers or null');
+    const bucket = isObject(limits) && isNumber(limits.rate) && isNumber(limits.burst);
+    const share = isObject(limits) && isNumber(limits.share) && (limits.share as number) <= 1;
+    if (limits !== null && !bucket && !share) bad(`throttle.${service}`, '{rate, burst} numbers, {share} in [0, 1], or null');
   }
 }
 
@@ -37,7 +39,7 @@ const CHECKS: Record<string, (value: unknown) => void> = {
     if (!isNumber(v) && !(isObject(v) && isNumber(v.count) && (v.match === undefined || typeof v.match === 'string'))) bad('resetNext', 'a number or {count, match?}');
   },
   imds: (v) => {
-    if (!['ok', 'slow', 'absent', 'notfound'].includes(v as string)) bad('imds', 'ok, slow, absent or notfound');
+    if (!['ok', 'slow', 'absent', 'notfound', 'token-refused'].includes(v as string)) bad('imds', 'ok, slow, absent, notfound or token-refused');
   },
   imdsDelayMs: (v) => {
     if (!isNumber(v)) bad('imdsDelayMs', 'a number');

@@ -55,6 +55,13 @@ describe('throttling', () => {
     expect(world.emulator.requests().filter((r) => r.error === 'ThrottlingException')).toHaveLength(1);
   });
 
+  it('a share throttles deterministically: 0.5 refuses every second call', async () => {
+    world.emulator.faults.set({ throttle: { ssm: { share: 0.5 } } });
+    const outcomes: string[] = [];
+    for (let i = 0; i < 4; i++) outcomes.push(await getParameter().then(() => 'ok', (e: Error) => e.name));
+    expect(outcomes).toEqual(['ok', 'ThrottlingException', 'ok', 'ThrottlingException']);
+  });
+
   it('KMS has its own bucket', async () => {
     world.emulator.faults.set({ throttle: { kms: { rate: 0, burst: 0 } } });
     expect((await getParameter()).Parameter?.Value).toBe('secret-value');
@@ -147,6 +154,14 @@ describe('IMDS faults', () => {
     world.emulator.faults.set({ imds: 'notfound' });
     const res = await fetch(`${world.emulator.url}/latest/api/token`, { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60' } });
     expect(res.status).toBe(404);
+  });
+
+  it('token-refused: the IMDSv2 token PUT answers 403, other paths stay IMDSv2-only (401 without a token)', async () => {
+    world.emulator.faults.set({ imds: 'token-refused' });
+    const put = await fetch(`${world.emulator.url}/latest/api/token`, { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60' } });
+    expect(put.status).toBe(403);
+    expect((await fetch(`${world.emulator.url}/latest/meta-data/placement/region`)).status).toBe(401);
+    await expect(fromInstanceMetadata({ timeout: 1_000 })()).rejects.toThrow();
   });
 });
 

@@ -4,12 +4,13 @@ import type { MutateBodySpec, MutationOp } from './mutate.ts';
 /** 'ssm', 'kms', 'imds', 'ssm:GetParameter', 'kms:*' or '*'. */
 export type Match = string;
 
-export interface ThrottleSpec {
+/** A token bucket ({rate, burst}), or a deterministic share of requests refused ({share: 0.5} throttles every second one). */
+export type ThrottleSpec = {
   /** Tokens added per second. */
   rate: number;
   /** Bucket size: requests allowed back to back from full. */
   burst: number;
-}
+} | { share: number };
 
 export interface FaultSpec {
   /** Delay before answering: one number for every SSM/KMS request, or per match ({'kms:Decrypt': 300, imds: 50}). */
@@ -25,8 +26,11 @@ export interface FaultSpec {
   denyActions?: string[];
   /** Destroy the connection without a response for the next N matching requests (default match: ssm and kms). */
   resetNext?: number | { count: number; match?: Match };
-  /** IMDS: 'slow' waits imdsDelayMs before each answer, 'absent' drops connections, 'notfound' answers 404. */
-  imds?: 'ok' | 'slow' | 'absent' | 'notfound';
+  /**
+   * IMDS: 'slow' waits imdsDelayMs before each answer, 'absent' drops connections, 'notfound' answers 404,
+   * 'token-refused' answers the IMDSv2 token PUT with 403 (as IMDS does to a request that came through a proxy).
+   */
+  imds?: 'ok' | 'slow' | 'absent' | 'notfound' | 'token-refused';
   imdsDelayMs?: number;
   /** Treat every session (IMDS-issued) credential as expired: ExpiredTokenException. */
   expireSessions?: boolean;
@@ -64,12 +68,18 @@ export function createFaults(): Faults {
   let resetsLeft = 0;
   let mutationsLeft = Infinity;
   const buckets = new Map<string, { tokens: number; last: number }>();
+  const throttleDebt = new Map<string, number>();
 
   const faults: Faults = {
     set(next) {
       const throttle = { ...spec.throttle, ...next.throttle };
       spec = { ...spec, ...next, throttle };
-      if (next.throttle !== undefined) for (const service of Object.keys(next.throttle)) buckets.delete(service);
+      if (next.throttle !== undefined) {
+        for (const service of Object.keys(next.throttle)) {
+          buckets.delete(service);
+          throttleDebt.delete(service);
+        }
+      }
       if (next.serverErrors !== undefined) {
         serverErrorsLeft = next.serverErrors?.count ?? 0;
         serverErrorDebt = 0;
@@ -84,6 +94,7 @@ export function createFaults(): Faults {
       resetsLeft = 0;
       mutationsLeft = Infinity;
       buckets.clear();
+      throttleDebt.clear();
     },
     current: () => structuredClone(spec),
     latencyFor(service, action) {
@@ -116,6 +127,11 @@ export function createFaults(): Faults {
     takeThrottle(service, now) {
       const limits = spec.throttle?.[service as 'ssm' | 'kms'];
       if (!limits) return false;
+      if ('share' in limits) {
+        const debt = (throttleDebt.get(service) ?? 0) + limits.share;
+        throttleDebt.set(service, debt >= 1 ? debt - 1 : debt);
+        return debt >= 1;
+      }
       const bucket = buckets.get(service) ?? { tokens: limits.burst, last: now };
       bucket.tokens = Math.min(limits.burst, bucket.tokens + ((now - bucket.last) / 1000) * limits.rate);
       bucket.last = now;

@@ -33,7 +33,9 @@ async function handleImds(rt: Runtime, req: IncomingMessage, res: ServerResponse
   await pause(rt, Math.max(rt.faults.latencyFor('imds', entry.action), imds === 'slow' ? imdsDelayMs : 0));
   const answer = imds === 'notfound'
     ? { status: 404, body: 'Not Found', headers: undefined }
-    : answerImds(rt.state, method, path, req.headers, Date.now());
+    : imds === 'token-refused' && path === '/latest/api/token'
+      ? { status: 403, body: 'Forbidden', headers: undefined }
+      : answerImds(rt.state, method, path, req.headers, Date.now());
   entry.status = answer.status;
   const mutation = rt.faults.takeMutation('imds', entry.action);
   sendBody(res, answer.status, Buffer.from(answer.body), { 'content-type': 'text/plain', ...answer.headers }, mutation);
