@@ -58,6 +58,29 @@ async function withinCase<T>(work: Promise<T>): Promise<T> {
   }
 }
 
+/** What one case's attempt gets: a simulated clock and deadline, and a logger that keeps every line. */
+interface CaseContext {
+  clock: ReturnType<typeof createFakeClock>;
+  log: ReturnType<typeof createRecordingLogger>;
+  deadline: number;
+}
+
+/**
+ * One case: the attempt either yields a secret (a garbled byte inside the value can still be valid JSON: the value
+ * then differs and cryptsetup will refuse it) or fails with one UnlockError line that never quotes `secret`.
+ */
+async function fuzzCase(secret: string, attempt: (ctx: CaseContext) => Promise<{ length: number; wipe(): void }>): Promise<void> {
+  const clock = createFakeClock();
+  const log = createRecordingLogger();
+  try {
+    const got = await withinCase(attempt({ clock, log, deadline: clock.now() + DEADLINE_MS }));
+    expect(got.length).toBeGreaterThan(0);
+    got.wipe();
+  } catch (err) {
+    checkFailure(err, secret, log.lines);
+  }
+}
+
 const world = useEmulator();
 
 describe('fuzz: AWS answers mutated on the wire', () => {
@@ -68,17 +91,7 @@ describe('fuzz: AWS answers mutated on the wire', () => {
       world.emulator.reset();
       world.emulator.putParameter(NAME, secret);
       world.emulator.faults.set({ mutateBody: { ...mutate, match: 'ssm' } });
-      const clock = createFakeClock();
-      const log = createRecordingLogger();
-      const deadline = clock.now() + DEADLINE_MS;
-      try {
-        const fetched = await withinCase(fetchSsmSecret({ aws, name: NAME, selector: undefined, deadline, clock, log }));
-        // A garbled byte inside the value can still be valid JSON: the value differs and cryptsetup will refuse it.
-        expect(fetched.secret.length).toBeGreaterThan(0);
-        fetched.secret.wipe();
-      } catch (err) {
-        checkFailure(err, secret, log.lines);
-      }
+      await fuzzCase(secret, async ({ clock, log, deadline }) => (await fetchSsmSecret({ aws, name: NAME, selector: undefined, deadline, clock, log })).secret);
     }), { numRuns: awsFuzzRuns() });
   }, FUZZ_TARGET_TIMEOUT_MS);
 
@@ -92,16 +105,7 @@ describe('fuzz: AWS answers mutated on the wire', () => {
       const out = await kms.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from(secret), EncryptionContext: context }));
       const token = { tokenId: 0, keyId: keyArn, ciphertext: Buffer.from(out.CiphertextBlob!).toString('base64'), generation: 1 };
       world.emulator.faults.set({ mutateBody: { ...mutate, match: 'kms:Decrypt' } });
-      const clock = createFakeClock();
-      const log = createRecordingLogger();
-      const deadline = clock.now() + DEADLINE_MS;
-      try {
-        const plain = await withinCase(decryptToken(aws, token, context, '/dev/fuzz', { deadline, clock, log }));
-        expect(plain.length).toBeGreaterThan(0);
-        plain.wipe();
-      } catch (err) {
-        checkFailure(err, secret, log.lines);
-      }
+      await fuzzCase(secret, ({ clock, log, deadline }) => decryptToken(aws, token, context, '/dev/fuzz', { deadline, clock, log }));
     }), { numRuns: awsFuzzRuns() });
   }, FUZZ_TARGET_TIMEOUT_MS);
 
@@ -110,18 +114,11 @@ describe('fuzz: AWS answers mutated on the wire', () => {
       world.emulator.reset();
       world.emulator.putParameter(NAME, secret);
       world.emulator.faults.set({ mutateBody: { ...mutate, match: 'imds' } });
-      const clock = createFakeClock();
-      const log = createRecordingLogger();
-      const deadline = clock.now() + DEADLINE_MS;
-      try {
-        const aws = await withinCase(createAwsContext({ endpoints: {}, env: world.emulator.env({ withRegion: false, withCredentials: false }), deadline, clock, log }));
-        const fetched = await withinCase(fetchSsmSecret({ aws, name: NAME, selector: undefined, deadline, clock, log }));
-        // A garbled byte inside the value can still be valid JSON: the value differs and cryptsetup will refuse it.
-        expect(fetched.secret.length).toBeGreaterThan(0);
-        fetched.secret.wipe();
-      } catch (err) {
-        checkFailure(err, secret, log.lines);
-      }
+      await fuzzCase(secret, async ({ clock, log, deadline }) => {
+        // Bounded by the case's own deadline and hang timer: the client is built inside the attempt.
+        const aws = await createAwsContext({ endpoints: {}, env: world.emulator.env({ withRegion: false, withCredentials: false }), deadline, clock, log });
+        return (await fetchSsmSecret({ aws, name: NAME, selector: undefined, deadline, clock, log })).secret;
+      });
     }), { numRuns: awsFuzzRuns() });
   }, FUZZ_TARGET_TIMEOUT_MS);
 });
