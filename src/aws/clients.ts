@@ -5,6 +5,7 @@ import { createCredentialProvider } from './credential-chain.ts';
 import type { KMSClient } from './kms-client.ts';
 import { clientConfigOf } from './client-config.ts';
 import { createImdsClient, imdsEndpointOf } from './imds.ts';
+import type { RetryHooks } from './retry.ts';
 import { resolveRegion } from './region.ts';
 
 export { DescribeParametersCommand, GetParameterCommand, GetParameterHistoryCommand, LabelParameterVersionCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
@@ -29,6 +30,8 @@ export interface AwsContextOptions {
   log?: Logger;
   /** The volume's config file, named in "No AWS region" messages. */
   configFile?: string;
+  /** Passed to the region lookup (the SDK calls get theirs per call). */
+  hooks?: RetryHooks;
 }
 
 /** Resolves the region (may ask instance metadata, within the deadline); credentials are fetched on first use. */
@@ -41,6 +44,7 @@ export async function createAwsContext(opts: AwsContextOptions): Promise<AwsCont
     ...(opts.region === undefined ? {} : { configured: opts.region }),
     ...(opts.log === undefined ? {} : { log: opts.log }),
     ...(opts.configFile === undefined ? {} : { configFile: opts.configFile }),
+    ...(opts.hooks === undefined ? {} : { hooks: opts.hooks }),
   });
   const credentials = createCredentialProvider({ env, deadline, clock, imds });
   let ssm: SSMClient | undefined;

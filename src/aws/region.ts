@@ -3,7 +3,7 @@ import { UnlockError, isUnlockError } from '../errors.ts';
 import type { Clock, Logger } from '../types.ts';
 import { remainingMs } from './deadline.ts';
 import { createImdsClient, imdsDisabled, imdsEndpointOf, type Env, type ImdsClient } from './imds.ts';
-import { callWithRetry } from './retry.ts';
+import { callWithRetry, type RetryHooks } from './retry.ts';
 
 const REGION_PATH = '/latest/meta-data/placement/region';
 const REGION_SYNTAX = /^[a-z]{2}(-[a-z0-9]+){2,3}$/;
@@ -21,6 +21,8 @@ export interface RegionOptions {
   configFile?: string;
   /** Shared with the credential provider (one session token); by default one for imdsEndpointOf(imdsEndpoint, env). */
   imds?: ImdsClient;
+  /** start's race: a failed lookup is an AWS attempt (the question opens), a typed key stops the lookup. */
+  hooks?: RetryHooks;
 }
 
 function noRegion(opts: RegionOptions, detail: string, cause?: unknown): UnlockError {
@@ -45,7 +47,7 @@ export async function resolveRegion(opts: RegionOptions): Promise<string> {
   try {
     answer = await callWithRetry(
       (signal) => imds.get(REGION_PATH, { timeoutMs: remainingMs(opts.deadline, opts.clock), signal }),
-      { deadline: opts.deadline, clock: opts.clock, log, what },
+      { deadline: opts.deadline, clock: opts.clock, log, what, ...opts.hooks },
     );
   } catch (err) {
     if (isUnlockError(err)) throw noRegion(opts, `${at}: ${err.message.replace(`Failed to ${what}: `, '').replace(/^instance metadata: /, '')}`, err);

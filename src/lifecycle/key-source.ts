@@ -4,6 +4,7 @@ import { luksUuid } from '../luks/cryptsetup.ts';
 import { readLuksHeader } from '../luks/keyslots.ts';
 import { kmsTokensOf } from '../luks/token.ts';
 import { createKmsKeySource, fetchInstanceId } from '../secret/kms-source.ts';
+import type { RetryHooks } from '../aws/retry.ts';
 import type { KeySource } from '../secret/source.ts';
 import { awsContextFor, createSsmKeySource } from '../secret/ssm-source.ts';
 import type { Clock, Logger, Runner, VolumeConfig } from '../types.ts';
@@ -21,7 +22,7 @@ export function createKeySource(config: VolumeConfig, deps: KeySourceDeps): KeyS
   return createKmsKeySource(config, {
     clock: deps.clock,
     log: deps.log,
-    aws: (deadline) => awsContextFor(config, deps, config.region, deadline),
+    aws: (deadline, hooks) => awsContextFor(config, deps, config.region, deadline, hooks),
     async readHeader(deadline) {
       const device = await resolveDevice(config.device, {
         deadline: Math.min(deadline, deps.clock.now() + config.deviceTimeoutSec * 1000),
@@ -33,7 +34,7 @@ export function createKeySource(config: VolumeConfig, deps: KeySourceDeps): KeyS
       return { device, uuid, tokens: kmsTokensOf(await readLuksHeader(deps.run, device)) };
     },
     ...(config.kmsContextInstanceId
-      ? { instanceId: (deadline: number) => fetchInstanceId({ imdsEndpoint: config.endpoints.imds, env: deps.env, deadline, clock: deps.clock, log: deps.log }) }
+      ? { instanceId: (deadline: number, hooks?: RetryHooks) => fetchInstanceId({ imdsEndpoint: config.endpoints.imds, env: deps.env, deadline, clock: deps.clock, log: deps.log, hooks }) }
       : {}),
   });
 }

@@ -36,10 +36,11 @@ export interface KmsHeaderView {
 export interface KmsSourceDeps {
   clock: Clock;
   log: Logger;
-  aws(deadline: number): Promise<AwsContext>;
+  /** hooks: start's race reaches the region lookup too (see RetryHooks). */
+  aws(deadline: number, hooks?: RetryHooks): Promise<AwsContext>;
   readHeader(deadline: number): Promise<KmsHeaderView>;
   /** Set when KMS_CONTEXT_INSTANCE_ID=yes. */
-  instanceId?: (deadline: number) => Promise<string>;
+  instanceId?: (deadline: number, hooks?: RetryHooks) => Promise<string>;
 }
 
 export function encryptionContextOf(uuid: string, instanceId?: string): Record<string, string> {
@@ -114,9 +115,9 @@ export function createKmsKeySource(config: VolumeConfig, deps: KmsSourceDeps): K
           hint: `enroll it: luks-ssm enroll ${config.volume} --add-to-existing`,
         });
       }
-      const instanceId = deps.instanceId ? await deps.instanceId(deadline) : undefined;
+      const instanceId = deps.instanceId ? await deps.instanceId(deadline, hooks) : undefined;
       const context = encryptionContextOf(header.uuid, instanceId);
-      const aws = await deps.aws(deadline);
+      const aws = await deps.aws(deadline, hooks);
       // A token that does not decrypt here may be a stale one from an interrupted rotation: try the others first.
       // With KMS_KEY_ID set, only tokens under that key are tried (issue #10, item 13).
       const pinned = config.kmsKeyId;
@@ -149,12 +150,12 @@ export function createKmsKeySource(config: VolumeConfig, deps: KmsSourceDeps): K
 }
 
 /** This instance's id from IMDSv2, retried within the deadline (for KMS_CONTEXT_INSTANCE_ID=yes). */
-export async function fetchInstanceId(opts: { imdsEndpoint: string | undefined; env: Record<string, string | undefined>; deadline: number; clock: Clock; log?: Logger }): Promise<string> {
+export async function fetchInstanceId(opts: { imdsEndpoint: string | undefined; env: Record<string, string | undefined>; deadline: number; clock: Clock; log?: Logger; hooks?: RetryHooks | undefined }): Promise<string> {
   const imds = createImdsClient(imdsEndpointOf(opts.imdsEndpoint, opts.env));
   const what = 'get the instance id from instance metadata';
   const id = await callWithRetry(
     (signal) => imds.get('/latest/meta-data/instance-id', { timeoutMs: Math.max(1, Math.min(IMDS_REQUEST_TIMEOUT_MS, remainingMs(opts.deadline, opts.clock))), signal }),
-    { deadline: opts.deadline, clock: opts.clock, what, attemptTimeoutMs: IMDS_REQUEST_TIMEOUT_MS, ...(opts.log ? { log: opts.log } : {}) },
+    { deadline: opts.deadline, clock: opts.clock, what, attemptTimeoutMs: IMDS_REQUEST_TIMEOUT_MS, ...(opts.log ? { log: opts.log } : {}), ...opts.hooks },
   ).catch((error: unknown) => {
     if (isUnlockError(error)) throw error;
     throw new UnlockError('AWS_UNAVAILABLE', `Failed to ${what}: ${(error as Error).message}`, { cause: error });

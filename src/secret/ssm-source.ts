@@ -41,7 +41,7 @@ export function shouldFailOver(error: unknown): boolean {
   return isUnlockError(error) && (error.kind === 'AWS_UNAVAILABLE' || error.kind === 'TIMEOUT');
 }
 
-export function awsContextFor(config: VolumeConfig, deps: SsmSourceDeps, region: string | undefined, deadline: number): Promise<AwsContext> {
+export function awsContextFor(config: VolumeConfig, deps: SsmSourceDeps, region: string | undefined, deadline: number, hooks?: RetryHooks): Promise<AwsContext> {
   return createAwsContext({
     ...(region === undefined ? {} : { region }),
     endpoints: config.endpoints,
@@ -50,6 +50,7 @@ export function awsContextFor(config: VolumeConfig, deps: SsmSourceDeps, region:
     clock: deps.clock,
     log: deps.log,
     configFile: config.sources.at(-1),
+    ...(hooks === undefined ? {} : { hooks }),
   });
 }
 
@@ -60,7 +61,7 @@ async function fetchCurrent(config: SsmVolumeConfig, deps: SsmSourceDeps, deadli
     const last = i === regions.length - 1;
     const share = last ? deadline : deps.clock.now() + (deadline - deps.clock.now()) / (regions.length - i);
     try {
-      const aws = await awsContextFor(config, deps, regions[i], share);
+      const aws = await awsContextFor(config, deps, regions[i], share, hooks);
       const fetched = await fetchSsmSecret({ aws, name: config.ssmPath, selector: config.ssmSelector, deadline: share, clock: deps.clock, log: deps.log, ...(hooks ? { hooks } : {}) });
       return { aws, fetched };
     } catch (error) {
