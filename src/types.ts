@@ -46,6 +46,8 @@ export interface VolumeConfig {
   ssmHistoryFallback?: number;
   /** SSM_FALLBACK_REGIONS: regions holding a replica of the parameter, tried in order when SSM_REGION is unavailable. */
   fallbackRegions?: string[];
+  /** ASK_PASSWORD: start asks a person (systemd's password agents) when AWS gives no key that opens (default yes). */
+  askPassword?: boolean;
   /** LUKS_PBKDF, LUKS_PBKDF_FORCE_ITERATIONS, LUKS_PBKDF_MEMORY_KIB: key slot settings for enroll and rotate. */
   pbkdf?: PbkdfSettings;
 }

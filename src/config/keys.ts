@@ -152,6 +152,12 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     apply: (d, value) => { d.fallbackRegions = v.splitWords(value); },
   },
   {
+    name: 'ASK_PASSWORD', required: false, default: 'yes', origin: 'luks-ssm', check: v.checkBoolean,
+    syntax: 'yes/no, true/false, 1/0',
+    description: 'When AWS gives no key that opens the volume, start asks a person for a recovery key or passphrase through systemd\'s password agents (console, systemctl, systemd-tty-ask-password-agent) while it keeps trying AWS. no: never ask; start fails with AWS\'s error.',
+    apply: (d, value) => { d.askPassword = v.toBoolean(value); },
+  },
+  {
     name: 'LUKS_PBKDF', required: false, default: undefined, origin: 'luks-ssm', check: v.checkOneOf(['argon2id', 'argon2i', 'pbkdf2']),
     syntax: 'argon2id, argon2i or pbkdf2',
     description: 'Key derivation for the key slots enroll and rotate create (cryptsetup --pbkdf). Unset: a generated key gets PBKDF2-SHA512 with 1000 iterations (its 512 random bits are the protection), a key a person chose gets cryptsetup\'s argon2id.',

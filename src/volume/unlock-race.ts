@@ -55,7 +55,7 @@ export async function openWithAwsOrTypedKey(deps: VolumeDeps, config: VolumeConf
 
   let asking: Promise<Outcome> | undefined;
   const startAsking = () => {
-    if (asking !== undefined || deps.askPassword === undefined || stopAsking.signal.aborted) return;
+    if (asking !== undefined || deps.askPassword === undefined || config.askPassword === false || stopAsking.signal.aborted) return;
     if (deadline - clock.now() < ASK_MIN_SEC * 1000) return;
     asking = askLoop().catch((error: unknown) => {
       stopAws.abort();

@@ -219,6 +219,10 @@ const CASES: Record<string, { valid: Valid[]; invalid: Invalid[] }> = {
     valid: [['yes', { kmsContextInstanceId: true }], ['no', { kmsContextInstanceId: false }]],
     invalid: [['instance', 'is not a boolean (yes/no, true/false, 1/0)']],
   },
+  ASK_PASSWORD: {
+    valid: [['yes', { askPassword: true }], ['no', { askPassword: false }], ['0', { askPassword: false }]],
+    invalid: [['never', 'is not a boolean (yes/no, true/false, 1/0)']],
+  },
   SSM_HISTORY_FALLBACK: {
     valid: [['0', { ssmHistoryFallback: 0 }], ['100', { ssmHistoryFallback: 100 }]],
     invalid: [['101', 'is not a whole number from 0 to 100'], ['-1', 'is not a whole number from 0 to 100']],

@@ -17,7 +17,7 @@ describe('the luks-mount.sh design file', () => {
       volume: 'data', device: '/dev/nvme1n1', mapName: 'data', fsType: 'ext4', mountOptions: 'defaults,noatime',
       mountPoint: '/data', ssmPath: '/luks/data/passphrase', region: 'us-east-1', ssmSelector: undefined,
       endpoints: {}, timeoutSec: 90, deviceTimeoutSec: 30, mountPointMode: 0o700, mountOverNonEmpty: false, requiredBy: [],
-      ssmValueEncoding: 'text', keySource: 'ssm', kmsContextInstanceId: false, ssmHistoryFallback: 3, fallbackRegions: []
+      ssmValueEncoding: 'text', keySource: 'ssm', kmsContextInstanceId: false, ssmHistoryFallback: 3, fallbackRegions: [], askPassword: true
     };
     expect(await loadVolumeConfig(optionsFor(dir, { configFile: copy }))).toEqual({ ...expected, sources: [copy] });
     const own = writeConf(dir, 'data.conf', ['# everything comes from the defaults file']);
@@ -32,7 +32,7 @@ describe('layering', () => {
       volume: 'data', sources: [file], device: '/dev/xvdf', mapName: 'data', fsType: 'ext4', mountOptions: 'defaults',
       mountPoint: '/data', ssmPath: '/luks/data/passphrase', ssmSelector: undefined, region: undefined, endpoints: {},
       timeoutSec: 90, deviceTimeoutSec: 30, mountPointMode: 0o700, mountOverNonEmpty: false, requiredBy: [],
-      ssmValueEncoding: 'text', keySource: 'ssm', kmsContextInstanceId: false, ssmHistoryFallback: 3, fallbackRegions: []
+      ssmValueEncoding: 'text', keySource: 'ssm', kmsContextInstanceId: false, ssmHistoryFallback: 3, fallbackRegions: [], askPassword: true
     });
   });
 

@@ -145,6 +145,30 @@ describe('start with AWS down: AWS comes back first', () => {
   });
 });
 
+describe('ASK_PASSWORD=no: nobody is ever asked', () => {
+  it('fails with AWS\'s refusal at once, no question opened', async () => {
+    const who = person([RECOVERY]);
+    sys = createFakeSystem(SSM_KEY);
+    const { deps } = fakeDeps(sys, outage({ fail: new UnlockError('AWS_DENIED', 'AccessDenied') }).source, { clock: realClock, askPassword: who.ask });
+    const started = Date.now();
+    await expect(startVolume(deps, fakeConfig(sys, { timeoutSec: 10, askPassword: false }))).rejects.toMatchObject({ kind: 'AWS_DENIED' });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(who.asked).toHaveLength(0);
+    expect(sys.mappings.size + sys.mounts.size).toBe(0);
+  });
+
+  it('keeps retrying AWS without asking while it is down, and opens when it comes back', async () => {
+    const who = person([RECOVERY]);
+    const aws = outage({ backAfterMs: 300 });
+    sys = createFakeSystem(SSM_KEY);
+    const { deps } = fakeDeps(sys, aws.source, { clock: realClock, askPassword: who.ask });
+    expect(await startVolume(deps, fakeConfig(sys, { timeoutSec: 10, askPassword: false }))).toBe('unlocked');
+    expect(aws.seen.attempts).toBeGreaterThan(1);
+    expect(who.asked).toHaveLength(0);
+    expect((await readUnlockRecord(deps.runDir, 'data'))?.source).toBe('ssm:/test/key');
+  });
+});
+
 describe('start with AWS down and nobody answering', () => {
   it('fails at the deadline with AWS\'s own error, nothing opened or mounted', async () => {
     const who = person([undefined]);
