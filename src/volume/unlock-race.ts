@@ -142,7 +142,8 @@ export async function openWithAwsOrTypedKey(deps: VolumeDeps, config: VolumeConf
   try {
     const aws = await awsTask();
     if (!aws.opened) {
-      status.awsDone(`AWS gave no key that opens ${device}: ${aws.error instanceof Error ? aws.error.message : 'unknown'}`);
+      // AWS is done for this start (a refusal, or no version opens): from here only the question is waited for.
+      status.awsDone(`AWS gave no key that opens ${device} (${aws.error instanceof Error ? aws.error.message : 'unknown'}), not retrying`);
       startAsking();
     }
     const asked = asking === undefined ? undefined : await asking;

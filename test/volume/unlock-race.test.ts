@@ -180,6 +180,18 @@ describe('start with AWS down and nobody answering', () => {
   }, 15_000);
 });
 
+describe('AWS refuses for good and nobody answers', () => {
+  it('waits only for the question, open until the deadline, then fails with AWS\'s refusal, not a timeout', async () => {
+    const who = person([undefined]);
+    const { deps, config, statusLine } = setup(outage({ fail: new UnlockError('AWS_DENIED', 'AccessDenied') }).source, who.ask, 6);
+    await expect(startVolume(deps, config)).rejects.toMatchObject({ kind: 'AWS_DENIED' });
+    expect(who.asked).toHaveLength(1);
+    expect(who.asked[0]!.timeoutSec).toBeGreaterThanOrEqual(5);
+    // What `systemctl status` says meanwhile: AWS is done, the question is what it waits for.
+    expect(statusLine.lines.some((l) => /^AWS gave no key that opens .* \(AccessDenied\), not retrying; asking for a recovery key/.test(l))).toBe(true);
+  }, 15_000);
+});
+
 describe('the service status line while start waits', () => {
   it('names the AWS attempt and its failure, the question and the time left, and is cleared at the end', async () => {
     const { deps, config, statusLine } = setup(outage({}).source, person([RECOVERY], 300).ask);
