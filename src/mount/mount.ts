@@ -1,11 +1,11 @@
 // Mounting and unmounting the opened volume with mount(8)/umount(8); never a lazy or forced unmount.
-import { closeSync, lstatSync } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { UnlockError } from '../errors.ts';
 import type { Runner } from '../types.ts';
 import { currentPathOf, fdPath, openDirectory, WalkError } from './dir-fd.ts';
 import { walkRefusal, type MountPoint } from './mount-point.ts';
-import { mountAt } from './mount-table.ts';
+import { mountAt, mountIdOf } from './mount-table.ts';
 import { MOUNTINFO_PATH, readMounts } from './mountinfo.ts';
 
 export const DEFAULT_MOUNT_TIMEOUT_MS = 60_000;
@@ -54,12 +54,13 @@ export async function mountFilesystem(
 /**
  * A plain umount of `target`, looked up in its parent's descriptor (opened without following symlinks): a
  * busy mount stays mounted and is reported, never detached lazily (-l) or forced (-f), so no process loses
- * its files underneath it. Not mounted counts as unmounted.
+ * its files underneath it. Not mounted counts as unmounted. With `mountId`, only that mount is unmounted:
+ * whatever else a writer of a directory above put at `target` since it was inspected is left alone.
  */
 export async function unmountFilesystem(
   run: Runner,
   target: string,
-  opts: { timeoutMs?: number } = {},
+  opts: { timeoutMs?: number; mountId?: number } = {},
 ): Promise<'unmounted' | 'busy'> {
   let parent: number;
   try {
@@ -77,6 +78,8 @@ export async function unmountFilesystem(
     if (lstatSync(fdPath(parent, basename(target)), { throwIfNoEntry: false })?.isSymbolicLink()) {
       throw new UnlockError('SYSTEM', `Failed to unmount ${target}: ${walkRefusal(target, new WalkError('symlink', target)).message}`);
     }
+    // A mount root can't be renamed or replaced in the parent held open, so the mount seen here is the one umount gets.
+    if (opts.mountId !== undefined) checkMountId(parent, target, opts.mountId);
     result = await run('umount', ['--no-canonicalize', '--', via], { timeoutMs: opts.timeoutMs ?? DEFAULT_MOUNT_TIMEOUT_MS, fd3: parent });
   } finally {
     closeSync(parent);
@@ -91,6 +94,28 @@ export async function unmountFilesystem(
     'SYSTEM',
     `Failed to unmount ${target}: ${firstLine(result.stderr, via, target) ?? `umount exited with status ${result.exitCode}`}`,
   );
+}
+
+/** O_PATH: a handle on the name that never calls into its filesystem (a hung FUSE server can't block it). */
+const O_PATH = 0o10000000;
+
+function checkMountId(parent: number, target: string, expected: number): void {
+  let fd: number;
+  try {
+    fd = openSync(fdPath(parent, basename(target)), O_PATH | constants.O_NOFOLLOW | constants.O_DIRECTORY);
+  } catch (error) {
+    throw new UnlockError('SYSTEM', `Failed to unmount ${target}: it is gone or no longer a directory (${(error as NodeJS.ErrnoException).code ?? 'error'}); left alone`);
+  }
+  try {
+    const found = mountIdOf(fd);
+    if (found !== expected) {
+      throw new UnlockError('SYSTEM', `Failed to unmount ${target}: the mount there changed since luks-ssm looked (mount id ${expected}, now ${found}); left it alone`, {
+        hint: `check who can write to the directories above ${target}`,
+      });
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The first line of a program's stderr, with the descriptor path it was given shown as the path it stands for. */

@@ -3,6 +3,7 @@ import { UnlockError } from '../errors.ts';
 import { closeLuks } from '../luks/cryptsetup.ts';
 import { findHolders } from '../mount/holders.ts';
 import { unmountFilesystem } from '../mount/mount.ts';
+import { MOUNTINFO_PATH } from '../mount/mountinfo.ts';
 import { removeUnlockRecord } from './unlock-record.ts';
 import { inspectVolume, mapperPath } from './inspect.ts';
 import type { VolumeDeps } from './deps.ts';
@@ -27,8 +28,11 @@ export async function stopVolume(deps: VolumeDeps, config: VolumeConfig): Promis
       log.info({ volume: config.volume }, `${config.volume} is not open, nothing to do`);
       return 'already-closed';
     }
-    for (const where of [...(state.mountedHere ? [config.mountPoint] : []), ...state.mountedElsewhere.map((m) => m.target)]) {
-      const result = await unmountFilesystem(run, where, { timeoutMs: Math.max(1, deadline - clock.now()) });
+    const ours = [...(state.mountedHere && state.mountAtTarget ? [state.mountAtTarget] : []), ...state.mountedElsewhere];
+    // Ids from a mountinfo file other than the kernel's (tests) mean nothing to the kernel: there the path decides.
+    const byId = (deps.mountinfoPath ?? MOUNTINFO_PATH) === MOUNTINFO_PATH;
+    for (const { target: where, mountId } of ours) {
+      const result = await unmountFilesystem(run, where, { timeoutMs: Math.max(1, deadline - clock.now()), mountId: byId ? mountId : undefined });
       if (result === 'busy') throw await busyError(deps, where);
       log.info({ volume: config.volume, mountPoint: where }, `unmounted ${where}`);
     }

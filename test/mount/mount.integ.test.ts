@@ -1,6 +1,6 @@
 // Real mount(8)/umount(8) on a loop-mounted ext4 image: mounted, busy while a process sits in it, then unmounted.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { findHolders } from '../../src/mount/holders.ts';
 import { mountFilesystem, unmountFilesystem } from '../../src/mount/mount.ts';
 import { openMountPoint } from '../../src/mount/mount-point.ts';
 import { findMountAt } from '../../src/mount/mountinfo.ts';
+import { UnlockError } from '../../src/errors.ts';
 
 const run = createRunner();
 let dir: string;
@@ -66,5 +67,38 @@ describe.skipIf(!canLoopMount())('mount and umount on a loop-mounted image (root
     expect(await unmountFilesystem(run, target)).toBe('unmounted');
     expect(await findMountAt(target)).toBeUndefined();
     expect(await unmountFilesystem(run, target)).toBe('unmounted');
+  });
+
+  it('with a mount id, unmounts only that mount: a look-alike put at its path since is left mounted', async () => {
+    const point = openMountPoint(target, { mode: 0o700, allowNonEmpty: false });
+    try {
+      await mountFilesystem(run, { source: image, point, fsType: 'ext4', options: 'loop' });
+    } finally {
+      point.close();
+    }
+    const inspected = (await findMountAt(target))!;
+    // Between stop's inspection and its umount, a writer of a directory above moves the volume's mount away with
+    // its parent and mounts something of its own at the same path.
+    const parent = join(dir, 'mnt');
+    const moved = join(dir, 'mnt-moved');
+    await rename(parent, moved);
+    await mkdir(target, { recursive: true });
+    await run('mount', ['-t', 'tmpfs', 'look-alike', target], { timeoutMs: 10_000 });
+    try {
+      const lookAlike = (await findMountAt(target))!;
+      expect(lookAlike.source).toBe('look-alike');
+
+      const refused = await unmountFilesystem(run, target, { mountId: inspected.mountId }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(UnlockError);
+      expect((refused as UnlockError).message).toBe(
+        `Failed to unmount ${target}: the mount there changed since luks-ssm looked (mount id ${inspected.mountId}, now ${lookAlike.mountId}); left it alone`,
+      );
+      expect(await findMountAt(target)).toMatchObject({ mountId: lookAlike.mountId, source: 'look-alike' });
+      expect(await unmountFilesystem(run, target, { mountId: lookAlike.mountId })).toBe('unmounted');
+      expect(await findMountAt(target)).toBeUndefined();
+    } finally {
+      await run('umount', [target], { timeoutMs: 10_000 });
+      await run('umount', [join(moved, 'data')], { timeoutMs: 10_000 });
+    }
   });
 });
