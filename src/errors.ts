@@ -77,11 +77,19 @@ export function formatExitCodeTable(): string {
 
 /**
  * Text of external origin (an AWS message, a process's command line) made safe for one log or error line:
- * control characters (C0, DEL, C1) are shown as \xNN, so a newline or an escape sequence cannot forge a
- * journal record or rewrite the terminal.
+ * control characters (C0, DEL, C1, U+2028/9) are shown escaped (\xNN, \uNNNN), so a newline or an escape
+ * sequence cannot forge a journal record or rewrite the terminal.
  */
 export function printable(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text.replace(UNPRINTABLE, escapeChar);
+}
+
+/** C0, DEL, C1 and the two Unicode line breaks: a lone CR or U+2028 must not reach the journal raw (#14's fuzzer). */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+function escapeChar(char: string): string {
+  const code = char.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
 }
 
 /**

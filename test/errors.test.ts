@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { printable, toUnlockError, UnlockError } from '../src/errors.ts';
 
 describe('printable', () => {
-  it('shows C0, DEL and C1 control characters as \\xNN and keeps everything else', () => {
-    expect(printable('a\nb\r\x1b[31m\x00\x7f\x9b tab\tü €')).toBe('a\\x0ab\\x0d\\x1b[31m\\x00\\x7f\\x9b tab\\x09ü €');
+  it('shows C0, DEL and C1 control characters and the Unicode line breaks escaped and keeps everything else', () => {
+    expect(printable('a\nb\r\x1b[31m\x00\x7f\x9b tab\tü € \u2028\u2029')).toBe('a\\x0ab\\x0d\\x1b[31m\\x00\\x7f\\x9b tab\\x09ü € \\u2028\\u2029');
   });
 });
 

@@ -1,5 +1,5 @@
 // The `generate` verb run by systemd's generator hook: write units for every configured volume, never fail boot.
-import { exitCodeOf } from '../errors.ts';
+import { exitCodeOf, printable } from '../errors.ts';
 import { generateUnits, generatorPathsFromEnv } from '../systemd/generator.ts';
 
 export interface GeneratorIo {
@@ -12,7 +12,7 @@ export async function runGenerator(dirs: string[], io: GeneratorIo): Promise<num
   await generateUnits(normalDir, {
     ...generatorPathsFromEnv(io.env),
     env: io.env,
-    warn: (line) => io.stderr(`luks-ssm-generator: ${line}\n`),
+    warn: (line) => io.stderr(`luks-ssm-generator: ${printable(line)}\n`),
   });
   return exitCodeOf('OK');
 }

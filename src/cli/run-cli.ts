@@ -69,6 +69,6 @@ function reportFailure(error: unknown, command: Command | undefined, ctx: CliCon
   const line = printable(`luks-ssm${what ? ` ${what}` : ''}: ${failure.message}${failure.hint ? ` (${failure.hint})` : ''}`);
   if (log && !ctx.isTty) log.error({ kind: failure.kind, exitCode: failure.exitCode }, line);
   ctx.stderr(`${line}\n`);
-  if (failure.kind === 'INTERNAL' && ctx.env.LUKS_SSM_DEBUG && error instanceof Error && !(error instanceof SyntaxError)) ctx.stderr(`${error.stack}\n`);
+  if (failure.kind === 'INTERNAL' && ctx.env.LUKS_SSM_DEBUG && error instanceof Error && !(error instanceof SyntaxError)) ctx.stderr(`${(error.stack ?? '').split('\n').map(printable).join('\n')}\n`);
   return failure.exitCode;
 }

@@ -1,6 +1,6 @@
 // The KEY=value grammar of config files: a line scanner that owns the grammar, then ini splits the vetted lines.
 import ini from 'ini';
-import { UnlockError } from '../errors.ts';
+import { printable, UnlockError } from '../errors.ts';
 
 /*
  * The grammar is the subset of sh(1) assignments on which sh and luks-ssm agree on every value, so
@@ -113,9 +113,6 @@ function splitWithIni(scanned: Array<ConfigEntry & { quoted: boolean }>): Config
   });
 }
 
-/** C0 and C1 controls, DEL and the Unicode line separators: printed raw they would break or forge a log line. */
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
-
 /**
  * Quotes text from a file for a message, cut short so the message stays one readable line. Control
  * characters are shown escaped (\r, \x0b, \u2028): a lone CR or a line separator from the file must not
@@ -125,14 +122,3 @@ export function quote(text: string, max = 60): string {
   return `'${printable(text.length > max ? `${text.slice(0, max)}…` : text)}'`;
 }
 
-/** The text with control characters escaped, for messages. */
-export function printable(text: string): string {
-  return text.replace(UNPRINTABLE, escapeChar);
-}
-
-function escapeChar(char: string): string {
-  const code = char.charCodeAt(0);
-  if (char === '\r') return '\\r';
-  if (char === '\t') return '\\t';
-  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
-}

@@ -117,7 +117,7 @@ describe('refused syntax, with file:line', () => {
   });
 
   it('shows control characters from the file escaped, so the message stays one line', () => {
-    expect(refusal('a\rb\u2028c')).toBe(`${F}:1: expected KEY=value, found 'a\\rb\\u2028c'`);
+    expect(refusal('a\rb\u2028c')).toBe(`${F}:1: expected KEY=value, found 'a\\x0db\\u2028c'`);
     expect(refusal('\u0000 =x')).toBe(`${F}:1: spaces around '=' are not allowed: write \\x00=value`);
   });
 });
