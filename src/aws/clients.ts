@@ -2,6 +2,7 @@
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Clock, Logger, VolumeConfig } from '../types.ts';
 import { createCredentialProvider } from './credential-chain.ts';
+import { renewableCredentials } from './credential-renewal.ts';
 import type { KMSClient } from './kms-client.ts';
 import { clientConfigOf } from './client-config.ts';
 import { createImdsClient, imdsEndpointOf } from './imds.ts';
@@ -46,12 +47,12 @@ export async function createAwsContext(opts: AwsContextOptions): Promise<AwsCont
     ...(opts.configFile === undefined ? {} : { configFile: opts.configFile }),
     ...(opts.hooks === undefined ? {} : { hooks: opts.hooks }),
   });
-  const credentials = createCredentialProvider({ env, deadline, clock, imds });
+  const { credentials, watch } = renewableCredentials(createCredentialProvider({ env, deadline, clock, imds }));
   let ssm: SSMClient | undefined;
   let kms: Promise<KMSClient> | undefined;
   return {
     region,
-    ssm: () => (ssm ??= new SSMClient(clientConfigOf('SSM', { region, credentials, endpoint: endpoints.ssm, env }))),
-    kms: () => (kms ??= import('./kms-client.ts').then((m) => m.createKmsClient({ region, credentials, endpoint: endpoints.kms, env }))),
+    ssm: () => (ssm ??= watch(new SSMClient(clientConfigOf('SSM', { region, credentials, endpoint: endpoints.ssm, env })))),
+    kms: () => (kms ??= import('./kms-client.ts').then((m) => watch(m.createKmsClient({ region, credentials, endpoint: endpoints.kms, env })))),
   };
 }

@@ -1,7 +1,7 @@
 // Tells a transient AWS/IMDS failure (worth retrying before the deadline) from a final answer, and names it.
 
 /** What went wrong on an attempt that may succeed if tried again. */
-export type TransientKind = 'throttled' | 'server' | 'network' | 'timeout';
+export type TransientKind = 'throttled' | 'server' | 'network' | 'timeout' | 'expired';
 
 export interface TransientFailure {
   kind: TransientKind;
@@ -60,11 +60,17 @@ export function classifyTransient(err: unknown): TransientFailure | undefined {
   const imds = e.imds === true;
   const failure = (kind: TransientKind, detail: string): TransientFailure => ({ kind, detail, imds });
 
+  // Marked by credential-renewal.ts: the instance profile's credentials expired and are being fetched again.
+  if ((e as { credentialsRenewed?: unknown }).credentialsRenewed === true) return failure('expired', name);
   if (THROTTLING_NAMES.has(name) || status === 429) return failure('throttled', THROTTLING_NAMES.has(name) ? name : 'HTTP 429');
   if (SERVER_NAMES.has(name)) return failure('server', status === undefined ? name : `${name}, HTTP ${status}`);
   if (status !== undefined && status >= 500) return failure('server', `HTTP ${status}`);
   if (code === 'ETIMEDOUT' || TIMEOUT_NAMES.has(name)) return failure('timeout', code === 'ETIMEDOUT' ? code : name);
   if (NETWORK_CODES.has(code)) return failure('network', code);
+  // A body cut short, garbled or oversized is a proxy's or the network's doing, not AWS's answer: another try
+  // may get a whole one. The detail is fixed text: the parser's own message quotes the body.
+  if (isMalformedResponse(err)) return failure('server', `malformed response${status === undefined ? '' : `, HTTP ${status}`}`);
+  if (code === 'HPE_INVALID_RESPONSE') return failure('server', 'malformed HTTP response');
   if (typeof e.message === 'string' && /socket hang up/i.test(e.message)) return failure('network', 'socket hang up');
   return undefined;
 }
@@ -90,6 +96,7 @@ const KIND_WORDS: Record<TransientKind, string> = {
   server: 'server error',
   network: 'network error',
   timeout: 'timed out',
+  expired: 'credentials expired',
 };
 
 /** "throttled (ThrottlingException)", "instance metadata: network error (ECONNREFUSED)". */

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createCredentialProvider, defaultProvider } from '../../src/aws/credential-chain.ts';
 import { mapAwsError } from '../../src/aws/errors.ts';
 import { createImdsClient } from '../../src/aws/imds.ts';
+import { classifyTransient } from '../../src/aws/transient.ts';
 import { UnlockError } from '../../src/errors.ts';
 import { createFakeImds, imdsFailure } from './fakes.ts';
 
@@ -100,13 +101,21 @@ describe('createCredentialProvider: instance metadata that answers wrongly', () 
     });
   });
 
-  it('a credentials document larger than any IMDS answer is AWS_UNAVAILABLE, 69', async () => {
-    await withImds((req, res) => {
+  it('a credentials document larger than any IMDS answer is passed on as transient (the caller retries it), quoting none of it', async () => {
+    const server = createServer((req, res) => {
       if (req.method === 'PUT') res.end('token');
       else if (req.url === ROLES) res.end('r');
       else res.end(`{"Code":"Success","AccessKeyId":"${'A'.repeat(70 * 1024)}"}`);
-    }, (err) => {
-      expect(err.message).toMatch(/\(instance metadata at http:\/\/127\.0\.0\.1:\d+: GET \/latest\/meta-data\/iam\/security-credentials\/r failed: malformed HTTP response: body larger than 65536 bytes\)$/);
     });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const imds = createImdsClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+      const err = await createCredentialProvider({ env: {}, imds, timeoutMs: 5_000 })().then(() => undefined, (e: unknown) => e);
+      expect(classifyTransient(err)).toEqual({ kind: 'server', detail: 'malformed HTTP response', imds: true });
+      expect((err as Error).message).toMatch(/: malformed HTTP response: body larger than 65536 bytes$/);
+      expect((err as Error).message).not.toContain('AAAA');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
