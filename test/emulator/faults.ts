@@ -4,7 +4,7 @@ import type { MutateBodySpec, MutationOp } from './mutate.ts';
 /** 'ssm', 'kms', 'imds', 'ssm:GetParameter', 'kms:*' or '*'. */
 export type Match = string;
 
-/** A token bucket ({rate, burst}), or a deterministic share of requests refused ({share: 0.5} throttles every second one). */
+/** A token bucket ({rate, burst}), or a deterministic share of requests refused ({share: 0.5}: the 1st, 3rd, 5th…). */
 export type ThrottleSpec = {
   /** Tokens added per second. */
   rate: number;
@@ -128,7 +128,8 @@ export function createFaults(): Faults {
       const limits = spec.throttle?.[service as 'ssm' | 'kms'];
       if (!limits) return false;
       if ('share' in limits) {
-        const debt = (throttleDebt.get(service) ?? 0) + limits.share;
+        // Starting one share short of a refusal makes the first call a refused one: a run of one call meets the fault.
+        const debt = (throttleDebt.get(service) ?? 1 - limits.share) + limits.share;
         throttleDebt.set(service, debt >= 1 ? debt - 1 : debt);
         return debt >= 1;
       }
