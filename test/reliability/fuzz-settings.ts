@@ -24,7 +24,7 @@ export function fuzzSettings(env: NodeJS.ProcessEnv = process.env): FuzzSettings
 /**
  * Cases for the targets that go through the real SDK, loopback HTTP and the emulator (5-25 ms a case, against
  * microseconds for the pure targets): LUKS_SSM_FUZZ_AWS_RUNS, else the everyday count, at most 2,000 unless set;
- * `npm run reliability -- --long` sets 10,000.
+ * `npm run reliability` sets 10,000.
  */
 export function awsFuzzRuns(env: NodeJS.ProcessEnv = process.env): number {
   if (env.LUKS_SSM_FUZZ_AWS_RUNS !== undefined) return Number(env.LUKS_SSM_FUZZ_AWS_RUNS);
