@@ -10,15 +10,17 @@ import { cleanReboot } from './06-clean-reboot.ts';
 import { secretAbsent } from './07-secret-absent.ts';
 import { lifecycle } from './08-lifecycle.ts';
 import { outage } from './09-outage.ts';
+import { bootFigures } from './10-boot-figures.ts';
 import { badConfig } from './20-bad-config.ts';
 import { badConfigAtBoot } from './21-bad-config-at-boot.ts';
 
 // 08 before 06: 06 checks 08's last reboot instead of paying for a boot of its own; so does 21, whose bad
-// config 20 leaves in place across 08's reboots. 07 powers the guest off. Each release's suite runs the
-// scenarios whose `distros` name it, in this order (Debian 12 runs them all).
+// config 20 leaves in place across 08's reboots; and 10 measures the unlock of the boot 02 rebooted into. 07 powers
+// the guest off. Each release's suite runs the scenarios whose `distros` name it, in this order (Debian 12 runs them
+// all).
 export const SCENARIOS: Scenario[] = [
-  smoke, install, enableAtBoot, stopStart, busyMount, awsUnreachable, badConfig, lifecycle, cleanReboot,
-  badConfigAtBoot, secretAbsent,
+  smoke, install, enableAtBoot, bootFigures, stopStart, busyMount, awsUnreachable, badConfig, lifecycle,
+  cleanReboot, badConfigAtBoot, secretAbsent,
 ];
 
 /**
