@@ -4,7 +4,7 @@ import { resolveDevice } from '../device/resolve.ts';
 import { isLuks } from '../luks/cryptsetup.ts';
 import { mountFilesystem } from '../mount/mount.ts';
 import { openMountPoint } from '../mount/mount-point.ts';
-import { writeUnlockRecord } from './unlock-record.ts';
+import { writeUnlockRecord, type UnlockRecord } from './unlock-record.ts';
 import { inspectVolume, mapperPath } from './inspect.ts';
 import type { VolumeDeps } from './deps.ts';
 import { StartStatus } from './start-status.ts';
@@ -54,7 +54,7 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
     status.deviceFound();
     const key = await openWithAwsOrTypedKey(deps, config, device, deadline, status);
     await mountVolume(deps, config, deadline);
-    await writeUnlockRecord(deps.runDir, {
+    await recordUnlock(deps, {
       volume: config.volume,
       device,
       mapName: config.mapName,
@@ -68,6 +68,17 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
   } finally {
     await status.clear();
     await lock.release();
+  }
+}
+
+/** The record only lets `status` name the version that opened the volume: a full /run must not fail a start that mounted. */
+async function recordUnlock(deps: VolumeDeps, record: UnlockRecord): Promise<void> {
+  try {
+    await writeUnlockRecord(deps.runDir, record);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? 'error';
+    deps.log.warn({ volume: record.volume, runDir: deps.runDir, reason },
+      `Failed to write the unlock record in ${deps.runDir} (${reason}), ignoring: status will not name the version that opened ${record.volume}`);
   }
 }
 

@@ -25,8 +25,14 @@ export async function writeUnlockRecord(runDir: string, record: UnlockRecord): P
   await mkdir(runDir, { recursive: true, mode: 0o700 });
   const path = recordPath(runDir, record.volume);
   const temp = `${path}.tmp`;
-  await writeFile(temp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
-  await rename(temp, path);
+  try {
+    await writeFile(temp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+    await rename(temp, path);
+  } catch (error) {
+    // A full /run leaves an empty or partial temp file: never leave it behind for status to trip on.
+    await rm(temp, { force: true });
+    throw error;
+  }
 }
 
 export async function readUnlockRecord(runDir: string, volume: string): Promise<UnlockRecord | undefined> {
