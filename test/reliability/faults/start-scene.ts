@@ -4,8 +4,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startEmulator, type Emulator } from '../../emulator/index.ts';
-import { plainLines, runCli, type CliOptions, type CliResult } from '../../support/cli.ts';
-import { formatLuksImage } from '../../cli/luks-image.ts';
+import { logLines, plainLines, runCli, type CliOptions, type CliResult } from '../../support/cli.ts';
+import { formatLuksImage, zeroImage } from '../../cli/luks-image.ts';
 import { filesUnder, findLeaks } from '../../cli/secret-scanner.ts';
 import { installFakeSystem, type FakeSystem } from '../../cli/sysbin.ts';
 import { createWorkspace, volumeEnv, writeVolumeConfig, type EnvOptions, type Workspace } from '../../cli/workspace.ts';
@@ -29,8 +29,11 @@ export interface StartScene {
   /** The passphrase every volume of the scene is formatted with and /luks/NAME holds. */
   key: Buffer;
   env(opts?: EnvOptions): Record<string, string>;
-  /** Formats /dev/NAME, writes NAME.conf (TIMEOUT_SEC 5, `over` on top), stores /luks/NAME; `device: false` leaves the node out. */
-  addVolume(name: string, over?: Record<string, string>, opts?: { device?: boolean }): Promise<Volume>;
+  /**
+   * Formats /dev/NAME, writes NAME.conf (TIMEOUT_SEC 5, `over` on top), stores /luks/NAME; `device: false` leaves
+   * the node out, `luks: false` makes the image zeros.
+   */
+  addVolume(name: string, over?: Record<string, string>, opts?: { device?: boolean; luks?: boolean }): Promise<Volume>;
   /** Makes the block node of a volume added with `device: false` (a disk attached late). */
   attach(volume: Volume): Promise<void>;
   run(args: string[], opts?: { env?: EnvOptions; onSpawn?: CliOptions['onSpawn'] }): Promise<CliResult>;
@@ -47,12 +50,16 @@ export interface StartScene {
 const sha256 = async (file: string): Promise<string> => createHash('sha256').update(await readFile(file)).digest('hex');
 const OTHER = 'other';
 
-/** The first line a user reads: the error line on stderr, else the first log message or plain line on stdout. */
+/**
+ * The first line a user reads about the fault: the error line on stderr, else the first warning logged (a retry
+ * names what it met), else the first log message or plain line on stdout.
+ */
 export function firstLineOf(result: CliResult): string {
   const err = result.stderr.split('\n').find((line) => line !== '');
   if (err !== undefined) return err;
-  const log = result.stdout.split('\n').find((line) => line.startsWith('{'));
-  if (log !== undefined) return String((JSON.parse(log) as { msg?: unknown }).msg);
+  const logged = logLines(result.stdout);
+  const shown = logged.find((line) => Number(line.level) >= 40) ?? logged[0];
+  if (shown !== undefined) return String(shown.msg);
   return plainLines(result.stdout)[0] ?? '';
 }
 
@@ -95,7 +102,8 @@ export async function startScene(prefix: string): Promise<StartScene> {
     key,
     env,
     async addVolume(name, over = {}, opts = {}) {
-      const image = await formatLuksImage(join(ws.dir, `${name}.img`), key);
+      const file = join(ws.dir, `${name}.img`);
+      const image = opts.luks === false ? await zeroImage(file) : await formatLuksImage(file, key);
       const volume: Volume = {
         name, image, device: join(ws.devRoot, name), mountPoint: join(ws.dir, 'srv', name), imageHash: await sha256(image),
         config: await writeVolumeConfig(ws, name, {
@@ -119,7 +127,7 @@ export async function startScene(prefix: string): Promise<StartScene> {
       for (const [file, text] of Object.entries(contents ?? {})) {
         if ((await readFile(join(volume.mountPoint, file), 'utf8').catch(() => undefined)) !== text) problems.push(`${file} in the mount point changed`);
       }
-      const what = contents === undefined ? 'device bytes, no mapping, no mount, mount point empty, other volume mounted' : 'device bytes, no mapping, no mount, mount point files intact, other volume mounted';
+      const what = `device bytes, no mapping, no mount, mount point ${contents === undefined ? 'empty' : 'files intact'}, other volume`;
       return { what, problems };
     },
     async mountedOnly(volume) {
@@ -127,7 +135,7 @@ export async function startScene(prefix: string): Promise<StartScene> {
       if (!(await sys.mappings()).includes(volume.name)) problems.push(`${volume.name} is not open`);
       const lines = await mountLines(volume);
       if (lines.length !== 1 || !lines[0]!.endsWith(` /dev/mapper/${volume.name} rw`)) problems.push(`${volume.mountPoint}: ${lines.length} mounts, want /dev/mapper/${volume.name} once`);
-      return { what: 'mounted once; device bytes, other volume mounted', problems };
+      return { what: 'mounted once; device bytes, other volume', problems };
     },
     async noSecret(...results) {
       const haystacks = [
@@ -138,7 +146,7 @@ export async function startScene(prefix: string): Promise<StartScene> {
         ...(await filesUnder(ws.runDir).catch(() => [])),
       ];
       const leaks = findLeaks([key], haystacks);
-      return { what: 'stdout, stderr, children\'s argv and env, run dir', problems: leaks.map((l) => `${l.form} in ${l.haystack}`) };
+      return { what: 'stdout, stderr, argv and env of children, run dir', problems: leaks.map((l) => `${l.form} in ${l.haystack}`) };
     },
     observe: (result, untouched, noSecret) => ({ exitCode: result.code ?? result.signal, firstLine: firstLineOf(result), untouched, noSecret }),
     async tearDown() {

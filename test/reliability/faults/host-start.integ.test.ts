@@ -1,0 +1,206 @@
+// Fault matrix, host side: the built CLI's start/stop with the fault in the device, the mount point, the config,
+// the run dir, a second run, or a signal; the fake cryptsetup/mount over real LUKS2 headers, the emulator for AWS.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { access, chmod, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'vitest';
+import { canRunCryptsetup } from '../../cli/luks-image.ts';
+import type { CliResult } from '../../support/cli.ts';
+import { faultRow } from '../fault-row.ts';
+import { firstLineOf, type StartScene, type Volume } from './start-scene.ts';
+import { sceneFor, waitFor } from './world.ts';
+
+const TEST_TIMEOUT_MS = 60_000;
+const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false);
+
+/** A tmpfs of 64 KiB, filled to the last byte; undefined when this host cannot mount (then the row is skipped). */
+function fullTmpfs(dir: string): boolean {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'luks-ssm-full', dir], { stdio: 'ignore', timeout: 10_000 });
+  } catch {
+    return false;
+  }
+  try {
+    execFileSync('dd', ['if=/dev/zero', `of=${join(dir, 'filler')}`, 'bs=4k'], { stdio: 'ignore', timeout: 10_000 });
+  } catch {
+    // dd ends with "No space left on device": that is the point.
+  }
+  return true;
+}
+
+describe.skipIf(!canRunCryptsetup)('fault matrix: device, mount point, config, run dir, concurrency, signals', { concurrent: true, timeout: TEST_TIMEOUT_MS }, () => {
+  it('device attached 1.5 s after start: waits for it, mounts', async (ctx) => {
+    const scene = await sceneFor(ctx, 'dev-late');
+    const vol = await scene.addVolume('data', { DEVICE_TIMEOUT_SEC: '20', TIMEOUT_SEC: '30' }, { device: false });
+    const running = scene.run(['start', 'data']);
+    await new Promise((r) => setTimeout(r, 1_500));
+    await scene.attach(vol);
+    const result = await running;
+    faultRow(ctx, { area: 'device', fault: 'device attached late (1.5 s)', injectedIn: 'fake', exitCode: 0, expected: 'waits, mounts' },
+      scene.observe(result, await scene.mountedOnly(vol), await scene.noSecret(result)));
+  });
+
+  it('device never attached: 66 after DEVICE_TIMEOUT_SEC', async (ctx) => {
+    const scene = await sceneFor(ctx, 'dev-never');
+    const vol = await scene.addVolume('data', { DEVICE_TIMEOUT_SEC: '1' }, { device: false });
+    const result = await scene.run(['start', 'data']);
+    faultRow(ctx, { area: 'device', fault: 'device never attached', injectedIn: 'fake', exitCode: 66, expected: 'gives up at DEVICE_TIMEOUT_SEC' },
+      scene.observe(result, await scene.untouched(vol), await scene.noSecret(result)));
+    ctx.expect(result.stderr).toBe('luks-ssm start data: Device /dev/data did not appear within 1 s (check the volume is attached to this instance (aws ec2 describe-volumes) and run lsblk)\n');
+  });
+
+  it('device is not LUKS: 65, never formatted', async (ctx) => {
+    const scene = await sceneFor(ctx, 'not-luks');
+    const vol = await scene.addVolume('data', {}, { luks: false });
+    const result = await scene.run(['start', 'data']);
+    faultRow(ctx, { area: 'device', fault: 'device is not LUKS (zeros)', injectedIn: 'fake', exitCode: 65, expected: 'refuses, never formats' },
+      scene.observe(result, await scene.untouched(vol), await scene.noSecret(result)));
+    ctx.expect(result.stderr).toMatch(/is not a LUKS volume/);
+  });
+
+  it('the parameter holds a passphrase no keyslot knows: 80', async (ctx) => {
+    const scene = await sceneFor(ctx, 'wrong-key');
+    const vol = await scene.addVolume('data', { SSM_PATH: '/luks/wrong' });
+    scene.emulator.putParameter('/luks/wrong', 'a passphrase this device has never seen');
+    const result = await scene.run(['start', 'data']);
+    faultRow(ctx, { area: 'passphrase', fault: 'wrong passphrase in SSM', injectedIn: 'emulator', exitCode: 80, expected: 'refuses, says what it tried' },
+      scene.observe(result, await scene.untouched(vol), await scene.noSecret(result)));
+    ctx.expect(result.stderr).toMatch(/No keyslot of .* opens with SSM parameter \/luks\/wrong \(1 version tried\)/);
+  });
+
+  it('mount point missing: created 0700, mounted', async (ctx) => {
+    const scene = await sceneFor(ctx, 'mp-missing');
+    const vol = await scene.addVolume('data');
+    ctx.expect(await exists(vol.mountPoint)).toBe(false);
+    const result = await scene.run(['start', 'data']);
+    faultRow(ctx, { area: 'mount point', fault: 'mount point missing', injectedIn: 'host', exitCode: 0, expected: 'creates it (0700), mounts' },
+      scene.observe(result, await scene.mountedOnly(vol), await scene.noSecret(result)));
+  });
+
+  it('mount point not empty: 82, its files intact, the volume closed again', async (ctx) => {
+    const scene = await sceneFor(ctx, 'mp-full');
+    const vol = await scene.addVolume('data');
+    await mkdir(vol.mountPoint, { recursive: true });
+    await writeFile(join(vol.mountPoint, 'app.db'), 'rows the application wrote to the root disk\n');
+    const result = await scene.run(['start', 'data']);
+    faultRow(ctx, { area: 'mount point', fault: 'mount point not empty', injectedIn: 'host', exitCode: 82, expected: 'refuses to hide the files' },
+      scene.observe(result, await scene.untouched(vol, { 'app.db': 'rows the application wrote to the root disk\n' }), await scene.noSecret(result)));
+  });
+
+  it('stop while a process works in the mount: 81 naming it, left mounted and open', async (ctx) => {
+    const scene = await sceneFor(ctx, 'busy');
+    const vol = await scene.addVolume('data');
+    const started = await scene.run(['start', 'data']);
+    ctx.expect(started.code).toBe(0);
+    let holder: ChildProcess | undefined;
+    try {
+      holder = spawn('sleep', ['30'], { cwd: vol.mountPoint, stdio: 'ignore' });
+      await scene.sys.setBusy(true);
+      const result = await scene.run(['stop', 'data']);
+      faultRow(ctx, { area: 'mount point', fault: 'mount point busy at stop', injectedIn: 'fake', exitCode: 81, expected: 'refuses, names the process, changes nothing' },
+        scene.observe(result, await scene.mountedOnly(vol), await scene.noSecret(started, result)));
+      ctx.expect(result.stderr).toContain(`held by pid ${holder.pid}`);
+    } finally {
+      holder?.kill('SIGKILL');
+    }
+  });
+
+  it('two starts of the same volume at once: both 0, one cryptsetup open', async (ctx) => {
+    const scene = await sceneFor(ctx, 'same-twice');
+    const vol = await scene.addVolume('data');
+    const [a, b] = await Promise.all([scene.run(['start', 'data']), scene.run(['start', 'data'])]);
+    const codes = `${a.code ?? a.signal}, ${b.code ?? b.signal}`;
+    const observed = scene.observe(a.code === 0 && b.code === 0 ? a : a.code === 0 ? b : a, await scene.mountedOnly(vol), await scene.noSecret(a, b));
+    faultRow(ctx, { area: 'concurrency', fault: 'two starts of the same volume at once', injectedIn: 'host', exitCode: 0, expected: 'both 0, opened and mounted once' },
+      { ...observed, exitCode: a.code === b.code ? a.code : codes });
+    const opens = (await scene.sys.calls()).filter((c) => c.args[0] === 'open' && !c.args.includes('--test-passphrase'));
+    ctx.expect(opens).toHaveLength(1);
+  });
+
+  it('starts of two volumes at once: both mounted', async (ctx) => {
+    const scene = await sceneFor(ctx, 'two-vols');
+    const [one, two] = [await scene.addVolume('one'), await scene.addVolume('two')];
+    const [a, b] = await Promise.all([scene.run(['start', 'one']), scene.run(['start', 'two'])]);
+    const both = await scene.mountedOnly(one);
+    both.problems.push(...(await scene.mountedOnly(two)).problems);
+    faultRow(ctx, { area: 'concurrency', fault: 'starts of two different volumes at once', injectedIn: 'host', exitCode: 0, expected: 'both mounted' },
+      { ...scene.observe(a, { ...both, what: 'both mounted once; devices, other volume' }, await scene.noSecret(a, b)), exitCode: a.code === b.code ? a.code : `${a.code}, ${b.code}` });
+  });
+
+  /** True once `pid` has ended (a zombie counts as ended: nobody may be left to reap an orphan here). */
+  async function ended(pid: number): Promise<boolean> {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+    return stat === undefined || / Z /.test(stat.slice(stat.lastIndexOf(')')));
+  }
+
+  /**
+   * Runs start until it reaches `step` and kills it with `signal`. A paused cryptsetup or mount is then let go:
+   * after SIGTERM the CLI has already ended it (execa kills children on the way out), after SIGKILL it is an
+   * orphan that finishes its work, as the real program would. Then start runs again.
+   */
+  async function killThenStart(scene: StartScene, vol: Volume, signal: NodeJS.Signals, step: 'key' | 'open' | 'mount'): Promise<{ killed: CliResult; again: CliResult }> {
+    const paused = join(scene.sys.state, `${step}-paused`);
+    if (step === 'key') scene.emulator.faults.set({ latencyMs: { 'ssm:GetParameter': 60_000 } });
+    else await writeFile(join(scene.sys.state, `pause-${step}`), '');
+    const reached = step === 'key' ? async () => scene.emulator.requests().some((r) => r.action === 'GetParameter') : () => exists(paused);
+    let pid: number | undefined;
+    const running = scene.run(['start', vol.name], { onSpawn: (p) => (pid = p) });
+    await waitFor(`start to reach ${step}`, reached);
+    process.kill(pid!, signal);
+    const killed = await running;
+    if (step === 'key') {
+      scene.emulator.faults.reset();
+    } else {
+      const child = Number(await readFile(paused, 'utf8'));
+      await rm(join(scene.sys.state, `pause-${step}`));
+      await writeFile(join(scene.sys.state, `resume-${step}`), '');
+      await waitFor(`the paused ${step} (pid ${child}) to end`, () => ended(child));
+    }
+    return { killed, again: await scene.run(['start', vol.name]) };
+  }
+
+  const steps: Array<[NodeJS.Signals, 'key' | 'open' | 'mount']> = [['SIGTERM', 'key'], ['SIGKILL', 'key'], ['SIGTERM', 'open'], ['SIGKILL', 'open'], ['SIGTERM', 'mount'], ['SIGKILL', 'mount']];
+  it.for(steps)('%s while start waits for %s: the next start mounts', async ([signal, step], ctx) => {
+    const scene = await sceneFor(ctx, `kill-${step}`);
+    const vol = await scene.addVolume('data');
+    const { killed, again } = await killThenStart(scene, vol, signal, step);
+    ctx.expect(killed.signal).toBe(signal);
+    const when = { key: 'the key (GetParameter in flight)', open: 'cryptsetup open', mount: 'mount' }[step];
+    faultRow(ctx, { area: 'signals', fault: `${signal} during ${when}, then start again`, injectedIn: 'host', exitCode: 0, expected: 'killed; the next start mounts' },
+      scene.observe(again, await scene.mountedOnly(vol), await scene.noSecret(killed, again)));
+  });
+
+  it('/run full (a 64 KiB tmpfs with no byte left): mounted, with a warning that status will not name the version', async (ctx) => {
+    const scene = await sceneFor(ctx, 'run-full');
+    const vol = await scene.addVolume('data');
+    await mkdir(scene.ws.runDir, { mode: 0o700 });
+    ctx.skip(!fullTmpfs(scene.ws.runDir), 'cannot mount a tmpfs here');
+    ctx.onTestFinished(() => {
+      execFileSync('umount', [scene.ws.runDir], { stdio: 'ignore', timeout: 10_000 });
+    });
+    const result = await scene.run(['start', 'data']);
+    faultRow(ctx, { area: 'run dir', fault: '/run full (no space left)', injectedIn: 'host', exitCode: 0, expected: 'mounts, warns (the unlock record is only for status)' },
+      scene.observe(result, await scene.mountedOnly(vol), await scene.noSecret(result)));
+    ctx.expect(firstLineOf(result)).toMatch(/^Failed to write the unlock record in \S+ \(ENOSPC\), ignoring/);
+    ctx.expect((await readdir(scene.ws.runDir)).filter((f) => f.startsWith('data.json'))).toEqual([]);
+  });
+
+  const configs: Array<[string, (scene: StartScene, vol: Volume) => Promise<void>, RegExp]> = [
+    ['malformed config (a line without =)', (_s, vol) => writeFile(vol.config, 'LUKS_DEVICE=/dev/data\nthis line is not KEY=value\n'), /:2: /],
+    ['world-writable config', (_s, vol) => chmod(vol.config, 0o666), /writable by group\/others \(mode 0666\), refusing; run: chmod go-w /],
+    ['symlinked config', async (s, vol) => {
+      const real = join(s.ws.dir, 'elsewhere.conf');
+      await rename(vol.config, real);
+      await symlink(real, vol.config);
+    }, /a symlink, refusing/],
+  ];
+  it.for(configs)('%s: 78, nothing touched', async ([fault, spoil, line], ctx) => {
+    const scene = await sceneFor(ctx, 'config');
+    const vol = await scene.addVolume('data');
+    await spoil(scene, vol);
+    const result = await scene.run(['start', 'data']);
+    faultRow(ctx, { area: 'config', fault, injectedIn: 'host', exitCode: 78, expected: 'refuses, names file (and line)' },
+      scene.observe(result, await scene.untouched(vol), await scene.noSecret(result)));
+    ctx.expect(result.stderr).toMatch(line);
+  });
+});
