@@ -1,4 +1,4 @@
-// `npm run reliability`: fuzzing (10,000 cases a target, fixed seed) and the fleet simulation, recorded under
+// `npm run reliability`: fuzzing (10,000 cases a target, fixed seed), the fleet simulation and the fault matrix, recorded under
 // docs/reliability/ and summed up in the README's generated Reliability section. `--check` writes nothing and
 // fails when a recorded file or the section is stale; `--long` adds the 10,000-host fleet and a random-seed fuzz run.
 import { spawnSync } from 'node:child_process';
@@ -10,6 +10,7 @@ import { RETRY_MODES } from '../test/reliability/fleet/modes.ts';
 import { BOOT_SPREAD_MS, DEADLINE_MS, simulateFleet, SSM_STANDARD_BURST, SSM_STANDARD_TPS, type FleetResult } from '../test/reliability/fleet/simulate.ts';
 import { FUZZ_SEED } from '../test/reliability/fuzz-settings.ts';
 import { renderReliabilityMarkdown, type FleetRecord, type FuzzRecord } from '../test/reliability/report.ts';
+import { checkFaultMatrix, faultMatrixSection } from '../test/reliability/fault-matrix-check.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const DOCS = join(ROOT, 'docs/reliability');
@@ -111,10 +112,12 @@ for (const hosts of [...CI_FLEETS, ...LONG_FLEETS]) {
   }
 }
 
+const matrix = checkFaultMatrix(ROOT, verdict);
+
 const labels = Object.fromEntries(RETRY_MODES.map((m) => [m.name, m.label]));
 const readmePath = join(ROOT, 'README.md');
 const readme = readFileSync(readmePath, 'utf8');
-const fresh = withSection(readme, renderReliabilityMarkdown({ fuzz, fleets, labels, defaultMode: DEFAULT_MODE }));
+const fresh = withSection(readme, `${renderReliabilityMarkdown({ fuzz, fleets, labels, defaultMode: DEFAULT_MODE })}\n\n${faultMatrixSection(matrix)}`);
 
 if (check) {
   for (const [name, text] of files) {

@@ -68,12 +68,14 @@ export function runFaultMatrix(root: string): FaultMatrix {
 
 const LINE_MAX = 150;
 
-/** The parts of a line that differ run to run (temp dirs, ports, pids, key ids, counts of retries) as placeholders. */
+/** The parts of a line that differ run to run or host to host (temp dirs, ports, pids, units, key ids, retry counts) as placeholders. */
 export function stableLine(line: string): string {
   const stable = line
     .replace(/\/tmp\/luks-ssm-[A-Za-z0-9_-]+/g, '…')
     .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT')
     .replace(/\bpid \d+/g, 'pid N')
+    // Which unit holds a process depends on how the tests were started (a login session, a CI service).
+    .replace(/ in unit \S+?(?=[;)])/g, '')
     .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'KEY-ID')
     .replace(/on \d+ attempts over \d+(\.\d+)? s/g, 'on N attempts over T s');
   return stable.length > LINE_MAX ? `${stable.slice(0, LINE_MAX - 1)}…` : stable;

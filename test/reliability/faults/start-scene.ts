@@ -30,7 +30,7 @@ export interface StartScene {
   key: Buffer;
   env(opts?: EnvOptions): Record<string, string>;
   /**
-   * Formats /dev/NAME, writes NAME.conf (TIMEOUT_SEC 5, `over` on top), stores /luks/NAME; `device: false` leaves
+   * Formats /dev/NAME, writes NAME.conf (TIMEOUT_SEC 30: room for retries on a loaded host; `over` on top), stores /luks/NAME; `device: false` leaves
    * the node out, `luks: false` makes the image zeros.
    */
   addVolume(name: string, over?: Record<string, string>, opts?: { device?: boolean; luks?: boolean }): Promise<Volume>;
@@ -108,7 +108,7 @@ export async function startScene(prefix: string): Promise<StartScene> {
         name, image, device: join(ws.devRoot, name), mountPoint: join(ws.dir, 'srv', name), imageHash: await sha256(image),
         config: await writeVolumeConfig(ws, name, {
           LUKS_DEVICE: `/dev/${name}`, LUKS_DEVICE_MAP: name, LUKS_DEVICE_MOUNT_POINT: join(ws.dir, 'srv', name),
-          SSM_PATH: `/luks/${name}`, TIMEOUT_SEC: '5', ...over,
+          SSM_PATH: `/luks/${name}`, TIMEOUT_SEC: '30', ...over,
         }),
       };
       emulator.putParameter(`/luks/${name}`, key.toString('utf8'));
