@@ -130,6 +130,8 @@ describe.skipIf(!canRunCryptsetup)('fault matrix: device, mount point, config, r
       { ...scene.observe(a, { ...both, what: 'both mounted once; devices, other volume' }, await scene.noSecret(a, b)), exitCode: a.code === b.code ? a.code : `${a.code}, ${b.code}` });
   });
 
+  type Step = 'device' | 'key' | 'open' | 'mount';
+
   /** True once `pid` has ended (a zombie counts as ended: nobody may be left to reap an orphan here). */
   async function ended(pid: number): Promise<boolean> {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
@@ -141,11 +143,16 @@ describe.skipIf(!canRunCryptsetup)('fault matrix: device, mount point, config, r
    * after SIGTERM the CLI has already ended it (execa kills children on the way out), after SIGKILL it is an
    * orphan that finishes its work, as the real program would. Then start runs again.
    */
-  async function killThenStart(scene: StartScene, vol: Volume, signal: NodeJS.Signals, step: 'key' | 'open' | 'mount'): Promise<{ killed: CliResult; again: CliResult }> {
+  async function killThenStart(scene: StartScene, vol: Volume, signal: NodeJS.Signals, step: Step): Promise<{ killed: CliResult; again: CliResult }> {
     const paused = join(scene.sys.state, `${step}-paused`);
     if (step === 'key') scene.emulator.faults.set({ latencyMs: { 'ssm:GetParameter': 60_000 } });
-    else await writeFile(join(scene.sys.state, `pause-${step}`), '');
-    const reached = step === 'key' ? async () => scene.emulator.requests().some((r) => r.action === 'GetParameter') : () => exists(paused);
+    else if (step !== 'device') await writeFile(join(scene.sys.state, `pause-${step}`), '');
+    // The device wait has no program to pause: it comes right after `cryptsetup status` (the volume's state),
+    // and the device is attached only after the kill, so 300 ms later start is polling for it.
+    const inspected = async () => (await scene.sys.calls()).some((c) => c.args[0] === 'status' && c.args.includes(vol.name));
+    const reached = step === 'key' ? async () => scene.emulator.requests().some((r) => r.action === 'GetParameter')
+      : step === 'device' ? async () => (await inspected()) && (await new Promise((r) => setTimeout(r, 300)), true)
+        : () => exists(paused);
     let pid: number | undefined;
     const running = scene.run(['start', vol.name], { onSpawn: (p) => (pid = p) });
     await waitFor(`start to reach ${step}`, reached);
@@ -153,6 +160,8 @@ describe.skipIf(!canRunCryptsetup)('fault matrix: device, mount point, config, r
     const killed = await running;
     if (step === 'key') {
       scene.emulator.faults.reset();
+    } else if (step === 'device') {
+      await scene.attach(vol);
     } else {
       const child = Number(await readFile(paused, 'utf8'));
       await rm(join(scene.sys.state, `pause-${step}`));
@@ -162,13 +171,15 @@ describe.skipIf(!canRunCryptsetup)('fault matrix: device, mount point, config, r
     return { killed, again: await scene.run(['start', vol.name]) };
   }
 
-  const steps: Array<[NodeJS.Signals, 'key' | 'open' | 'mount']> = [['SIGTERM', 'key'], ['SIGKILL', 'key'], ['SIGTERM', 'open'], ['SIGKILL', 'open'], ['SIGTERM', 'mount'], ['SIGKILL', 'mount']];
+  const steps: Array<[NodeJS.Signals, Step]> = [['SIGTERM', 'device'], ['SIGKILL', 'device'], ['SIGTERM', 'key'], ['SIGKILL', 'key'], ['SIGTERM', 'open'], ['SIGKILL', 'open'], ['SIGTERM', 'mount'], ['SIGKILL', 'mount']];
   it.for(steps)('%s while start waits for %s: the next start mounts', async ([signal, step], ctx) => {
     const scene = await sceneFor(ctx, `kill-${step}`);
-    const vol = await scene.addVolume('data');
+    const vol = await scene.addVolume('data', { DEVICE_TIMEOUT_SEC: '20' }, { device: step !== 'device' });
     const { killed, again } = await killThenStart(scene, vol, signal, step);
     ctx.expect(killed.signal).toBe(signal);
-    const when = { key: 'the key (GetParameter in flight)', open: 'cryptsetup open', mount: 'mount' }[step];
+    // Killed while waiting for the device: only the second start asked for the key.
+    if (step === 'device') ctx.expect(scene.emulator.requests().filter((r) => r.action === 'GetParameter')).toHaveLength(1);
+    const when = { device: 'the wait for the device', key: 'the key (GetParameter in flight)', open: 'cryptsetup open', mount: 'mount' }[step];
     faultRow(ctx, { area: 'signals', fault: `${signal} during ${when}, then start again`, injectedIn: 'host', exitCode: 0, expected: 'killed; the next start mounts' },
       scene.observe(again, await scene.mountedOnly(vol), await scene.noSecret(killed, again)));
   });
