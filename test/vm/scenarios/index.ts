@@ -11,6 +11,7 @@ import { secretAbsent } from './07-secret-absent.ts';
 import { lifecycle } from './08-lifecycle.ts';
 import { outage } from './09-outage.ts';
 import { bootFigures } from './10-boot-figures.ts';
+import { recoveryAtTerminal } from './11-recovery-at-terminal.ts';
 import { badConfig } from './20-bad-config.ts';
 import { badConfigAtBoot } from './21-bad-config-at-boot.ts';
 
@@ -19,8 +20,8 @@ import { badConfigAtBoot } from './21-bad-config-at-boot.ts';
 // the guest off. Each release's suite runs the scenarios whose `distros` name it, in this order (Debian 12 runs them
 // all).
 export const SCENARIOS: Scenario[] = [
-  smoke, install, enableAtBoot, bootFigures, stopStart, busyMount, awsUnreachable, badConfig, lifecycle,
-  cleanReboot, badConfigAtBoot, secretAbsent,
+  smoke, install, enableAtBoot, bootFigures, stopStart, busyMount, awsUnreachable, recoveryAtTerminal, badConfig,
+  lifecycle, cleanReboot, badConfigAtBoot, secretAbsent,
 ];
 
 /**
