@@ -26,6 +26,7 @@ export const EXIT_CODES = {
   LOCKED: { code: 84, permanent: false, meaning: 'another luks-ssm run held the lock past the deadline' },
   UNSUPPORTED: { code: 85, permanent: true, meaning: 'this system\'s cryptsetup is too old for this feature (the message names the version needed)' },
   SLOT_TOO_COSTLY: { code: 86, permanent: true, meaning: 'the keyslot needs more memory than this instance has: run luks-ssm rotate' },
+  NEEDS_FSCK: { code: 87, permanent: true, meaning: 'the kernel refused the opened volume\'s filesystem as damaged: run fsck on /dev/mapper/NAME (left open for it); never repaired by luks-ssm' },
 } as const;
 
 export type ExitCodeName = keyof typeof EXIT_CODES;

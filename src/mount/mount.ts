@@ -17,6 +17,13 @@ export const DEFAULT_MOUNT_TIMEOUT_MS = 60_000;
 const ONTO_FD3 = '/proc/self/fd/3/.';
 
 /**
+ * What mount(8) says when the kernel refuses a filesystem as damaged: EUCLEAN ("Structure needs cleaning", the
+ * kernel's EFSCORRUPTED) and EBADMSG (a bad metadata checksum; util-linux words it "probably corrupted
+ * filesystem"). A bare "bad superblock" is left out: mount says that for a wrong LUKS_DEVICE_FS too.
+ */
+const DAMAGED = /Structure needs cleaning|probably corrupted filesystem|Bad message/i;
+
+/**
  * Mounts `source` onto the mount point's open directory (never onto a path a writer of the parent could
  * swap), then checks that the configured path, walked without symlinks, reaches this new mount. If it does
  * not (the directory was moved away meanwhile), the mount is undone and the start refused.
@@ -37,6 +44,11 @@ export async function mountFilesystem(
   if (result.timedOut) throw new UnlockError('TIMEOUT', `${what}: mount did not finish in time`, { retryable: true });
   if (result.exitCode !== 0) {
     const detail = firstLine(result.stderr, ONTO_FD3, point.path) ?? `mount exited with status ${result.exitCode}`;
+    if (DAMAGED.test(result.stderr)) {
+      throw new UnlockError('NEEDS_FSCK', `${what}: the kernel found the filesystem damaged (${detail}), refusing to repair it`, {
+        hint: `${opts.source} is left open: run fsck -f ${opts.source}, then start again`,
+      });
+    }
     throw new UnlockError('SYSTEM', `${what}: ${detail}`, { hint: `check LUKS_DEVICE_FS=${opts.fsType} and the kernel log (journalctl -k)` });
   }
   const now = currentPathOf(point.dir.fd);

@@ -2,6 +2,7 @@
 import { UnlockError } from '../errors.ts';
 import { resolveDevice } from '../device/resolve.ts';
 import { isLuks } from '../luks/cryptsetup.ts';
+import { recordedErrors } from '../mount/fs-errors.ts';
 import { mountFilesystem } from '../mount/mount.ts';
 import { openMountPoint } from '../mount/mount-point.ts';
 import { writeUnlockRecord, type UnlockRecord } from './unlock-record.ts';
@@ -97,6 +98,16 @@ async function mountVolume(deps: VolumeDeps, config: VolumeConfig, deadline: num
     point.close();
   }
   deps.log.info({ volume: config.volume, mountPoint: config.mountPoint, options: config.mountOptions }, `mounted ${mapperPath(config.mapName)} on ${config.mountPoint}`);
+  await warnIfErrorsRecorded(deps, config);
+}
+
+/** Mounted, but the kernel or a past fsck recorded errors in it: fsck needs it unmounted, so only a person can choose when. */
+async function warnIfErrorsRecorded(deps: VolumeDeps, config: VolumeConfig): Promise<void> {
+  const device = mapperPath(config.mapName);
+  const state = await recordedErrors(deps.run, device, config.fsType);
+  if (state === undefined) return;
+  deps.log.warn({ volume: config.volume, device, state },
+    `${device} has errors recorded (filesystem state: ${state}), mounted it anyway: run fsck -f ${device} while it is unmounted (umount ${config.mountPoint} first; luks-ssm start ${config.volume} mounts it again)`);
 }
 
 /** A dependent that already runs may have written into the bare mount point: mounting would hide that. */

@@ -1,12 +1,15 @@
-// Installs the fake cryptsetup/mount/umount/systemd-ask-password (test/fixtures/sysbin) into a per-test bin dir and reads their records.
+// Installs the fake cryptsetup/mount/umount/systemd-ask-password/dumpe2fs (test/fixtures/sysbin) into a per-test bin dir and reads their records.
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { appendFile, chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { REAL_CRYPTSETUP } from './luks-image.ts';
 
 const SYSBIN = fileURLToPath(new URL('../fixtures/sysbin/', import.meta.url));
-const PROGRAMS = ['cryptsetup', 'mount', 'umount', 'systemd-ask-password'];
+const PROGRAMS = ['cryptsetup', 'mount', 'umount', 'systemd-ask-password', 'dumpe2fs'];
+/** Where this distribution keeps a real program the fakes hand over to. */
+const real = (name: string, dirs: string[]): string => dirs.map((dir) => join(dir, name)).find((file) => existsSync(file)) ?? join(dirs[0]!, name);
 /** What the kernel would list before the volume is mounted. */
 const ROOT_MOUNT = '22 1 252:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n';
 
@@ -27,6 +30,13 @@ export interface FakeSystem {
   /** Makes `node` a block-device node (never opened) whose contents are the image file `image`. */
   addDevice(node: string, image: string): Promise<void>;
   setBusy(busy: boolean): Promise<void>;
+  /**
+   * Puts the real filesystem image `image` behind /dev/mapper/`mapName`: the fake mount has the real mount(8)
+   * loop-mount it, the fake dumpe2fs reads it (a filesystem's own faults, with the kernel's verdict).
+   */
+  setFilesystem(mapName: string, image: string): Promise<void>;
+  /** Unmounts what the real mount(8) mounted for the fakes (before the workspace is removed). */
+  unmountReal(): Promise<void>;
   calls(): Promise<FakeCall[]>;
   /** The names of the environment variables each call saw, in call order. */
   envNames(): Promise<string[][]>;
@@ -47,7 +57,9 @@ export async function installFakeSystem(dir: string): Promise<FakeSystem> {
   }
   const common = (await readFile(join(SYSBIN, 'fake-common.sh'), 'utf8'))
     .replace('@STATE_DIR@', shellQuote(state))
-    .replace('@REAL_CRYPTSETUP@', shellQuote(REAL_CRYPTSETUP ?? '/usr/sbin/cryptsetup'));
+    .replace('@REAL_CRYPTSETUP@', shellQuote(REAL_CRYPTSETUP ?? '/usr/sbin/cryptsetup'))
+    .replace('@REAL_MOUNT@', shellQuote(real('mount', ['/usr/bin', '/bin'])))
+    .replace('@REAL_DUMPE2FS@', shellQuote(real('dumpe2fs', ['/usr/sbin', '/sbin'])));
   await writeFile(join(bin, 'fake-common.sh'), common, { mode: 0o644 });
   const mountinfo = join(state, 'mountinfo');
   await writeFile(mountinfo, ROOT_MOUNT);
@@ -66,6 +78,20 @@ export async function installFakeSystem(dir: string): Promise<FakeSystem> {
     async setBusy(busy) {
       if (busy) await writeFile(join(state, 'busy'), '');
       else await rm(join(state, 'busy'), { force: true });
+    },
+    async setFilesystem(mapName, image) {
+      await mkdir(join(state, 'filesystems'), { recursive: true });
+      await writeFile(join(state, 'filesystems', mapName), `${image}\n`);
+    },
+    async unmountReal() {
+      const targets = (await readFile(join(state, 'real-mounts'), 'utf8').catch(() => '')).split('\n').filter((t) => t !== '');
+      for (const target of targets.reverse()) {
+        try {
+          execFileSync('umount', ['--', target], { stdio: 'ignore', timeout: 10_000 });
+        } catch {
+          // Already unmounted (a stop did it): nothing to undo.
+        }
+      }
     },
     async calls() {
       const text = await readFile(join(state, 'calls.log'), 'utf8');

@@ -120,6 +120,25 @@ describe('mountFilesystem', () => {
     }
   });
 
+  // util-linux 2.38 (Debian 12) words EUCLEAN and EBADMSG so (seen on a real damaged ext4 image); older ones print %m.
+  it.for([
+    'mount: /proc/self/fd/3/.: mount(2) system call failed: Structure needs cleaning.',
+    'mount: /proc/self/fd/3/.: cannot mount; probably corrupted filesystem on /dev/mapper/data.',
+    'mount: /proc/self/fd/3/.: mount(2) system call failed: Bad message.',
+  ])('a filesystem the kernel finds damaged is NEEDS_FSCK, saying what to run: %s', async (line) => {
+    await fakes.script('mount', { exit: 32, stderr: `${line}\n       dmesg(1) may have more information after failed mount system call.\n` });
+    const point = openMountPoint(join(dir, 'data'), { mode: 0o700, allowNonEmpty: false });
+    try {
+      await expect(mountFilesystem(run, { source: '/dev/mapper/data', point, fsType: 'ext4', options: 'defaults' })).rejects.toMatchObject({
+        kind: 'NEEDS_FSCK',
+        message: `Failed to mount /dev/mapper/data on ${point.path}: the kernel found the filesystem damaged (${line.replace('/proc/self/fd/3/.', point.path)}), refusing to repair it`,
+        hint: '/dev/mapper/data is left open: run fsck -f /dev/mapper/data, then start again',
+      });
+    } finally {
+      point.close();
+    }
+  });
+
   it('gives up with TIMEOUT when mount hangs', async () => {
     await fakes.script('mount', { sleepSec: 30 });
     const point = openMountPoint(join(dir, 'data'), { mode: 0o700, allowNonEmpty: false });

@@ -3,11 +3,14 @@
 import type { TestContext } from 'vitest';
 
 /** The fault groups, in the order the table lists them. */
-export const FAULT_AREAS = ['network', 'imds', 'credentials', 'throttling', 'server', 'body', 'denied', 'kms', 'parameter', 'passphrase', 'device', 'mount point', 'concurrency', 'signals', 'run dir', 'config'] as const;
+export const FAULT_AREAS = ['network', 'imds', 'credentials', 'throttling', 'server', 'body', 'denied', 'kms', 'parameter', 'passphrase', 'device', 'mount point', 'filesystem', 'concurrency', 'signals', 'run dir', 'config'] as const;
 export type FaultArea = (typeof FAULT_AREAS)[number];
 
-/** emulator: the AWS emulator's fault injection; fake: the fake cryptsetup/mount on PATH; host: a real tmpfs, a real file or signal. */
-export type InjectedIn = 'emulator' | 'fake' | 'host';
+/**
+ * emulator: the AWS emulator's fault injection; fake: the fake cryptsetup/mount on PATH; host: a real tmpfs, a real
+ * file or signal; image: a damaged real ext4 image behind the fake mapping, which the real mount(8) mounts.
+ */
+export type InjectedIn = 'emulator' | 'fake' | 'host' | 'image';
 
 /** A check the test really made: what it looked at, and what it found wrong (empty: the check held). */
 export interface Check {

@@ -41,6 +41,8 @@ export interface StartScene {
   untouched(volume: Volume, contents?: Record<string, string>): Promise<Check>;
   /** Problems if `volume` is not open and mounted at its mount point, its image changed, or the other volume moved. */
   mountedOnly(volume: Volume): Promise<Check>;
+  /** Problems if `volume` is not open, is mounted, its mount point is not empty, its image changed, or the other volume moved. */
+  openOnly(volume: Volume): Promise<Check>;
   /** The passphrase in the CLI's stdout/stderr, the children's argv and env, or the run dir. */
   noSecret(...results: CliResult[]): Promise<Check>;
   observe(result: CliResult, untouched: Check, noSecret: Check): Observed;
@@ -137,6 +139,14 @@ export async function startScene(prefix: string): Promise<StartScene> {
       if (lines.length !== 1 || !lines[0]!.endsWith(` /dev/mapper/${volume.name} rw`)) problems.push(`${volume.mountPoint}: ${lines.length} mounts, want /dev/mapper/${volume.name} once`);
       return { what: 'mounted once; device bytes, other volume', problems };
     },
+    async openOnly(volume) {
+      const problems = [...(await imageChanged(volume)), ...(await otherMoved())];
+      if (!(await sys.mappings()).includes(volume.name)) problems.push(`${volume.name} is not open`);
+      if ((await mountLines(volume)).length > 0) problems.push(`${volume.mountPoint} is mounted`);
+      const found = await readdir(volume.mountPoint).catch(() => []);
+      if (found.length > 0) problems.push(`${volume.mountPoint} holds [${found.join(', ')}]`);
+      return { what: 'left open, not mounted, mount point empty; device bytes, other volume', problems };
+    },
     async noSecret(...results) {
       const haystacks = [
         ...results.flatMap((r, i) => [{ name: `stdout ${i}`, bytes: r.stdoutBytes }, { name: `stderr ${i}`, bytes: r.stderrBytes }]),
@@ -150,6 +160,7 @@ export async function startScene(prefix: string): Promise<StartScene> {
     },
     observe: (result, untouched, noSecret) => ({ exitCode: result.code ?? result.signal, firstLine: firstLineOf(result), untouched, noSecret }),
     async tearDown() {
+      await sys.unmountReal();
       await emulator.stop();
       await ws.cleanup();
     },

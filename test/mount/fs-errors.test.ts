@@ -1,0 +1,37 @@
+// The errors mark in an ext2/3/4 superblock, read with dumpe2fs -h through a recording fake: a warning only, never a failure.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createRunner } from '../../src/exec/run.ts';
+import { recordedErrors } from '../../src/mount/fs-errors.ts';
+import type { Runner } from '../../src/types.ts';
+import { createFakePrograms, type FakePrograms } from '../exec/fake-programs.ts';
+
+let fakes: FakePrograms;
+let run: Runner;
+beforeEach(async () => {
+  fakes = await createFakePrograms(['dumpe2fs']);
+  run = createRunner({ path: fakes.path });
+});
+afterEach(() => fakes.cleanup());
+
+const header = (state: string): string => `dumpe2fs 1.47.0 (5-Feb-2023)\nFilesystem volume name:   <none>\nFilesystem state:         ${state}\nErrors behavior:          Continue\n`;
+
+describe('recordedErrors', () => {
+  it.for(['clean with errors', 'not clean with errors'])('names the state "%s", reading the superblock with -h --', async (state) => {
+    await fakes.script('dumpe2fs', { stdout: header(state) });
+    expect(await recordedErrors(run, '/dev/mapper/data', 'ext4')).toBe(state);
+    expect((await fakes.calls('dumpe2fs')).map((c) => c.argv)).toEqual([['-h', '--', '/dev/mapper/data']]);
+  });
+
+  it('is undefined for a clean filesystem, and when dumpe2fs fails (no warning, no failure)', async () => {
+    await fakes.script('dumpe2fs', { stdout: header('clean') });
+    expect(await recordedErrors(run, '/dev/mapper/data', 'ext4')).toBeUndefined();
+    await fakes.script('dumpe2fs', { exit: 1, stdout: header('clean with errors'), stderr: 'dumpe2fs: Bad magic number in super-block\n' });
+    expect(await recordedErrors(run, '/dev/mapper/data', 'ext3')).toBeUndefined();
+  });
+
+  it('does not run dumpe2fs for another filesystem type, and survives it missing', async () => {
+    expect(await recordedErrors(run, '/dev/mapper/data', 'xfs')).toBeUndefined();
+    expect(await fakes.calls('dumpe2fs')).toEqual([]);
+    expect(await recordedErrors(createRunner({ path: '/nonexistent' }), '/dev/mapper/data', 'ext4')).toBeUndefined();
+  });
+});
