@@ -73,8 +73,9 @@ async function main(): Promise<number> {
     return refuse([`--deb ${values.deb}: no such file (build it with \`npm run package\`)`, USAGE], 2);
   }
   const memoryMb = Number(values.memory);
-  if (!Number.isInteger(memoryMb) || memoryMb < 768 || memoryMb > 8192) {
-    return refuse([`--memory ${values.memory}: expected MiB between 768 and 8192`, USAGE], 2);
+  // 512: the smallest guest measured to boot, install the .deb and unlock (13-small-instance, the 512 MiB instance).
+  if (!Number.isInteger(memoryMb) || memoryMb < 512 || memoryMb > 8192) {
+    return refuse([`--memory ${values.memory}: expected MiB between 512 and 8192`, USAGE], 2);
   }
   const scenarios = selectScenarios(distro, values.only);
   if (scenarios.length === 0 && !values['build-image']) {
@@ -112,7 +113,7 @@ async function main(): Promise<number> {
     // A boot with luks-ssm start jobs under TCG took over 240 s on a 2-core host shared with other builds.
     setup = await setUpRun({
       image, deb, workDir, memoryMb,
-      bootTimeoutMs: 420_000, progress,
+      bootTimeoutMs: 420_000, hostDisks: scenarios.flatMap((s) => s.hostDisks ?? []), progress,
     });
     for (const scenario of scenarios) {
       const t0 = Date.now();

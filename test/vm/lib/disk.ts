@@ -16,19 +16,22 @@ export function createBlankDisk(path: string, sizeMb: number): void {
   truncateSync(path, sizeMb * 1024 * 1024);
 }
 
+/** pbkdf2 with a 100 ms iteration time keeps unlocking fast under TCG. */
+const FAST_PBKDF = ['--pbkdf', 'pbkdf2', '--iter-time', '100'];
+
 /**
  * A LUKS2 volume holding an ext4 filesystem, made entirely on the host (no device-mapper needed): mkfs on the
- * file, then cryptsetup's offline encryption. The passphrase goes to cryptsetup on stdin only. pbkdf2 with a
- * 100 ms iteration time keeps unlocking fast under TCG.
+ * file, then cryptsetup's offline encryption. The passphrase goes to cryptsetup on stdin only. `pbkdf`: the key
+ * slot's cryptsetup options (default FAST_PBKDF).
  */
-export async function createLuksExt4Disk(path: string, sizeMb: number, passphrase: Buffer, label: string): Promise<void> {
+export async function createLuksExt4Disk(path: string, sizeMb: number, passphrase: Buffer, label: string, pbkdf: readonly string[] = FAST_PBKDF): Promise<void> {
   createBlankDisk(path, sizeMb);
   const fsMb = sizeMb - LUKS_HEADER_MB;
   await mustRun('mkfs.ext4', ['-q', '-F', '-L', label, path, `${fsMb}M`], { timeoutMs: STEP_TIMEOUT_MS });
   await mustRun(
     'cryptsetup',
-    ['reencrypt', '--encrypt', '--type', 'luks2', '--reduce-device-size', `${LUKS_HEADER_MB}M`, '--pbkdf', 'pbkdf2',
-      '--iter-time', '100', '--key-file=-', '--batch-mode', path],
+    ['reencrypt', '--encrypt', '--type', 'luks2', '--reduce-device-size', `${LUKS_HEADER_MB}M`, ...pbkdf,
+      '--key-file=-', '--batch-mode', path],
     { timeoutMs: STEP_TIMEOUT_MS, input: passphrase },
   );
 }

@@ -27,12 +27,22 @@ export interface ScenarioContext {
   progress(line: string): void;
 }
 
+/** A disk a scenario needs made on the host before the run's first boot; attached to every boot of the run. */
+export interface HostDisk {
+  /** EBS-style serial: the guest sees /dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_<serial>. */
+  serial: string;
+  /** Writes the disk file at `path` (e.g. a LUKS volume with a PBKDF the guest could not make itself). */
+  make(path: string): Promise<void>;
+}
+
 export interface Scenario {
   name: string;
   /** Needs the luks-ssm .deb (and the emulator): fails with a clear reason when it is missing. */
   needsProduct: boolean;
   /** The releases whose suite runs it; default [DEFAULT_DISTRO] (Debian 12 keeps the full set). */
   distros?: readonly Distro[];
+  /** Disks made on the host and attached only to runs that select this scenario. */
+  hostDisks?: readonly HostDisk[];
   run(ctx: ScenarioContext): Promise<void>;
 }
 

@@ -5,8 +5,9 @@ import { basename, join } from 'node:path';
 import { startAwsEmulator, startTcpListener, type VmEmulator } from './aws.ts';
 import { addBenchKeySlot, createBlankDisk, createLuksExt4Disk, createOverlay } from './disk.ts';
 import type { GuestImage } from './image.ts';
-import type { ScenarioContext } from './scenario.ts';
+import type { HostDisk, ScenarioContext } from './scenario.ts';
 import { prepareShare } from './share.ts';
+import type { DataDisk } from './qemu.ts';
 import { createVm, type Vm } from './vm.ts';
 
 export const DATA_SERIAL = 'vol0a1b2c3d4e5f60718';
@@ -31,6 +32,8 @@ export interface SetupOptions {
   deb: string | undefined;
   memoryMb: number;
   bootTimeoutMs: number;
+  /** The selected scenarios' own disks (after the four every run has). */
+  hostDisks: readonly HostDisk[];
   progress(line: string): void;
 }
 
@@ -59,6 +62,14 @@ export async function setUpRun(options: SetupOptions): Promise<RunSetup> {
   createBlankDisk(join(workDir, 'scratch.raw'), DISK_MB);
   createBlankDisk(join(workDir, 'kms.raw'), DISK_MB);
   progress(`work dir ${workDir}: overlay, LUKS2 data disk (${DISK_MB} MiB, formatted on the host), 2 blank disks`);
+  const hostDisks: DataDisk[] = [];
+  for (const disk of options.hostDisks) {
+    const file = join(workDir, `${disk.serial}.raw`);
+    const started = Date.now();
+    await disk.make(file);
+    hostDisks.push({ file, bus: 'nvme', serial: disk.serial });
+    progress(`scenario disk ${disk.serial} made on the host (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  }
 
   let emulator: VmEmulator | undefined;
   let listener: { port: number; stop(): Promise<void> } | undefined;
@@ -77,6 +88,7 @@ export async function setUpRun(options: SetupOptions): Promise<RunSetup> {
       { file: dataDisk, bus: 'nvme', serial: DATA_SERIAL },
       { file: join(workDir, 'scratch.raw'), bus: 'nvme', serial: SCRATCH_SERIAL },
       { file: join(workDir, 'kms.raw'), bus: 'nvme', serial: KMS_SERIAL },
+      ...hostDisks,
     ],
     memoryMb: options.memoryMb, cpus: 2, bootTimeoutMs: options.bootTimeoutMs, shutdownTimeoutMs: 120_000,
     vars: {

@@ -23,18 +23,26 @@ export interface VmConfig {
   progress: (line: string) => void;
 }
 
+/** What one boot may change from the run's defaults. */
+export interface BootOptions {
+  /** Guest memory for this boot only (QEMU -m), e.g. a small instance's 512 MiB; default the run's --memory. */
+  memoryMb?: number;
+}
+
 export interface Vm {
   /** Current boot number (0 before the first boot). */
   boot(): number;
   /** How the current boot began: a guest `systemctl reboot`, or a fresh start (first boot, after a kill). */
   bootKind(): 'reboot' | 'fresh';
+  /** Guest memory (MiB) of the current boot. */
+  memoryMb(): number;
   isRunning(): boolean;
   /** Starts the next boot with `script` as its boot script and waits for its result. */
-  start(script: string): Promise<ScriptResult>;
+  start(script: string, options?: BootOptions): Promise<ScriptResult>;
   /** Runs one step script in the running guest and waits (bounded) for its result. */
   run(label: string, script: string, timeoutMs: number): Promise<ScriptResult>;
   /** `systemctl reboot` in the guest, waits for it to go down, boots again with `script`. */
-  reboot(script: string): Promise<ScriptResult>;
+  reboot(script: string, options?: BootOptions): Promise<ScriptResult>;
   /** `systemctl poweroff` in the guest and waits for QEMU to exit (a clean shutdown). */
   poweroff(): Promise<void>;
   /** Kills QEMU if it is still running (always called at the end). */
@@ -50,22 +58,24 @@ export function createVm(config: VmConfig): Vm {
   let boot = 0;
   let step = 0;
   let kind: 'reboot' | 'fresh' = 'fresh';
+  let memoryMb = config.memoryMb;
   let qemu: QemuProcess | undefined;
   const serialLog = () => join(config.workDir, `serial-boot-${boot}.log`);
   const exitReason = () =>
     qemu?.hasExited() ? `QEMU exited (guest down); serial: ${serialTail(serialLog())}` : undefined;
 
-  async function start(script: string, how: 'reboot' | 'fresh' = 'fresh'): Promise<ScriptResult> {
+  async function start(script: string, options: BootOptions = {}, how: 'reboot' | 'fresh' = 'fresh'): Promise<ScriptResult> {
     if (qemu && !qemu.hasExited()) throw new Error('start: the guest is already running');
     kind = how;
     boot += 1;
     step = 0;
     writeScript(bootScriptPath(config.shareDir, boot), script, config.vars, config.bootTimeoutMs);
-    config.progress(`boot ${boot}: starting QEMU (serial log ${serialLog()})`);
+    memoryMb = options.memoryMb ?? config.memoryMb;
+    config.progress(`boot ${boot}: starting QEMU, ${memoryMb} MiB (serial log ${serialLog()})`);
     qemu = startQemu({
       kernel: config.image.kernel, initrd: config.image.initrd, overlay: config.overlay, disks: config.disks,
       shareDir: config.shareDir, boot, serialLog: serialLog(), qemuLog: join(config.workDir, 'qemu.log'),
-      memoryMb: config.memoryMb, cpus: config.cpus,
+      memoryMb, cpus: config.cpus,
     });
     const result = await waitForResult(resultDir(config.shareDir, boot), `boot ${boot}`, {
       timeoutMs: config.bootTimeoutMs, abortReason: exitReason,
@@ -102,12 +112,13 @@ export function createVm(config: VmConfig): Vm {
   return {
     boot: () => boot,
     bootKind: () => kind,
+    memoryMb: () => memoryMb,
     isRunning: () => qemu !== undefined && !qemu.hasExited(),
-    start,
+    start: (script, options) => start(script, options),
     run,
-    async reboot(script: string) {
+    async reboot(script, options) {
       await shutDown('reboot');
-      return start(script, 'reboot');
+      return start(script, options, 'reboot');
     },
     poweroff: () => shutDown('poweroff'),
     async kill() {

@@ -12,6 +12,7 @@ import { lifecycle } from './08-lifecycle.ts';
 import { outage } from './09-outage.ts';
 import { bootFigures } from './10-boot-figures.ts';
 import { recoveryAtTerminal } from './11-recovery-at-terminal.ts';
+import { smallInstance } from './13-small-instance.ts';
 import { badConfig } from './20-bad-config.ts';
 import { badConfigAtBoot } from './21-bad-config-at-boot.ts';
 
@@ -28,5 +29,6 @@ export const SCENARIOS: Scenario[] = [
  * Not in the default suite (CI): run with --only. 09-outage (#12) passed in the Debian 12 guest on 2026-12-06 in 346 s
  * (one AWS-down boot and the person steps): over the ~5 min a scenario may add to the 45-min CI run, so it stays
  * opt-in; its terminal case (5b) is 11-recovery-at-terminal, in CI. It runs after 02-enable-at-boot: `--only 01,02,09`.
+ * 13-small-instance (#13): `--memory 512 --only 01,13` (two boots of its own; three when the run's boots are bigger).
  */
-export const OPT_IN_SCENARIOS: Scenario[] = [outage];
+export const OPT_IN_SCENARIOS: Scenario[] = [outage, smallInstance];
