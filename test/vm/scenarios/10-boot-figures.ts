@@ -9,7 +9,7 @@ export const bootFigures: Scenario = {
   distros: ['bullseye', 'bookworm', 'trixie'],
   async run(ctx) {
     check(ctx.vm.isRunning() && ctx.vm.bootKind() === 'reboot', 'needs the boot 02-enable-at-boot rebooted into (run it with 01 and 02 before it)');
-    const figures = expectSuccess(await ctx.vm.run('boot figures', guestScript('10-boot-figures.sh', 'boot_figures'), 300_000), 'boot figures');
+    const figures = expectSuccess(await ctx.vm.run('boot figures', guestScript('10-boot-figures.sh', 'boot_figures'), 480_000), 'boot figures');
     const lines = figures.stdout.split('\n').filter((line) => line.startsWith('boot_'));
     for (const line of lines) ctx.progress(line);
     check(lines.some((line) => /^boot_overhead_vs_node=-?\d+\.\d\d$/.test(line)), `no boot_overhead_vs_node line in: ${figures.stdout.trim().split('\n').slice(-5).join(' | ')}`);
