@@ -46,8 +46,8 @@ function poke(file: string, offset: number, bytes: Buffer): void {
 }
 
 const damages: Array<[string, string, (file: string) => void, RegExp]> = [
-  ['group descriptors corrupted (a block bitmap outside its group)', 'Structure needs cleaning', (file) => {
-    // The descriptor table starts in the block after the superblock's: block 2 with 1 KiB blocks, else block 1.
+  ['group descriptors corrupt', 'EUCLEAN', (file) => {
+    // A block bitmap outside its group. The descriptor table starts in the block after the superblock's: block 2 with 1 KiB blocks, else block 1.
     const blockSize = Number(dumpe2fsField(file, 'Block size'));
     poke(file, (blockSize === 1024 ? 2 : 1) * blockSize, Buffer.from([0xff, 0xff, 0xff, 0x7f]));
   }, /Structure needs cleaning/],
