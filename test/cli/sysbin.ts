@@ -71,9 +71,10 @@ export async function installFakeSystem(dir: string): Promise<FakeSystem> {
     state,
     mountinfo,
     async addDevice(node, image) {
-      // A loop-major node nobody opens: the product stats it, the fake cryptsetup swaps in the image.
-      execFileSync('mknod', [node, 'b', '7', '250']);
+      // A loop-major node nobody opens: the product stats it, the fake cryptsetup swaps in the image. The image is
+      // named first: a start waiting for the node must never find it before the fake knows its image (it read 65).
       await appendFile(join(state, 'devices'), `${node} ${image}\n`);
+      execFileSync('mknod', [node, 'b', '7', '250']);
     },
     async setBusy(busy) {
       if (busy) await writeFile(join(state, 'busy'), '');
