@@ -9,6 +9,8 @@ import type { Vm } from './vm.ts';
 
 export interface ScenarioContext {
   vm: Vm;
+  /** The guest's Debian release (--distro). */
+  distro: Distro;
   /** Boots the guest (plain boot script) if no boot is running, e.g. after an earlier failure killed it. */
   ensureBooted(): Promise<void>;
   /** The running emulator; throws when it could not be loaded. */

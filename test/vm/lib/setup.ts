@@ -102,7 +102,7 @@ export async function setUpRun(options: SetupOptions): Promise<RunSetup> {
   });
 
   const ctx: ScenarioContext = {
-    vm, passphrase, deb: options.deb, workDir, shareDir, overlay, progress,
+    vm, distro: options.image.distro, passphrase, deb: options.deb, workDir, shareDir, overlay, progress,
     async ensureBooted() {
       if (!vm.isRunning()) await vm.start('wait_booted 120');
     },
