@@ -16,7 +16,7 @@ export interface ScriptResult {
 /** Creates the share layout and copies the guest agent and helper library into it. */
 export function prepareShare(shareDir: string): void {
   for (const dir of ['results', 'steps']) mkdirSync(join(shareDir, dir), { recursive: true });
-  for (const file of ['agent.sh', 'lib.sh', 'product.sh']) copyFileSync(join(GUEST_DIR, file), join(shareDir, file));
+  for (const file of ['agent.sh', 'lib.sh', 'product.sh', 'stop-at.sh']) copyFileSync(join(GUEST_DIR, file), join(shareDir, file));
 }
 
 function quote(value: string): string {
