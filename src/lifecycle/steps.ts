@@ -10,8 +10,10 @@ export interface LifecycleDeps {
   env: Record<string, string | undefined>;
   hostname: string;
   devRoot?: string;
-  /** The same run lock start and stop take, so a rotation never races an unlock. */
+  /** The host lock start takes around key-slot work. */
   acquireLock(deadline: number): Promise<RunLock>;
+  /** The volume locks start and stop take, so a rotation never races an unlock or a stop of the same volume. */
+  acquireVolumeLock(config: VolumeConfig, deadline: number): Promise<RunLock>;
   /** Tests interrupt a run here: a throw after step `name` is a crash at that point. */
   afterStep?: (name: string) => void | Promise<void>;
 }
@@ -46,11 +48,22 @@ export function resolveLifecycleDevice(deps: LifecycleDeps, config: VolumeConfig
   });
 }
 
+/**
+ * The volume's locks, then the host lock (the order start takes them in, so never a deadlock), both for the whole
+ * verb: enroll and rotate write argon2 key slots at several points. A verb run by hand during an AWS outage
+ * therefore holds back other volumes' key-slot work until its deadline.
+ */
 export async function withLock<T>(deps: LifecycleDeps, config: VolumeConfig, use: () => Promise<T>): Promise<T> {
-  const lock = await deps.acquireLock(deps.clock.now() + config.timeoutSec * 1000);
+  const deadline = deps.clock.now() + config.timeoutSec * 1000;
+  const volumeLock = await deps.acquireVolumeLock(config, deadline);
   try {
-    return await use();
+    const hostLock = await deps.acquireLock(deadline);
+    try {
+      return await use();
+    } finally {
+      await hostLock.release();
+    }
   } finally {
-    await lock.release();
+    await volumeLock.release();
   }
 }

@@ -21,8 +21,10 @@ export interface VolumeDeps {
   procRoot?: string;
   /** selinuxfs (/sys/fs/selinux). */
   selinuxRoot?: string;
-  /** Serialises luks-ssm runs on this host; gives up at `deadline` (epoch ms). */
+  /** The host lock, held only around key-slot work (argon2 can take GiBs); gives up at `deadline` (epoch ms). */
   acquireLock(deadline: number): Promise<RunLock>;
+  /** The locks of one volume's run (its name, mapping and mount point), held for the whole run; gives up at `deadline`. */
+  acquireVolumeLock(config: VolumeConfig, deadline: number): Promise<RunLock>;
   keySource(config: VolumeConfig): KeySource;
   /** check's kms-key step: the state of the KMS key behind the passphrase, one line (throws for an unusable key). */
   kmsKeyState?(config: VolumeConfig, deadline: number): Promise<string>;

@@ -1,4 +1,6 @@
-// Serialises luks-ssm runs on one host, so volumes open one at a time (argon2 key slots can take GiBs each).
+// Locks in /run/luks-ssm: the host lock (key-slot work one at a time: argon2 key slots can take GiBs each) and the
+// volume locks (a run of one volume excludes other runs of it, and of volumes that share its mapping or mount point).
+import { createHash } from 'node:crypto';
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnlockError } from '../errors.ts';
@@ -6,6 +8,8 @@ import { createRunner } from '../exec/run.ts';
 import type { Runner } from '../types.ts';
 
 export const RUN_LOCK_DIR = '/run/luks-ssm';
+/** The host lock's file name. */
+export const HOST_LOCK = 'lock';
 
 /** flock's exit status when the wait times out (sysexits EX_TEMPFAIL), to tell it from flock's own errors. */
 const CONFLICT_EXIT = 75;
@@ -21,8 +25,8 @@ export interface RunLock {
  * to the open file description, which the child shares with us: it stays held by our descriptor after the
  * child exits, and the kernel drops it when we close the file or die, so a crashed run never leaves it stuck.
  */
-export async function acquireRunLock(opts: { dir: string; timeoutMs: number; run?: Runner }): Promise<RunLock> {
-  const path = join(opts.dir, 'lock');
+export async function acquireRunLock(opts: { dir: string; timeoutMs: number; run?: Runner; name?: string }): Promise<RunLock> {
+  const path = join(opts.dir, opts.name ?? HOST_LOCK);
   await mkdir(opts.dir, { recursive: true, mode: 0o700 });
   const file = await open(path, 'a', 0o600);
   const waitMs = Math.max(0, opts.timeoutMs);
@@ -53,6 +57,34 @@ export async function acquireRunLock(opts: { dir: string; timeoutMs: number; run
       await file.close();
     },
   };
+}
+
+/**
+ * The lock files of one volume's run. Besides the volume's own, one per mapping name and per mount point: the
+ * host lock no longer covers a whole run, so two volumes configured with the same mapping or mount point must
+ * still exclude each other (else both could see it free and the second mount would hide the first). Sorted, so
+ * every run takes them in the same order and two runs never deadlock.
+ */
+export function volumeLockNames(config: { volume: string; mapName: string; mountPoint: string }): string[] {
+  const mountHash = createHash('sha256').update(config.mountPoint).digest('hex').slice(0, 16);
+  return [`lock.volume.${config.volume}`, `lock.map.${config.mapName}`, `lock.mount.${mountHash}`].sort();
+}
+
+/** Takes `names` in order, each within what is left of `deadline`; on failure releases those already taken. */
+export async function acquireRunLocks(opts: { dir: string; names: string[]; deadline: number; now: () => number; run?: Runner }): Promise<RunLock> {
+  const held: RunLock[] = [];
+  const releaseAll = async () => {
+    for (const lock of held.splice(0).reverse()) await lock.release();
+  };
+  try {
+    for (const name of opts.names) {
+      held.push(await acquireRunLock({ dir: opts.dir, name, timeoutMs: Math.max(1, opts.deadline - opts.now()), run: opts.run }));
+    }
+  } catch (error) {
+    await releaseAll();
+    throw error;
+  }
+  return { release: releaseAll };
 }
 
 function formatSeconds(ms: number): string {

@@ -18,7 +18,7 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
   const { log, clock, run } = deps;
   const deadline = clock.now() + config.timeoutSec * 1000;
   const status = new StartStatus(deps.statusLine, clock, deadline);
-  const lock = await deps.acquireLock(deadline);
+  const lock = await deps.acquireVolumeLock(config, deadline);
   try {
     const state = await inspectVolume(run, config, deps.mountinfoPath);
     if (state.mountedHere) {

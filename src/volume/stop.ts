@@ -17,7 +17,7 @@ const STOP_TIMEOUT_MS = 60_000;
 export async function stopVolume(deps: VolumeDeps, config: VolumeConfig): Promise<StopOutcome> {
   const { log, run, clock } = deps;
   const deadline = clock.now() + STOP_TIMEOUT_MS;
-  const lock = await deps.acquireLock(deadline);
+  const lock = await deps.acquireVolumeLock(config, deadline);
   try {
     const state = await inspectVolume(run, config, deps.mountinfoPath);
     if (!state.mapping.active) {

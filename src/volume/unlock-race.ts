@@ -37,7 +37,13 @@ export async function openWithAwsOrTypedKey(deps: VolumeDeps, config: VolumeConf
     const attempt = queue.then(async () => {
       try {
         if (opened !== undefined) return 'late' as const;
-        await openLuks(deps.run, device, config.mapName, secret, { timeoutMs: Math.max(1, deadline - clock.now()) });
+        // The host lock only here: one key slot's argon2 at a time on the host, while other volumes' runs wait on AWS or ask.
+        const hostLock = await deps.acquireLock(deadline);
+        try {
+          await openLuks(deps.run, device, config.mapName, secret, { timeoutMs: Math.max(1, deadline - clock.now()) });
+        } finally {
+          await hostLock.release();
+        }
         opened = about;
         return 'opened' as const;
       } catch (error) {

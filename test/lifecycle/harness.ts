@@ -62,7 +62,7 @@ export function lifecycleDeps(emulator: Emulator, dev: FakeDev, over: Partial<Li
     env: credentialsEnv(emulator),
     hostname: 'test-host',
     devRoot: dev.root,
-    acquireLock: async () => ({ release: async () => {} }),
+    acquireLock: async () => ({ release: async () => {} }), acquireVolumeLock: async () => ({ release: async () => {} }),
     ...over,
   } as LifecycleDeps & { log: ReturnType<typeof createRecordingLogger> };
 }

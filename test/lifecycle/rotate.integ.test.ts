@@ -99,7 +99,7 @@ describe.skipIf(!canRunCryptsetup)('rotate (SSM, real cryptsetup)', () => {
     const log = createRecordingLogger();
     const deps = {
       run, clock: realClock, log, runDir: world.dev.root, devRoot: world.dev.root,
-      acquireLock: async () => ({ release: async () => {} }),
+      acquireLock: async () => ({ release: async () => {} }), acquireVolumeLock: async () => ({ release: async () => {} }),
       keySource: (c: VolumeConfig) => createKeySource(c, { env: credentialsEnv(world.emulator), clock: realClock, log, run, devRoot: world.dev.root }),
       activeDependents: async () => [], unitOfPid: async () => undefined,
     };

@@ -177,7 +177,7 @@ export function fakeDeps(sys: FakeSystem, source: KeySource, over: Partial<Volum
     log,
     runDir: join(sys.dir, 'run'),
     mountinfoPath: sys.mountinfoPath,
-    acquireLock: async () => ({ release: async () => {} }),
+    acquireLock: async () => ({ release: async () => {} }), acquireVolumeLock: async () => ({ release: async () => {} }),
     keySource: () => source,
     activeDependents: async () => [],
     unitOfPid: async () => undefined,

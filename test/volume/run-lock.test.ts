@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createRunner } from '../../src/exec/run.ts';
-import { acquireRunLock } from '../../src/volume/run-lock.ts';
+import { acquireRunLock, acquireRunLocks, volumeLockNames } from '../../src/volume/run-lock.ts';
 
 let base: string;
 let dir: string;
@@ -18,9 +18,9 @@ afterEach(async () => {
 });
 
 /** Whether another process could take the lock right now (flock -n exits 1 when it is held). */
-function freeForOthers(): boolean {
+function freeForOthers(name = 'lock'): boolean {
   try {
-    execFileSync('flock', ['--nonblock', join(dir, 'lock'), 'true'], { stdio: 'ignore', timeout: 5000 });
+    execFileSync('flock', ['--nonblock', join(dir, name), 'true'], { stdio: 'ignore', timeout: 5000 });
     return true;
   } catch {
     return false;
@@ -100,5 +100,33 @@ describe('acquireRunLock', () => {
       kind: 'SYSTEM',
       message: 'Failed to run flock: not found (install util-linux)',
     });
+  });
+});
+
+describe('acquireRunLocks (a volume run)', () => {
+  const config = { volume: 'data', mapName: 'data', mountPoint: '/srv/data' };
+
+  it('holds the volume locks, not the host lock, until release', async () => {
+    const names = volumeLockNames(config);
+    const lock = await acquireRunLocks({ dir, names, deadline: Date.now() + 1000, now: Date.now });
+    expect(names.map((n) => freeForOthers(n))).toEqual(names.map(() => false));
+    expect(freeForOthers('lock')).toBe(true);
+    await lock.release();
+    expect(names.map((n) => freeForOthers(n))).toEqual(names.map(() => true));
+  });
+
+  it('gives up with LOCKED naming the held file, and lets go of those it had taken', async () => {
+    const names = volumeLockNames(config);
+    const last = names.at(-1)!;
+    const holder = await acquireRunLock({ dir, name: last, timeoutMs: 1000 });
+    try {
+      await expect(acquireRunLocks({ dir, names, deadline: Date.now() + 300, now: Date.now })).rejects.toMatchObject({
+        kind: 'LOCKED',
+        message: expect.stringContaining(join(dir, last)),
+      });
+      expect(names.slice(0, -1).map((n) => freeForOthers(n))).toEqual(names.slice(0, -1).map(() => true));
+    } finally {
+      await holder.release();
+    }
   });
 });

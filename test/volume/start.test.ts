@@ -145,7 +145,7 @@ describe('startVolume', () => {
     sys = createFakeSystem(KEY);
     sys.luksDevices.clear();
     let released = 0;
-    const { deps } = fakeDeps(sys, keysSource([]), { acquireLock: async () => ({ release: async () => void (released += 1) }) });
+    const { deps } = fakeDeps(sys, keysSource([]), { acquireVolumeLock: async () => ({ release: async () => void (released += 1) }) });
     await rejection(startVolume(deps, fakeConfig(sys)));
     expect(released).toBe(1);
   });
