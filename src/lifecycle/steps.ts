@@ -49,21 +49,29 @@ export function resolveLifecycleDevice(deps: LifecycleDeps, config: VolumeConfig
 }
 
 /**
- * The volume's locks, then the host lock (the order start takes them in, so never a deadlock), both for the whole
- * verb: enroll and rotate write argon2 key slots at several points. A verb run by hand during an AWS outage
- * therefore holds back other volumes' key-slot work until its deadline.
+ * The volume's locks for the whole verb (a rotation never races an unlock or a stop of the same volume); `use` gets
+ * deps whose runner takes the host lock around each cryptsetup call, as start does around its open: enroll, rotate
+ * and recovery-key write and test argon2 key slots (GiBs each), but between those calls they may wait on AWS, and
+ * other volumes must open meanwhile. Volume locks first, then the host lock, as start takes them: never a deadlock.
  */
-export async function withLock<T>(deps: LifecycleDeps, config: VolumeConfig, use: () => Promise<T>): Promise<T> {
+export async function withLock<T>(deps: LifecycleDeps, config: VolumeConfig, use: (deps: LifecycleDeps) => Promise<T>): Promise<T> {
   const deadline = deps.clock.now() + config.timeoutSec * 1000;
   const volumeLock = await deps.acquireVolumeLock(config, deadline);
   try {
-    const hostLock = await deps.acquireLock(deadline);
-    try {
-      return await use();
-    } finally {
-      await hostLock.release();
-    }
+    return await use({ ...deps, run: cryptsetupUnderHostLock(deps, deadline) });
   } finally {
     await volumeLock.release();
   }
+}
+
+function cryptsetupUnderHostLock(deps: LifecycleDeps, deadline: number): Runner {
+  return async (file, args, options) => {
+    if (file !== 'cryptsetup') return deps.run(file, args, options);
+    const hostLock = await deps.acquireLock(deadline);
+    try {
+      return await deps.run(file, args, options);
+    } finally {
+      await hostLock.release();
+    }
+  };
 }

@@ -1,0 +1,59 @@
+// withLock: the volume's locks for the whole lifecycle verb, the host lock only around each cryptsetup call.
+import { describe, expect, it } from 'vitest';
+import { withLock, type LifecycleDeps } from '../../src/lifecycle/steps.ts';
+import { createFakeClock, createRecordingLogger } from '../aws/fakes.ts';
+import type { VolumeConfig } from '../../src/types.ts';
+
+const ok = { exitCode: 0, stdout: '', stderr: '', timedOut: false };
+
+function recordingDeps(events: string[]): LifecycleDeps {
+  return {
+    run: async (file, args) => {
+      events.push(`${file} ${args[0]}`);
+      return ok;
+    },
+    clock: createFakeClock(),
+    log: createRecordingLogger(),
+    env: {},
+    hostname: 'test',
+    acquireLock: async () => {
+      events.push('host lock');
+      return { release: async () => void events.push('host release') };
+    },
+    acquireVolumeLock: async (config) => {
+      events.push(`volume lock ${config.volume}`);
+      return { release: async () => void events.push('volume release') };
+    },
+  };
+}
+
+describe('withLock', () => {
+  it('holds the volume lock throughout and the host lock only around cryptsetup, not while waiting on other work', async () => {
+    const events: string[] = [];
+    const config = { volume: 'data', timeoutSec: 90 } as VolumeConfig;
+    const result = await withLock(recordingDeps(events), config, async (locked) => {
+      events.push('fetch key from AWS');
+      await locked.run('cryptsetup', ['luksAddKey', '/dev/sdb'], {});
+      await locked.run('blkid', ['/dev/sdb'], {});
+      await locked.run('cryptsetup', ['open', '--test-passphrase', '/dev/sdb'], {});
+      return 'done';
+    });
+    expect(result).toBe('done');
+    expect(events).toEqual([
+      'volume lock data',
+      'fetch key from AWS',
+      'host lock', 'cryptsetup luksAddKey', 'host release',
+      'blkid /dev/sdb',
+      'host lock', 'cryptsetup open', 'host release',
+      'volume release',
+    ]);
+  });
+
+  it('releases the volume lock when the verb fails', async () => {
+    const events: string[] = [];
+    await expect(withLock(recordingDeps(events), { volume: 'data', timeoutSec: 90 } as VolumeConfig, async () => {
+      throw new Error('boom');
+    })).rejects.toThrow('boom');
+    expect(events).toEqual(['volume lock data', 'volume release']);
+  });
+});
