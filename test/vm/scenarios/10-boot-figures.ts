@@ -6,7 +6,8 @@ import { check, expectSuccess, guestScript, type Scenario } from '../lib/scenari
 export const bootFigures: Scenario = {
   name: '10-boot-figures',
   needsProduct: true,
-  distros: ['bullseye', 'bookworm', 'trixie'],
+  // Debian 12 only: ~80-100 s a suite, and with Debian 11 and 13 in CI the 45-minute budget has no room for it there.
+  distros: ['bookworm'],
   async run(ctx) {
     check(ctx.vm.isRunning() && ctx.vm.bootKind() === 'reboot', 'needs the boot 02-enable-at-boot rebooted into (run it with 01 and 02 before it)');
     const figures = expectSuccess(await ctx.vm.run('boot figures', guestScript('10-boot-figures.sh', 'boot_figures'), 480_000), 'boot figures');
