@@ -1,6 +1,7 @@
 // `npm run reliability`: fuzzing (10,000 cases a target, fixed seed), the fleet simulation and the fault matrix, recorded under
 // docs/reliability/ and summed up in the README's generated Reliability section. `--check` writes nothing and
-// fails when a recorded file or the section is stale; `--long` adds the 10,000-host fleet and a random-seed fuzz run.
+// fails when a recorded file or the section is stale; `--long` adds the 10,000-host fleet, a random-seed fuzz run and
+// the 200-cycle soak in a guest. `--vm-records DIR` records the soak and power-cut results a VM run left in DIR.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { fleetChartSpec, renderSvg } from '../test/reliability/fleet/chart.ts';
 import { RETRY_MODES } from '../test/reliability/fleet/modes.ts';
 import { BOOT_SPREAD_MS, DEADLINE_MS, simulateFleet, SSM_STANDARD_BURST, SSM_STANDARD_TPS, type FleetResult } from '../test/reliability/fleet/simulate.ts';
 import { FUZZ_SEED } from '../test/reliability/fuzz-settings.ts';
+import { guestRecordsMarkdown, importGuestRecords, runLongSoak, vmRecordsDir } from '../test/reliability/guest/records.ts';
 import { renderReliabilityMarkdown, type FleetRecord, type FuzzRecord } from '../test/reliability/report.ts';
 import { checkFaultMatrix, faultMatrixSection } from '../test/reliability/fault-matrix-check.ts';
 
@@ -114,10 +116,15 @@ for (const hosts of [...CI_FLEETS, ...LONG_FLEETS]) {
 
 const matrix = checkFaultMatrix(ROOT, verdict);
 
+// The guest's soak and power-cut records come from VM runs (--vm-records DIR imports them; --long runs the long soak).
+const vmRecords = vmRecordsDir(process.argv.slice(2));
+if (vmRecords !== undefined && !check) console.log(`      recorded from ${vmRecords}: ${importGuestRecords(vmRecords, join(DOCS, 'results')).join(', ')}`);
+if (long && !check) verdict(runLongSoak(ROOT, join(DOCS, 'results')) === 0, 'soak in the guest, 200 cycles (node test/vm/run.ts --only 01,15)');
+
 const labels = Object.fromEntries(RETRY_MODES.map((m) => [m.name, m.label]));
 const readmePath = join(ROOT, 'README.md');
 const readme = readFileSync(readmePath, 'utf8');
-const fresh = withSection(readme, `${renderReliabilityMarkdown({ fuzz, fleets, labels, defaultMode: DEFAULT_MODE })}\n\n${faultMatrixSection(matrix)}`);
+const fresh = withSection(readme, `${renderReliabilityMarkdown({ fuzz, fleets, labels, defaultMode: DEFAULT_MODE })}\n\n${faultMatrixSection(matrix)}\n\n${guestRecordsMarkdown(join(DOCS, 'results'))}`);
 
 if (check) {
   for (const [name, text] of files) {

@@ -13,6 +13,7 @@ import { outage } from './09-outage.ts';
 import { bootFigures } from './10-boot-figures.ts';
 import { recoveryAtTerminal } from './11-recovery-at-terminal.ts';
 import { smallInstance } from './13-small-instance.ts';
+import { soak } from './15-soak.ts';
 import { killedStart } from './17-killed-start.ts';
 import { badConfig } from './20-bad-config.ts';
 import { badConfigAtBoot } from './21-bad-config-at-boot.ts';
@@ -22,7 +23,7 @@ import { badConfigAtBoot } from './21-bad-config-at-boot.ts';
 // the guest off. Each release's suite runs the scenarios whose `distros` name it, in this order (Debian 12 runs them
 // all).
 export const SCENARIOS: Scenario[] = [
-  smoke, install, enableAtBoot, bootFigures, stopStart, killedStart, busyMount, awsUnreachable, recoveryAtTerminal, badConfig,
+  smoke, install, enableAtBoot, bootFigures, stopStart, killedStart, soak, busyMount, awsUnreachable, recoveryAtTerminal, badConfig,
   lifecycle, cleanReboot, badConfigAtBoot, secretAbsent,
 ];
 
