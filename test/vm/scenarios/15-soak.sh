@@ -15,9 +15,10 @@ crypt_maps() {
   dmsetup ls --target crypt 2>/dev/null | awk '$1 != "No" {print $1}' | sort
 }
 
-# run_entries: what /run/luks-ssm holds besides the run lock (which stays by design: src/volume/run-lock.ts).
+# run_entries: what /run/luks-ssm holds besides the run locks (lock, lock.volume.*, lock.map.*, lock.mount.*: files
+# that stay by design, src/volume/run-lock.ts; flock drops the lock itself with the process).
 run_entries() {
-  ls -A /run/luks-ssm 2>/dev/null | grep -vx lock | tr '\n' ' '
+  ls -A /run/luks-ssm 2>/dev/null | grep -vE '^lock($|\.)' | tr '\n' ' '
 }
 
 soak_setup() {
