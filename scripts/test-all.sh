@@ -29,6 +29,7 @@ read -r -a VM_DISTROS <<< "${LUKS_SSM_VM_DISTROS:-bookworm bullseye trixie}"
 (
   for distro in "${VM_DISTROS[@]}"; do
     node test/vm/run.ts --distro "$distro" --build-image >"$results/image-$distro.log" 2>&1
+    touch "$results/image-$distro.done"
   done
 ) &
 images_pid=$!
@@ -49,11 +50,6 @@ else
   echo "vm-deb: 0 passed, 1 failed" > "$results/vm-deb.count"
 fi
 
-step "VM guest images (built in the background since the host tests)"
-wait "$images_pid"   # bounded: each build times out after 40 min (test/vm/lib/image.ts)
-# A failed build is reported here and again, as its suite's setup failure, below.
-for distro in "${VM_DISTROS[@]}"; do grep -hE 'guest image /|^FAIL' "$results/image-$distro.log"; done
-
 # One guest runs at a time (TCG keeps one core busy); the reliability run and the package checks take the other
 # core meanwhile. Their output is kept and shown after the VM suites, so neither interleaves with the other.
 (
@@ -68,6 +64,10 @@ host_checks_pid=$!
 # Debian 12 runs every scenario; Debian 11 and 13 the install, boot, stop/start, lifecycle and bad-config ones.
 for distro in "${VM_DISTROS[@]}"; do
   step "VM scenarios on Debian $distro (QEMU guest, real dm-crypt and systemd)"
+  # Its image only (the next ones keep building meanwhile); bounded: each build times out after 40 min
+  # (test/vm/lib/image.ts). A failed build shows here and again as the suite's setup failure.
+  while [[ ! -e "$results/image-$distro.done" ]] && kill -0 "$images_pid" 2>/dev/null; do sleep 2; done
+  grep -hE 'guest image /|^FAIL' "$results/image-$distro.log"
   node test/vm/run.ts --distro "$distro" ${deb:+--deb "$deb"} 2>&1 | tee "$results/vm-$distro.log"
   node scripts/count-results.mjs log "$results/vm-$distro.log" > "$results/vm-$distro.count"
 done
