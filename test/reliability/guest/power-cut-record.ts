@@ -1,5 +1,11 @@
 // The power-cut record: one row per verb, step and key source, from the lines the guest prints
 // (test/vm/scenarios/16-power-cut.sh) at the cut and in the boot after it.
+/** Each verb's steps in order (src/lifecycle/enroll.ts and rotate.ts: the names step() logs). */
+export const POWER_CUT_STEPS = {
+  enroll: ['store', 'add-key', 'verify', 'bind'],
+  rotate: ['generate', 'store', 'add-key', 'verify', 'bind', 'remove-old'],
+} as const;
+
 export interface PowerCutRow {
   verb: 'enroll' | 'rotate';
   step: string;

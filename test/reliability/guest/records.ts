@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PowerCutRecord, PowerCutRow } from './power-cut-record.ts';
+import { POWER_CUT_STEPS, type PowerCutRecord, type PowerCutRow } from './power-cut-record.ts';
 import { PEAK_GROWTH_MAX, type SoakRecord } from './soak-record.ts';
 
 export const SOAK_CI_CYCLES = 30;
@@ -44,8 +44,8 @@ function soakSection(records: SoakRecord[]): string[] {
     'Each cycle: `systemctl start luks-ssm@data`; every file written in earlier cycles checked against its SHA-256; a',
     'unit that needs the volume writes 4 KiB files (a temporary name, a rename, then the checksum to a witness list on',
     'the root disk) until `systemctl stop luks-ssm@data` stops it, unmounts and closes. Then nothing may be left: no',
-    'mount, no dm-crypt mapping, no new entry in /run/luks-ssm, no luks-ssm process. CI runs 30 cycles in the Debian',
-    '12 suite; `npm run reliability -- --long` runs 200.',
+    'mount, no dm-crypt mapping, nothing in /run/luks-ssm but its lock files, no luks-ssm process. CI runs 30 cycles in',
+    'the Debian 12 suite (~10 min); `npm run reliability -- --long` runs 200.',
     '',
     '| cycles | recorded | files written / checked at the end | lost or corrupted | leaks after a stop | start, median / max | memory peak of a start, MiB: first / last / min / max |',
     '| ---: | --- | --- | ---: | ---: | --- | --- |',
@@ -61,7 +61,7 @@ function soakSection(records: SoakRecord[]): string[] {
 const VERB_NAMES: Record<string, string> = { enroll: '`enroll --add-to-existing`', rotate: '`rotate`' };
 
 function cell(row: PowerCutRow | undefined): string {
-  if (row === undefined) return 'not run';
+  if (row === undefined) return 'not run yet';
   const stopped = row.stoppedAfterStep ? '' : ' (finished before the cut)';
   const second = row.rerunExit === 0 ? (row.opensAfterRerun ? 'completed, opens' : 'completed, **does not open**') : `**exit ${row.rerunExit}**`;
   return `${row.opened === 'no' ? '**did not open**' : `opened (${row.opened})`}${stopped}; second run ${second}`;
@@ -69,7 +69,7 @@ function cell(row: PowerCutRow | undefined): string {
 
 function powerCutSection(record: PowerCutRecord | undefined): string[] {
   if (record === undefined) return ['Not recorded yet: `node test/vm/run.ts --only 01,16`, then `npm run reliability -- --vm-records .vm-work/bookworm`.'];
-  const steps = [...new Map(record.rows.map((r) => [`${r.verb} ${r.step}`, r])).values()];
+  const steps = (Object.keys(POWER_CUT_STEPS) as Array<keyof typeof POWER_CUT_STEPS>).flatMap((verb) => POWER_CUT_STEPS[verb].map((step) => ({ verb, step })));
   return [
     `Recorded ${record.date} in the Debian 12 guest (test/vm/scenarios/16-power-cut, opt-in: one boot per step). The verb runs`,
     'on two volumes at once (key source ssm on one disk, kms on another) and each run is stopped (SIGSTOP) right after the',

@@ -14,6 +14,7 @@ import { bootFigures } from './10-boot-figures.ts';
 import { recoveryAtTerminal } from './11-recovery-at-terminal.ts';
 import { smallInstance } from './13-small-instance.ts';
 import { soak } from './15-soak.ts';
+import { powerCut } from './16-power-cut.ts';
 import { killedStart } from './17-killed-start.ts';
 import { badConfig } from './20-bad-config.ts';
 import { badConfigAtBoot } from './21-bad-config-at-boot.ts';
@@ -32,5 +33,6 @@ export const SCENARIOS: Scenario[] = [
  * (one AWS-down boot and the person steps): over the ~5 min a scenario may add to the 45-min CI run, so it stays
  * opt-in; its terminal case (5b) is 11-recovery-at-terminal, in CI. It runs after 02-enable-at-boot: `--only 01,02,09`.
  * 13-small-instance (#13): `--memory 512 --only 01,13` (two boots of its own; three when the run's boots are bigger).
+ * 16-power-cut (#14): `--only 01,16`, a boot per step (10), ~25 min.
  */
-export const OPT_IN_SCENARIOS: Scenario[] = [outage, smallInstance];
+export const OPT_IN_SCENARIOS: Scenario[] = [outage, smallInstance, powerCut];
