@@ -58,16 +58,17 @@ export async function withLock<T>(deps: LifecycleDeps, config: VolumeConfig, use
   const deadline = deps.clock.now() + config.timeoutSec * 1000;
   const volumeLock = await deps.acquireVolumeLock(config, deadline);
   try {
-    return await use({ ...deps, run: cryptsetupUnderHostLock(deps, deadline) });
+    return await use({ ...deps, run: cryptsetupUnderHostLock(deps, config.timeoutSec * 1000) });
   } finally {
     await volumeLock.release();
   }
 }
 
-function cryptsetupUnderHostLock(deps: LifecycleDeps, deadline: number): Runner {
+/** Each call waits up to `waitMs` for the host lock: a verb slowed past TIMEOUT_SEC by AWS must not fail its next step at once. */
+function cryptsetupUnderHostLock(deps: LifecycleDeps, waitMs: number): Runner {
   return async (file, args, options) => {
     if (file !== 'cryptsetup') return deps.run(file, args, options);
-    const hostLock = await deps.acquireLock(deadline);
+    const hostLock = await deps.acquireLock(deps.clock.now() + waitMs);
     try {
       return await deps.run(file, args, options);
     } finally {

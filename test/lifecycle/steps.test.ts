@@ -56,4 +56,20 @@ describe('withLock', () => {
     })).rejects.toThrow('boom');
     expect(events).toEqual(['volume lock data', 'volume release']);
   });
+
+  it('each cryptsetup call may wait TIMEOUT_SEC for the host lock, even when the verb has already run longer than that', async () => {
+    const deps = recordingDeps([]);
+    const clock = createFakeClock();
+    const waits: number[] = [];
+    const config = { volume: 'data', timeoutSec: 15 } as VolumeConfig;
+    await withLock({ ...deps, clock, acquireLock: async (deadline) => {
+      waits.push(deadline - clock.now());
+      return { release: async () => {} };
+    } }, config, async (locked) => {
+      await locked.run('cryptsetup', ['luksAddKey', '/dev/sdb'], {});
+      clock.advance(60_000); // AWS retries and argon2 slots: the verb is past its 15 s
+      await locked.run('cryptsetup', ['luksKillSlot', '/dev/sdb', '0'], {});
+    });
+    expect(waits).toEqual([15_000, 15_000]);
+  });
 });
