@@ -66,8 +66,10 @@ export async function acquireRunLock(opts: { dir: string; timeoutMs: number; run
  * every run takes them in the same order and two runs never deadlock.
  */
 export function volumeLockNames(config: { volume: string; mapName: string; mountPoint: string }): string[] {
-  const mountHash = createHash('sha256').update(config.mountPoint).digest('hex').slice(0, 16);
-  return [`lock.volume.${config.volume}`, `lock.map.${config.mapName}`, `lock.mount.${mountHash}`].sort();
+  // Hashed: a fixed length whatever the name (a 250-character volume name fits NAME_MAX, "lock.volume." + it does
+  // not), and never "<name>.json", the unlock records' form, whose rename would swap out a lock file's inode.
+  const hash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
+  return [`lock.volume.${hash(config.volume)}`, `lock.map.${hash(config.mapName)}`, `lock.mount.${hash(config.mountPoint)}`].sort();
 }
 
 /** Takes `names` in order, each within what is left of `deadline`; on failure releases those already taken. */

@@ -152,9 +152,16 @@ describe('several volumes in one AWS outage', () => {
     const sameMap = volumeLockNames({ volume: 'b', mapName: 'data', mountPoint: '/srv/b' });
     const sameMount = volumeLockNames({ volume: 'c', mapName: 'c', mountPoint: '/srv/a' });
     const other = volumeLockNames({ volume: 'd', mapName: 'd', mountPoint: '/srv/d' });
-    expect(one.filter((n) => sameMap.includes(n))).toEqual(['lock.map.data']);
+    expect(one.filter((n) => sameMap.includes(n))).toEqual([expect.stringMatching(/^lock\.map\.[0-9a-f]{16}$/)]);
     expect(one.filter((n) => sameMount.includes(n))).toHaveLength(1);
     expect(one.filter((n) => other.includes(n))).toEqual([]);
     expect(one).toEqual([...one].sort());
+  });
+
+  it('lock file names fit NAME_MAX for the longest volume name and never take an unlock record\'s form (<volume>.json)', () => {
+    const longest = volumeLockNames({ volume: 'v'.repeat(250), mapName: 'm'.repeat(127), mountPoint: `/${'d'.repeat(4000)}` });
+    for (const name of longest) expect(Buffer.byteLength(name)).toBeLessThanOrEqual(255);
+    const record = volumeLockNames({ volume: 'a.json', mapName: 'x.json', mountPoint: '/srv/a' });
+    for (const name of record) expect(name).toMatch(/^lock\.(volume|map|mount)\.[0-9a-f]{16}$/);
   });
 });
