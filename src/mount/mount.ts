@@ -91,7 +91,7 @@ export async function unmountFilesystem(
       throw new UnlockError('SYSTEM', `Failed to unmount ${target}: ${walkRefusal(target, new WalkError('symlink', target)).message}`);
     }
     // A mount root can't be renamed or replaced in the parent held open, so the mount seen here is the one umount gets.
-    if (opts.mountId !== undefined) checkMountId(parent, target, opts.mountId);
+    if (opts.mountId !== undefined && !isStillMounted(parent, target, opts.mountId)) return 'unmounted';
     result = await run('umount', ['--no-canonicalize', '--', via], { timeoutMs: opts.timeoutMs ?? DEFAULT_MOUNT_TIMEOUT_MS, fd3: parent });
   } finally {
     closeSync(parent);
@@ -111,7 +111,11 @@ export async function unmountFilesystem(
 /** O_PATH: a handle on the name that never calls into its filesystem (a hung FUSE server can't block it). */
 const O_PATH = 0o10000000;
 
-function checkMountId(parent: number, target: string, expected: number): void {
+/**
+ * Whether `target` (in `parent`) is still the root of mount `expected`: false when it was unmounted since (the name
+ * then lies on the parent's mount, as after an admin's umount); throws when another mount has taken its place.
+ */
+function isStillMounted(parent: number, target: string, expected: number): boolean {
   let fd: number;
   try {
     fd = openSync(fdPath(parent, basename(target)), O_PATH | constants.O_NOFOLLOW | constants.O_DIRECTORY);
@@ -120,11 +124,11 @@ function checkMountId(parent: number, target: string, expected: number): void {
   }
   try {
     const found = mountIdOf(fd);
-    if (found !== expected) {
-      throw new UnlockError('SYSTEM', `Failed to unmount ${target}: the mount there changed since luks-ssm looked (mount id ${expected}, now ${found}); left it alone`, {
-        hint: `check who can write to the directories above ${target}`,
-      });
-    }
+    if (found === expected) return true;
+    if (found === mountIdOf(parent)) return false;
+    throw new UnlockError('SYSTEM', `Failed to unmount ${target}: the mount there changed since luks-ssm looked (mount id ${expected}, now ${found}); left it alone`, {
+      hint: `check who can write to the directories above ${target}`,
+    });
   } finally {
     closeSync(fd);
   }

@@ -101,4 +101,16 @@ describe.skipIf(!canLoopMount())('mount and umount on a loop-mounted image (root
       await run('umount', [join(moved, 'data')], { timeoutMs: 10_000 });
     }
   });
+
+  it('with a mount id, a mount already gone (an admin unmounted it since) counts as unmounted', async () => {
+    const point = openMountPoint(target, { mode: 0o700, allowNonEmpty: true });
+    try {
+      await mountFilesystem(run, { source: image, point, fsType: 'ext4', options: 'loop' });
+    } finally {
+      point.close();
+    }
+    const inspected = (await findMountAt(target))!;
+    await run('umount', [target], { timeoutMs: 10_000 });
+    expect(await unmountFilesystem(run, target, { mountId: inspected.mountId })).toBe('unmounted');
+  });
 });
