@@ -137,8 +137,9 @@ export async function openWithAwsOrTypedKey(deps: VolumeDeps, config: VolumeConf
       };
     } catch (error) {
       if (stopAws.signal.aborted) return { opened: opened !== undefined };
-      // cryptsetup itself failing is not the key source's failure: a typed key would fail the same way.
-      if (isUnlockError(error) && (error.kind === 'SYSTEM' || error.kind === 'SLOT_TOO_COSTLY')) throw error;
+      // cryptsetup itself failing, or the host lock not coming in time, is not the key source's failure: a typed
+      // key would fail the same way.
+      if (isUnlockError(error) && (error.kind === 'SYSTEM' || error.kind === 'SLOT_TOO_COSTLY' || error.kind === 'LOCKED')) throw error;
       return { opened: false, error };
     }
   };
