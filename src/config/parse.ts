@@ -115,7 +115,7 @@ function splitWithIni(scanned: Array<ConfigEntry & { quoted: boolean }>): Config
 
 /**
  * Quotes text from a file for a message, cut short so the message stays one readable line. Control
- * characters are shown escaped (\r, \x0b, \u2028): a lone CR or a line separator from the file must not
+ * characters are shown escaped (\x0d, \x0b, \u2028): a lone CR or a line separator from the file must not
  * reach the journal raw (found by the config fuzzer, #14).
  */
 export function quote(text: string, max = 60): string {

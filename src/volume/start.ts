@@ -98,13 +98,13 @@ async function mountVolume(deps: VolumeDeps, config: VolumeConfig, deadline: num
     point.close();
   }
   deps.log.info({ volume: config.volume, mountPoint: config.mountPoint, options: config.mountOptions }, `mounted ${mapperPath(config.mapName)} on ${config.mountPoint}`);
-  await warnIfErrorsRecorded(deps, config);
+  await warnIfErrorsRecorded(deps, config, deadline);
 }
 
 /** Mounted, but the kernel or a past fsck recorded errors in it: fsck needs it unmounted, so only a person can choose when. */
-async function warnIfErrorsRecorded(deps: VolumeDeps, config: VolumeConfig): Promise<void> {
+async function warnIfErrorsRecorded(deps: VolumeDeps, config: VolumeConfig, deadline: number): Promise<void> {
   const device = mapperPath(config.mapName);
-  const state = await recordedErrors(deps.run, device, config.fsType);
+  const state = await recordedErrors(deps.run, device, config.fsType, deadline - deps.clock.now());
   if (state === undefined) return;
   deps.log.warn({ volume: config.volume, device, state },
     `${device} has errors recorded (filesystem state: ${state}), mounted it anyway: run fsck -f ${device} while it is unmounted (umount ${config.mountPoint} first; luks-ssm start ${config.volume} mounts it again)`);

@@ -34,4 +34,16 @@ describe('recordedErrors', () => {
     expect(await fakes.calls('dumpe2fs')).toEqual([]);
     expect(await recordedErrors(createRunner({ path: '/nonexistent' }), '/dev/mapper/data', 'ext4')).toBeUndefined();
   });
+
+  it('waits at most 5 s for dumpe2fs, and no longer than what is left of start\'s deadline', async () => {
+    const timeouts: number[] = [];
+    const recording: Runner = async (_file, _args, options) => {
+      timeouts.push(options?.timeoutMs ?? -1);
+      return { exitCode: 0, stdout: header('clean'), stderr: '', timedOut: false };
+    };
+    await recordedErrors(recording, '/dev/mapper/data', 'ext4');
+    await recordedErrors(recording, '/dev/mapper/data', 'ext4', 1_200);
+    await recordedErrors(recording, '/dev/mapper/data', 'ext4', -300);
+    expect(timeouts).toEqual([5_000, 1_200, 1]);
+  });
 });
