@@ -28,6 +28,16 @@ function canLoopMount(): boolean {
   }
 }
 
+/** The test image mounted at `target` the way start does: onto the checked mount point's descriptor. */
+async function mountImage(options: string): Promise<void> {
+  const point = openMountPoint(target, { mode: 0o700, allowNonEmpty: true });
+  try {
+    await mountFilesystem(run, { source: image, point, fsType: 'ext4', options });
+  } finally {
+    point.close();
+  }
+}
+
 describe.skipIf(!canLoopMount())('mount and umount on a loop-mounted image (root)', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'luks-ssm-mount-integ-'));
@@ -43,12 +53,7 @@ describe.skipIf(!canLoopMount())('mount and umount on a loop-mounted image (root
   });
 
   it('mounts, refuses to unmount while busy (naming the holder), then unmounts', async () => {
-    const point = openMountPoint(target, { mode: 0o700, allowNonEmpty: false });
-    try {
-      await mountFilesystem(run, { source: image, point, fsType: 'ext4', options: 'loop,noatime' });
-    } finally {
-      point.close();
-    }
+    await mountImage('loop,noatime');
     const mounted = await findMountAt(target);
     expect(mounted).toMatchObject({ fsType: 'ext4', target });
     expect(mounted!.options.split(',')).toContain('noatime');
@@ -70,12 +75,7 @@ describe.skipIf(!canLoopMount())('mount and umount on a loop-mounted image (root
   });
 
   it('with a mount id, unmounts only that mount: a look-alike put at its path since is left mounted', async () => {
-    const point = openMountPoint(target, { mode: 0o700, allowNonEmpty: false });
-    try {
-      await mountFilesystem(run, { source: image, point, fsType: 'ext4', options: 'loop' });
-    } finally {
-      point.close();
-    }
+    await mountImage('loop');
     const inspected = (await findMountAt(target))!;
     // Between stop's inspection and its umount, a writer of a directory above moves the volume's mount away with
     // its parent and mounts something of its own at the same path.
@@ -103,12 +103,7 @@ describe.skipIf(!canLoopMount())('mount and umount on a loop-mounted image (root
   });
 
   it('with a mount id, a mount already gone (an admin unmounted it since) counts as unmounted', async () => {
-    const point = openMountPoint(target, { mode: 0o700, allowNonEmpty: true });
-    try {
-      await mountFilesystem(run, { source: image, point, fsType: 'ext4', options: 'loop' });
-    } finally {
-      point.close();
-    }
+    await mountImage('loop');
     const inspected = (await findMountAt(target))!;
     await run('umount', [target], { timeoutMs: 10_000 });
     expect(await unmountFilesystem(run, target, { mountId: inspected.mountId })).toBe('unmounted');
