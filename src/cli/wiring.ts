@@ -62,6 +62,8 @@ export function createVolumeDeps(opts: WiringOptions): VolumeDeps {
       const { acquireRunLocks, volumeLockNames } = await import('../volume/run-lock.ts');
       return acquireRunLocks({ dir: runDir, names: volumeLockNames(config), deadline, now: Date.now, run });
     },
+    acquireDeviceLock: async (device, holder, deadline) =>
+      (await import('../volume/device-lock.ts')).acquireDeviceLock({ dir: runDir, device, holder, deadline, now: Date.now, run }),
     keySource: (config) => deferKeySource(async () => (await keySources()).createKeySource(config, sourceDeps)),
     kmsKeyState: async (config, deadline) => (await keySources()).checkVolumeKmsKey(config, sourceDeps, deadline),
     imdsExposure: async (config) => {

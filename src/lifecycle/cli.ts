@@ -26,6 +26,7 @@ export async function runLifecycleVerb(verb: 'enroll' | 'rotate' | 'recovery-key
     run: deps.run, clock: deps.clock, log: deps.log, env: io.env, hostname: hostname(),
     acquireLock: (deadline) => deps.acquireLock(deadline),
     acquireVolumeLock: (c, deadline) => deps.acquireVolumeLock(c, deadline),
+    acquireDeviceLock: (device, holder, deadline) => deps.acquireDeviceLock(device, holder, deadline),
     ...(deps.devRoot === undefined ? {} : { devRoot: deps.devRoot }),
   };
   // Opened first: a refusal (stdout no terminal, --output exists) must come before anything changes.

@@ -39,7 +39,7 @@ export async function enrollVolume(deps: LifecycleDeps, config: VolumeConfig, op
   }
   if (opts.addToExisting && opts.existingKey === undefined) throw new UnlockError('USAGE', '--add-to-existing needs the existing passphrase on stdin or in --existing-key-file');
   const device = await resolveLifecycleDevice(deps, config);
-  return withLock(deps, config, async (deps) => {
+  return withLock(deps, config, device, async (deps) => {
     const report = createReport();
     const store = createStore(config, deps, device);
     const luks = await isLuks(deps.run, device);

@@ -18,7 +18,7 @@ import { createReport, resolveLifecycleDevice, step, withLock, type LifecycleDep
 export async function addRecoveryKey(deps: LifecycleDeps, config: VolumeConfig, output: RecoveryOutput): Promise<LifecycleReport> {
   try {
     const device = await resolveLifecycleDevice(deps, config);
-    return await withLock(deps, config, (locked) => addWithLock(locked, config, output, device));
+    return await withLock(deps, config, device, (locked) => addWithLock(locked, config, output, device));
   } finally {
     await output.abandon();
   }

@@ -23,7 +23,7 @@ export interface RotateOptions {
 export async function rotateVolume(deps: LifecycleDeps, config: VolumeConfig, opts: RotateOptions = {}): Promise<LifecycleReport> {
   refuseUnrotatable(config);
   const device = await resolveLifecycleDevice(deps, config);
-  return withLock(deps, config, async (deps) => {
+  return withLock(deps, config, device, async (deps) => {
     const store = createStore(config, deps, device);
     const survey = await surveyKeys(store, deps.run, device);
     if (survey === undefined) {

@@ -14,6 +14,8 @@ export interface LifecycleDeps {
   acquireLock(deadline: number): Promise<RunLock>;
   /** The volume locks start and stop take, so a rotation never races an unlock or a stop of the same volume. */
   acquireVolumeLock(config: VolumeConfig, deadline: number): Promise<RunLock>;
+  /** The device's lock start, stop and check take: another config naming the same disk never works on it meanwhile. */
+  acquireDeviceLock(device: string, holder: string, deadline: number): Promise<RunLock>;
   /** Tests interrupt a run here: a throw after step `name` is a crash at that point. */
   afterStep?: (name: string) => void | Promise<void>;
 }
@@ -49,16 +51,22 @@ export function resolveLifecycleDevice(deps: LifecycleDeps, config: VolumeConfig
 }
 
 /**
- * The volume's locks for the whole verb (a rotation never races an unlock or a stop of the same volume); `use` gets
- * deps whose runner takes the host lock around each cryptsetup call, as start does around its open: enroll, rotate
- * and recovery-key write and test argon2 key slots (GiBs each), but between those calls they may wait on AWS, and
- * other volumes must open meanwhile. Volume locks first, then the host lock, as start takes them: never a deadlock.
+ * The volume's locks and the resolved `device`'s lock for the whole verb (a rotation never races an unlock or a stop
+ * of the same volume, nor of another config naming the same disk); `use` gets deps whose runner takes the host lock
+ * around each cryptsetup call, as start does around its open: enroll, rotate and recovery-key write and test argon2
+ * key slots (GiBs each), but between those calls they may wait on AWS, and other volumes must open meanwhile. Volume
+ * locks, then the device lock, then the host lock, as start takes them: never a deadlock (src/volume/device-lock.ts).
  */
-export async function withLock<T>(deps: LifecycleDeps, config: VolumeConfig, use: (deps: LifecycleDeps) => Promise<T>): Promise<T> {
+export async function withLock<T>(deps: LifecycleDeps, config: VolumeConfig, device: string, use: (deps: LifecycleDeps) => Promise<T>): Promise<T> {
   const deadline = deps.clock.now() + config.timeoutSec * 1000;
   const volumeLock = await deps.acquireVolumeLock(config, deadline);
   try {
-    return await use({ ...deps, run: cryptsetupUnderHostLock(deps, config.timeoutSec * 1000) });
+    const deviceLock = await deps.acquireDeviceLock(device, config.volume, deadline);
+    try {
+      return await use({ ...deps, run: cryptsetupUnderHostLock(deps, config.timeoutSec * 1000) });
+    } finally {
+      await deviceLock.release();
+    }
   } finally {
     await volumeLock.release();
   }

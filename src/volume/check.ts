@@ -5,8 +5,8 @@ import { resolveDevice } from '../device/resolve.ts';
 import { isLuks } from '../luks/cryptsetup.ts';
 import { slotOpenedBy } from '../luks/keyslots.ts';
 import { describeRecovery, readRecoverySlots } from '../luks/recovery-token.ts';
-import { withSecret } from '../secret/secret.ts';
-import type { VolumeDeps } from './deps.ts';
+import { withSecret, type Secret } from '../secret/secret.ts';
+import type { RunLock, VolumeDeps } from './deps.ts';
 import { denyExecmem } from './selinux.ts';
 import { explainTooCostly, slotCost } from './slot-cost.ts';
 import type { VolumeConfig } from '../types.ts';
@@ -35,6 +35,8 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promi
   let device = '';
   /** Which key slot the key step's key opened, and how long cryptsetup took to say so. */
   let opened: Opened | undefined;
+  /** Held from the device step to the end: a run of another config naming this disk (a rotation) must not change it under the check. */
+  let deviceLock: RunLock | undefined;
   const deny = await denyExecmem(deps.selinuxRoot);
   const steps: Step[] = [
     { name: 'config', run: async () => config.sources.join(', ') },
@@ -49,6 +51,7 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promi
           devRoot: deps.devRoot,
           allowRegularFile: true,
         });
+        deviceLock = await deps.acquireDeviceLock(device, config.volume, deadline);
         return device === config.device ? device : `${config.device} -> ${device}`;
       },
     },
@@ -71,11 +74,10 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promi
           const found = await withSecret(key.secret, async (secret) => {
             const fetched = `${key.source}${key.version === undefined ? '' : ` version ${key.version}`}${key.region ? ` (${key.region})` : ''}: ${secret.length} bytes`;
             first ??= fetched;
-            const started = deps.clock.now();
-            const slot = await slotOpenedBy(deps.run, device, secret).catch(async (error: unknown) => {
+            const tested = await testUnderHostLock(deps, device, secret, deadline).catch(async (error: unknown) => {
               throw isUnlockError(error) && error.kind === 'SLOT_TOO_COSTLY' ? await explainTooCostly(deps, config, device, error, `test a key on ${device}`) : error;
             });
-            return slot === undefined ? undefined : { fetched, slot, ms: deps.clock.now() - started };
+            return tested.slot === undefined ? undefined : { fetched, slot: tested.slot, ms: tested.ms };
           });
           if (found === undefined) continue;
           opened = found;
@@ -107,18 +109,37 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promi
   ];
 
   const report: CheckReport = { steps: [], failure: undefined };
-  for (const step of steps) {
-    try {
-      const result = await step.run();
-      report.steps.push(typeof result === 'string' ? { name: step.name, ok: true, detail: result } : { name: step.name, ok: true, ...result });
-    } catch (error) {
-      if (!isUnlockError(error)) throw error;
-      report.steps.push({ name: step.name, ok: false, detail: error.message, hint: error.hint });
-      report.failure = error;
-      break;
+  try {
+    for (const step of steps) {
+      try {
+        const result = await step.run();
+        report.steps.push(typeof result === 'string' ? { name: step.name, ok: true, detail: result } : { name: step.name, ok: true, ...result });
+      } catch (error) {
+        if (!isUnlockError(error)) throw error;
+        report.steps.push({ name: step.name, ok: false, detail: error.message, hint: error.hint });
+        report.failure = error;
+        break;
+      }
     }
+  } finally {
+    await deviceLock?.release();
   }
   return report;
+}
+
+/**
+ * --test-passphrase runs the slot's argon2 (GiBs each) like an open: under the host lock, as start's and the
+ * lifecycle verbs' key-slot work. Timed from when cryptsetup starts, not from the wait for the lock.
+ */
+async function testUnderHostLock(deps: VolumeDeps, device: string, secret: Secret, deadline: number): Promise<{ slot: number | undefined; ms: number }> {
+  const hostLock = await deps.acquireLock(deadline);
+  try {
+    const started = deps.clock.now();
+    const slot = await slotOpenedBy(deps.run, device, secret);
+    return { slot, ms: deps.clock.now() - started };
+  } finally {
+    await hostLock.release();
+  }
 }
 
 /** Warns, not fails: check itself runs under Node, so where the boolean bites, it is the service that would fail. */

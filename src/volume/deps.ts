@@ -25,6 +25,11 @@ export interface VolumeDeps {
   acquireLock(deadline: number): Promise<RunLock>;
   /** The locks of one volume's run (its name, mapping and mount point), held for the whole run; gives up at `deadline`. */
   acquireVolumeLock(config: VolumeConfig, deadline: number): Promise<RunLock>;
+  /**
+   * The lock of the resolved `device` (its device number), for `holder`'s run: configs naming one disk by different
+   * names exclude each other. Taken after the volume locks, before the host lock (order: src/volume/device-lock.ts).
+   */
+  acquireDeviceLock(device: string, holder: string, deadline: number): Promise<RunLock>;
   keySource(config: VolumeConfig): KeySource;
   /** check's kms-key step: the state of the KMS key behind the passphrase, one line (throws for an unusable key). */
   kmsKeyState?(config: VolumeConfig, deadline: number): Promise<string>;

@@ -1,5 +1,6 @@
 // The truth about a volume, read from the system (dm table, mountinfo), never from the unit's state.
 import { realpath, stat } from 'node:fs/promises';
+import { majorMinor } from '../device/device-number.ts';
 import { mappingStatus, type MappingStatus } from '../luks/cryptsetup.ts';
 import { mountAt } from '../mount/mount-table.ts';
 import { MOUNTINFO_PATH, readMounts, type MountEntry } from '../mount/mountinfo.ts';
@@ -33,9 +34,7 @@ export type MapperDevice = (path: string) => Promise<string | undefined>;
 const statMapperDevice: MapperDevice = async (path) => {
   const info = await stat(path).catch(() => undefined);
   if (info === undefined || !info.isBlockDevice()) return undefined;
-  // glibc's major()/minor() of a dev_t (the numbers a dm device gets fit in 32 bits).
-  const dev = info.rdev;
-  return `${((dev >>> 8) & 0xfff) | (Math.floor(dev / 2 ** 32) & ~0xfff)}:${(dev & 0xff) | ((dev >>> 12) & ~0xff)}`;
+  return majorMinor(info.rdev);
 };
 
 /**

@@ -89,6 +89,6 @@ export async function acquireRunLocks(opts: { dir: string; names: string[]; dead
   return { release: releaseAll };
 }
 
-function formatSeconds(ms: number): string {
+export function formatSeconds(ms: number): string {
   return ms % 1000 === 0 ? String(ms / 1000) : (ms / 1000).toFixed(1);
 }

@@ -7,7 +7,7 @@ import { mountFilesystem } from '../mount/mount.ts';
 import { openMountPoint } from '../mount/mount-point.ts';
 import { writeUnlockRecord, type UnlockRecord } from './unlock-record.ts';
 import { inspectVolume, mapperPath } from './inspect.ts';
-import type { VolumeDeps } from './deps.ts';
+import type { RunLock, VolumeDeps } from './deps.ts';
 import { StartStatus } from './start-status.ts';
 import { openWithAwsOrTypedKey } from './unlock-race.ts';
 import type { VolumeConfig } from '../types.ts';
@@ -19,6 +19,7 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
   const deadline = clock.now() + config.timeoutSec * 1000;
   const status = new StartStatus(deps.statusLine, clock, deadline);
   const lock = await deps.acquireVolumeLock(config, deadline);
+  let deviceLock: RunLock | undefined;
   try {
     const state = await inspectVolume(run, config, deps.mountinfoPath);
     if (state.mountedHere) {
@@ -38,6 +39,8 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
       clock,
       devRoot: deps.devRoot,
     });
+    // Once resolved (it may appear only now): another config may name this disk by another path.
+    deviceLock = await deps.acquireDeviceLock(device, config.volume, deadline);
     if (state.mapping.active) {
       await refuseForeignMapping(state.mapping.device, device, config);
       log.info({ volume: config.volume }, `${mapperPath(config.mapName)} is already open, mounting it`);
@@ -68,6 +71,7 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
     return 'unlocked';
   } finally {
     await status.clear();
+    await deviceLock?.release();
     await lock.release();
   }
 }

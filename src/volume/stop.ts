@@ -1,12 +1,12 @@
 // `stop`: unmount (never forced; if busy, name who holds it and change nothing), then close the mapping.
-import { UnlockError } from '../errors.ts';
+import { isUnlockError, UnlockError } from '../errors.ts';
 import { closeLuks } from '../luks/cryptsetup.ts';
 import { findHolders } from '../mount/holders.ts';
 import { unmountFilesystem } from '../mount/mount.ts';
 import { MOUNTINFO_PATH } from '../mount/mountinfo.ts';
 import { removeUnlockRecord } from './unlock-record.ts';
-import { inspectVolume, mapperPath } from './inspect.ts';
-import type { VolumeDeps } from './deps.ts';
+import { inspectVolume, mapperPath, type VolumeState } from './inspect.ts';
+import type { RunLock, VolumeDeps } from './deps.ts';
 import type { VolumeConfig } from '../types.ts';
 
 export type StopOutcome = 'already-closed' | 'closed';
@@ -28,20 +28,45 @@ export async function stopVolume(deps: VolumeDeps, config: VolumeConfig): Promis
       log.info({ volume: config.volume }, `${config.volume} is not open, nothing to do`);
       return 'already-closed';
     }
-    const ours = [...(state.mountedHere && state.mountAtTarget ? [state.mountAtTarget] : []), ...state.mountedElsewhere];
-    // Ids from a mountinfo file other than the kernel's (tests) mean nothing to the kernel: there the path decides.
-    const byId = (deps.mountinfoPath ?? MOUNTINFO_PATH) === MOUNTINFO_PATH;
-    for (const { target: where, mountId } of ours) {
-      const result = await unmountFilesystem(run, where, { timeoutMs: Math.max(1, deadline - clock.now()), mountId: byId ? mountId : undefined });
-      if (result === 'busy') throw await busyError(deps, where);
-      log.info({ volume: config.volume, mountPoint: where }, `unmounted ${where}`);
+    const deviceLock = await lockMappedDevice(deps, config, state.mapping.device, deadline);
+    try {
+      return await unmountAndClose(deps, config, state, deadline);
+    } finally {
+      await deviceLock.release();
     }
-    await closeLuks(run, config.mapName);
-    await removeUnlockRecord(deps.runDir, config.volume);
-    log.info({ volume: config.volume }, `closed ${mapperPath(config.mapName)}`);
-    return 'closed';
   } finally {
     await lock.release();
+  }
+}
+
+async function unmountAndClose(deps: VolumeDeps, config: VolumeConfig, state: VolumeState, deadline: number): Promise<StopOutcome> {
+  const { log, run, clock } = deps;
+  const ours = [...(state.mountedHere && state.mountAtTarget ? [state.mountAtTarget] : []), ...state.mountedElsewhere];
+  // Ids from a mountinfo file other than the kernel's (tests) mean nothing to the kernel: there the path decides.
+  const byId = (deps.mountinfoPath ?? MOUNTINFO_PATH) === MOUNTINFO_PATH;
+  for (const { target: where, mountId } of ours) {
+    const result = await unmountFilesystem(run, where, { timeoutMs: Math.max(1, deadline - clock.now()), mountId: byId ? mountId : undefined });
+    if (result === 'busy') throw await busyError(deps, where);
+    log.info({ volume: config.volume, mountPoint: where }, `unmounted ${where}`);
+  }
+  await closeLuks(run, config.mapName);
+  await removeUnlockRecord(deps.runDir, config.volume);
+  log.info({ volume: config.volume }, `closed ${mapperPath(config.mapName)}`);
+  return 'closed';
+}
+
+/**
+ * The lock of the device the mapping is open on (what stop closes, whatever LUKS_DEVICE says by now). A device whose
+ * node is gone (detached) needs none: no other run can resolve it to work on it.
+ */
+async function lockMappedDevice(deps: VolumeDeps, config: VolumeConfig, device: string | undefined, deadline: number): Promise<RunLock> {
+  const none = { release: async () => {} };
+  if (device === undefined) return none;
+  try {
+    return await deps.acquireDeviceLock(device, config.volume, deadline);
+  } catch (error) {
+    if (isUnlockError(error) && error.kind === 'DEVICE_MISSING') return none;
+    throw error;
   }
 }
 

@@ -44,6 +44,9 @@ export interface FakeSystem {
   mappings(): Promise<string[]>;
 }
 
+/** Minor numbers for the fake disks' nodes, none shared within a test file. */
+let nextMinor = 250;
+
 const shellQuote = (value: string): string => `'${value.replaceAll("'", `'\\''`)}'`;
 
 export async function installFakeSystem(dir: string): Promise<FakeSystem> {
@@ -74,7 +77,8 @@ export async function installFakeSystem(dir: string): Promise<FakeSystem> {
       // A loop-major node nobody opens: the product stats it, the fake cryptsetup swaps in the image. The image is
       // named first: a start waiting for the node must never find it before the fake knows its image (it read 65).
       await appendFile(join(state, 'devices'), `${node} ${image}\n`);
-      execFileSync('mknod', [node, 'b', '7', '250']);
+      // A number of its own: the device lock is named by it, and two volumes' nodes are two disks.
+      execFileSync('mknod', [node, 'b', '7', String(nextMinor++)]);
     },
     async setBusy(busy) {
       if (busy) await writeFile(join(state, 'busy'), '');

@@ -63,6 +63,7 @@ export function lifecycleDeps(emulator: Emulator, dev: FakeDev, over: Partial<Li
     hostname: 'test-host',
     devRoot: dev.root,
     acquireLock: async () => ({ release: async () => {} }), acquireVolumeLock: async () => ({ release: async () => {} }),
+    acquireDeviceLock: async () => ({ release: async () => {} }),
     ...over,
   } as LifecycleDeps & { log: ReturnType<typeof createRecordingLogger> };
 }

@@ -41,7 +41,7 @@ function deps(): LifecycleDeps {
     if (file === 'mkfs') return { exitCode: 0, stdout: '', stderr: '', timedOut: false };
     return real(file, args, options);
   };
-  return { run, clock: createFakeClock(), log: createRecordingLogger(), env: {}, hostname: 'test', acquireLock: async () => ({ release: async () => {} }), acquireVolumeLock: async () => ({ release: async () => {} }) };
+  return { run, clock: createFakeClock(), log: createRecordingLogger(), env: {}, hostname: 'test', acquireLock: async () => ({ release: async () => {} }), acquireVolumeLock: async () => ({ release: async () => {} }), acquireDeviceLock: async () => ({ release: async () => {} }) };
 }
 
 const config = { volume: 'data', mapName: 'data', fsType: 'ext4' } as VolumeConfig;

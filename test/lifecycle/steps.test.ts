@@ -1,4 +1,4 @@
-// withLock: the volume's locks for the whole lifecycle verb, the host lock only around each cryptsetup call.
+// withLock: the volume's and the device's locks for the whole lifecycle verb, the host lock only around each cryptsetup call.
 import { describe, expect, it } from 'vitest';
 import { withLock, type LifecycleDeps } from '../../src/lifecycle/steps.ts';
 import { createFakeClock, createRecordingLogger } from '../aws/fakes.ts';
@@ -24,14 +24,18 @@ function recordingDeps(events: string[]): LifecycleDeps {
       events.push(`volume lock ${config.volume}`);
       return { release: async () => void events.push('volume release') };
     },
+    acquireDeviceLock: async (device, holder) => {
+      events.push(`device lock ${device} for ${holder}`);
+      return { release: async () => void events.push('device release') };
+    },
   };
 }
 
 describe('withLock', () => {
-  it('holds the volume lock throughout and the host lock only around cryptsetup, not while waiting on other work', async () => {
+  it('holds the volume and device locks throughout (in that order) and the host lock only around cryptsetup, not while waiting on other work', async () => {
     const events: string[] = [];
     const config = { volume: 'data', timeoutSec: 90 } as VolumeConfig;
-    const result = await withLock(recordingDeps(events), config, async (locked) => {
+    const result = await withLock(recordingDeps(events), config, '/dev/sdb', async (locked) => {
       events.push('fetch key from AWS');
       await locked.run('cryptsetup', ['luksAddKey', '/dev/sdb'], {});
       await locked.run('blkid', ['/dev/sdb'], {});
@@ -41,19 +45,31 @@ describe('withLock', () => {
     expect(result).toBe('done');
     expect(events).toEqual([
       'volume lock data',
+      'device lock /dev/sdb for data',
       'fetch key from AWS',
       'host lock', 'cryptsetup luksAddKey', 'host release',
       'blkid /dev/sdb',
       'host lock', 'cryptsetup open', 'host release',
+      'device release',
       'volume release',
     ]);
   });
 
-  it('releases the volume lock when the verb fails', async () => {
+  it('releases the volume and device locks when the verb fails', async () => {
     const events: string[] = [];
-    await expect(withLock(recordingDeps(events), { volume: 'data', timeoutSec: 90 } as VolumeConfig, async () => {
+    await expect(withLock(recordingDeps(events), { volume: 'data', timeoutSec: 90 } as VolumeConfig, '/dev/sdb', async () => {
       throw new Error('boom');
     })).rejects.toThrow('boom');
+    expect(events).toEqual(['volume lock data', 'device lock /dev/sdb for data', 'device release', 'volume release']);
+  });
+
+  it('releases the volume lock when the device lock does not come in time', async () => {
+    const events: string[] = [];
+    const deps = recordingDeps(events);
+    const locked = new Error('Another luks-ssm run (volume other) holds …/lock.device.259:1');
+    await expect(withLock({ ...deps, acquireDeviceLock: async () => { throw locked; } }, { volume: 'data', timeoutSec: 90 } as VolumeConfig, '/dev/sdb', async () => {
+      events.push('verb ran');
+    })).rejects.toBe(locked);
     expect(events).toEqual(['volume lock data', 'volume release']);
   });
 
@@ -65,7 +81,7 @@ describe('withLock', () => {
     await withLock({ ...deps, clock, acquireLock: async (deadline) => {
       waits.push(deadline - clock.now());
       return { release: async () => {} };
-    } }, config, async (locked) => {
+    } }, config, '/dev/sdb', async (locked) => {
       await locked.run('cryptsetup', ['luksAddKey', '/dev/sdb'], {});
       clock.advance(60_000); // AWS retries and argon2 slots: the verb is past its 15 s
       await locked.run('cryptsetup', ['luksKillSlot', '/dev/sdb', '0'], {});

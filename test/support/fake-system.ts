@@ -46,12 +46,16 @@ export const ARGON2_1GIB_SLOT = 'Keyslots:\n  0: luks2\n\tKey:        512 bits\n
 const ok = (stdout = ''): RunResult => ({ exitCode: 0, stdout, stderr: '', timedOut: false });
 const fail = (exitCode: number, stderr: string): RunResult => ({ exitCode, stdout: '', stderr, timedOut: false });
 
+/** Minor numbers for the fake disks' nodes, none shared within a test file. */
+let nextMinor = 250;
+
 export function createFakeSystem(rightKey: Buffer): FakeSystem {
   const dir = mkdtempSync(join(tmpdir(), 'luks-ssm-fake-'));
   mkdirSync(join(dir, 'dev'));
   const device = join(dir, 'dev', 'disk0');
-  // A loop-major node we never open: resolveDevice wants a block device, the fake runner does the rest.
-  execFileSync('mknod', [device, 'b', '7', '250']);
+  // A loop-major node we never open: resolveDevice wants a block device, the fake runner does the rest. A number of
+  // its own: the device lock is named by it, and two fake systems are two disks.
+  execFileSync('mknod', [device, 'b', '7', String(nextMinor++)]);
   const sys: FakeSystem = {
     dir,
     device,
@@ -178,6 +182,7 @@ export function fakeDeps(sys: FakeSystem, source: KeySource, over: Partial<Volum
     runDir: join(sys.dir, 'run'),
     mountinfoPath: sys.mountinfoPath,
     acquireLock: async () => ({ release: async () => {} }), acquireVolumeLock: async () => ({ release: async () => {} }),
+    acquireDeviceLock: async () => ({ release: async () => {} }),
     keySource: () => source,
     activeDependents: async () => [],
     unitOfPid: async () => undefined,

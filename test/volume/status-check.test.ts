@@ -6,6 +6,7 @@ import { formatVolumeStatus, readVolumeStatus } from '../../src/volume/status.ts
 import { startVolume } from '../../src/volume/start.ts';
 import { UnlockError } from '../../src/errors.ts';
 import type { KeySource } from '../../src/secret/source.ts';
+import { createFakeClock } from '../aws/fakes.ts';
 import { createFakeSystem, fakeConfig, fakeDeps, keysSource, type FakeSystem } from '../support/fake-system.ts';
 
 const KEY = Buffer.from('s3cret value\n');
@@ -94,6 +95,39 @@ describe('checkVolume', () => {
     expect(report.failure?.kind).toBe('DEVICE_MISSING');
     expect(report.steps.map((s) => s.ok)).toEqual([true, false]);
     expect(asked).toBe(false);
+  });
+
+  it('tests the key under the host lock (argon2 slots take GiBs each), timing cryptsetup only, and holds the device lock throughout', async () => {
+    sys = createFakeSystem(KEY);
+    const events: string[] = [];
+    const clock = createFakeClock();
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }]), {
+      clock,
+      run: async (file, args, options) => {
+        if (file === 'cryptsetup') events.push(`cryptsetup ${args[0]}${args.includes('--test-passphrase') ? ' --test-passphrase' : ''}`);
+        return sys.run(file, args, options);
+      },
+      acquireLock: async () => {
+        events.push('host lock');
+        clock.advance(7000); // waited behind another volume's argon2
+        return { release: async () => void events.push('host release') };
+      },
+      acquireDeviceLock: async (device, holder) => {
+        events.push(`device lock ${device} for ${holder}`);
+        return { release: async () => void events.push('device release') };
+      },
+    });
+    const report = await checkVolume(deps, fakeConfig(sys));
+    expect(report.failure).toBeUndefined();
+    expect(events).toEqual([
+      `device lock ${sys.device} for data`,
+      'cryptsetup isLuks',
+      'host lock', 'cryptsetup open --test-passphrase', 'host release',
+      'cryptsetup luksDump',
+      'cryptsetup luksDump',
+      'device release',
+    ]);
+    expect(report.steps.find((s) => s.name === 'keyslot')?.detail).toContain('test-passphrase took 0.00 s');
   });
 
   it('works on an image file as the device', async () => {

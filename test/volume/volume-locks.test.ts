@@ -1,6 +1,7 @@
 // Several volumes in one AWS outage: each run holds only its volume's locks; the host lock covers only cryptsetup open.
+// Two configs naming one disk by different paths: the device lock makes their runs take turns on it.
 // Real flock(1) on a shared lock dir, as two luks-ssm processes on one host would use /run/luks-ssm.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,6 +12,9 @@ import type { FetchedKey, KeySource } from '../../src/secret/source.ts';
 import type { AskOptions, AskResult } from '../../src/systemd/ask-password.ts';
 import type { Runner } from '../../src/types.ts';
 import { acquireRunLock, acquireRunLocks, volumeLockNames } from '../../src/volume/run-lock.ts';
+import { withLock } from '../../src/lifecycle/steps.ts';
+import { checkVolume } from '../../src/volume/check.ts';
+import { acquireDeviceLock } from '../../src/volume/device-lock.ts';
 import { startVolume } from '../../src/volume/start.ts';
 import { stopVolume } from '../../src/volume/stop.ts';
 import { realClock } from '../aws/real-clock.ts';
@@ -80,11 +84,49 @@ function volume(name: string, key: Buffer, lockDir: string, opts: { source?: Key
     run,
     clock: realClock,
     ...(opts.ask ? { askPassword: opts.ask } : {}),
-    acquireLock: (deadline) => acquireRunLock({ dir: lockDir, timeoutMs: Math.max(1, deadline - Date.now()) }),
-    acquireVolumeLock: (config, deadline) => acquireRunLocks({ dir: lockDir, names: volumeLockNames(config), deadline, now: Date.now }),
+    ...realLocks(lockDir),
   });
   const config = fakeConfig(sys, { volume: name, mapName: name, timeoutSec: opts.timeoutSec ?? 8 });
   return { sys, deps, log, config };
+}
+
+/** The host, volume and device locks as the CLI wires them, with real flock(1) in `dir`. */
+function realLocks(dir: string) {
+  return {
+    acquireLock: (deadline: number) => acquireRunLock({ dir, timeoutMs: Math.max(1, deadline - Date.now()) }),
+    acquireVolumeLock: (config: { volume: string; mapName: string; mountPoint: string }, deadline: number) =>
+      acquireRunLocks({ dir, names: volumeLockNames(config), deadline, now: Date.now }),
+    acquireDeviceLock: (device: string, holder: string, deadline: number) => acquireDeviceLock({ dir, device, holder, deadline, now: Date.now }),
+  };
+}
+
+const BY_ID = '/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0';
+
+/**
+ * One fake disk (/dev/disk0 under a temp dev root, and a by-id symlink to it) that volume configs name by either
+ * path, each config with its own mapping and mount point. Every call is logged as "<volume>: <program> <args>".
+ */
+function oneDisk(lockDir: string) {
+  const sys: FakeSystem = createFakeSystem(KEY_A);
+  cleanups.push(() => sys.cleanup());
+  const devRoot = join(sys.dir, 'dev');
+  mkdirSync(join(devRoot, 'disk', 'by-id'), { recursive: true });
+  symlinkSync('../../disk0', join(devRoot, BY_ID.slice('/dev/'.length)));
+  const events: string[] = [];
+  const config = (name: string, device: string, opts: { source?: KeySource; ask?: ReturnType<typeof agent>['ask']; timeoutSec?: number; slowUmount?: boolean }) => {
+    const run: Runner = async (file, args, options) => {
+      events.push(`${name}: ${file} ${args.join(' ')}`);
+      if (opts.slowUmount && file === 'umount') await sleep(500);
+      return sys.run(file, args, options);
+    };
+    const { deps } = fakeDeps(sys, opts.source ?? awsDown, {
+      run, clock: realClock, devRoot, ...(opts.ask ? { askPassword: opts.ask } : {}), ...realLocks(lockDir),
+    });
+    return { deps, config: fakeConfig(sys, { volume: name, mapName: name, device, mountPoint: join(sys.dir, 'srv', name), timeoutSec: opts.timeoutSec ?? 8 }) };
+  };
+  /** What `volume` ran on the disk itself (cryptsetup isLuks/open/luksDump name it), as indexes into `events`. */
+  const onDisk = (volume: string) => events.flatMap((e, i) => (e.startsWith(`${volume}: `) && e.includes(sys.device) ? [i] : []));
+  return { sys, events, config, onDisk };
 }
 
 function lockDir(): string {
@@ -163,5 +205,83 @@ describe('several volumes in one AWS outage', () => {
     for (const name of longest) expect(Buffer.byteLength(name)).toBeLessThanOrEqual(255);
     const record = volumeLockNames({ volume: 'a.json', mapName: 'x.json', mountPoint: '/srv/a' });
     for (const name of record) expect(name).toMatch(/^lock\.(volume|map|mount)\.[0-9a-f]{16}$/);
+  });
+});
+
+describe('two volume configs naming one disk by different paths', () => {
+  it('a start through the by-id name waits while another config\'s start holds the disk, and gives up with LOCKED naming it', async () => {
+    const dir = lockDir();
+    const person = agent();
+    const disk = oneDisk(dir);
+    const a = disk.config('vola', '/dev/disk0', { ask: person.ask });
+    const b = disk.config('volb', BY_ID, { ask: person.ask, timeoutSec: 2 });
+    const startA = startVolume(a.deps, a.config);
+    await person.asked(1);
+    const error = await startVolume(b.deps, b.config).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      kind: 'LOCKED',
+      message: expect.stringMatching(/^Another luks-ssm run \(volume vola\) holds .*\/lock\.device\.7:\d+, the lock of device .*\/dev\/disk0 \(7:\d+\); gave up after/),
+    });
+    expect((error as Error).message).toContain(join(dir, 'lock.device.'));
+    expect(disk.onDisk('volb'), 'B never touched the disk').toEqual([]);
+    expect(person.questions, 'B never asked for a key').toHaveLength(1);
+    person.questions[0]!.answer(KEY_A);
+    expect(await startA).toBe('unlocked');
+  });
+
+  it('a start of one config waits for a stop of the other to finish on the disk before it opens it', async () => {
+    const dir = lockDir();
+    const disk = oneDisk(dir);
+    const b = disk.config('volb', BY_ID, { source: keysSource([{ bytes: KEY_A, version: 1 }]), slowUmount: true });
+    expect(await startVolume(b.deps, b.config)).toBe('unlocked');
+    const a = disk.config('vola', '/dev/disk0', { source: keysSource([{ bytes: KEY_A, version: 1 }]) });
+    disk.events.length = 0;
+    const stopB = stopVolume(b.deps, b.config);
+    while (!disk.events.some((e) => e.startsWith('volb: umount'))) await sleep(10);
+    const startA = startVolume(a.deps, a.config);
+    expect(await stopB).toBe('closed');
+    expect(await startA).toBe('unlocked');
+    const closedB = disk.events.indexOf('volb: cryptsetup close -- volb');
+    expect(closedB).toBeGreaterThan(-1);
+    expect(disk.onDisk('vola').length).toBeGreaterThan(0);
+    expect(disk.onDisk('vola').filter((i) => i < closedB), `A worked on the disk during B's stop: ${disk.events.join('; ')}`).toEqual([]);
+  });
+
+  it('check through the other name fails its device step with LOCKED while a start holds the disk, and fetches no key', async () => {
+    const dir = lockDir();
+    const person = agent();
+    const disk = oneDisk(dir);
+    const a = disk.config('vola', '/dev/disk0', { ask: person.ask });
+    let fetched = 0;
+    const counting: KeySource = { description: 'SSM parameter /test/key', async *keys() { fetched += 1; yield* keysSource([{ bytes: KEY_A, version: 1 }]).keys(0); } };
+    const b = disk.config('volb', BY_ID, { source: counting, timeoutSec: 2 });
+    const startA = startVolume(a.deps, a.config);
+    await person.asked(1);
+    const report = await checkVolume(b.deps, b.config);
+    expect(report.failure?.kind).toBe('LOCKED');
+    expect(report.steps.at(-1)).toMatchObject({ name: 'device', ok: false, detail: expect.stringContaining('(volume vola) holds') });
+    expect(fetched).toBe(0);
+    expect(disk.onDisk('volb')).toEqual([]);
+    person.questions[0]!.answer(KEY_A);
+    expect(await startA).toBe('unlocked');
+  });
+
+  it('a lifecycle verb (enroll, rotate, recovery-key) through the other name gives up with LOCKED before doing anything', async () => {
+    const dir = lockDir();
+    const person = agent();
+    const disk = oneDisk(dir);
+    const a = disk.config('vola', '/dev/disk0', { ask: person.ask });
+    const b = disk.config('volb', BY_ID, { timeoutSec: 2 });
+    const startA = startVolume(a.deps, a.config);
+    await person.asked(1);
+    let ran = false;
+    const lifecycle = { ...b.deps, env: {}, hostname: 'test' };
+    await expect(withLock(lifecycle, b.config, disk.sys.device, async () => { ran = true; })).rejects.toMatchObject({
+      kind: 'LOCKED',
+      message: expect.stringContaining('(volume vola) holds'),
+    });
+    expect(ran).toBe(false);
+    person.questions[0]!.answer(KEY_A);
+    expect(await startA).toBe('unlocked');
   });
 });

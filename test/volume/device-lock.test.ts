@@ -1,0 +1,78 @@
+// The device lock with the real flock(1): named by the device's number, so every path to one disk finds the same lock.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { acquireDeviceLock, deviceLockName } from '../../src/volume/device-lock.ts';
+
+let base: string;
+let dir: string;
+beforeEach(() => {
+  base = mkdtempSync(join(tmpdir(), 'luks-ssm-devlock-'));
+  dir = join(base, 'run');
+  mkdirSync(join(base, 'dev', 'disk', 'by-id'), { recursive: true });
+});
+afterEach(() => rmSync(base, { recursive: true, force: true }));
+
+function node(name: string, minor: number): string {
+  const path = join(base, 'dev', name);
+  execFileSync('mknod', [path, 'b', '7', String(minor)]);
+  return path;
+}
+
+const lockFor = (device: string, holder: string, waitMs: number) =>
+  acquireDeviceLock({ dir, device, holder, deadline: Date.now() + waitMs, now: Date.now });
+
+describe('deviceLockName', () => {
+  it('is the same for two nodes of one device number and differs for another number', () => {
+    const a = node('nvme1n1', 231);
+    const copy = node('xvdf', 231);
+    const other = node('nvme2n1', 232);
+    expect(deviceLockName(statSync(a))).toBe('lock.device.7:231');
+    expect(deviceLockName(statSync(copy))).toBe('lock.device.7:231');
+    expect(deviceLockName(statSync(other))).toBe('lock.device.7:232');
+  });
+
+  it('names an image file by its inode', () => {
+    const image = join(base, 'disk.img');
+    writeFileSync(image, '');
+    const info = statSync(image);
+    expect(deviceLockName(info)).toBe(`lock.file.${info.dev}.${info.ino}`);
+  });
+});
+
+describe('acquireDeviceLock', () => {
+  it('makes a run reaching the disk by another name give up with LOCKED, naming the holder volume, its lock and the device', async () => {
+    const disk = node('nvme1n1', 231);
+    const byId = join(base, 'dev', 'disk', 'by-id', 'nvme-Amazon_Elastic_Block_Store_vol0');
+    symlinkSync('../../nvme1n1', byId);
+    const first = await lockFor(disk, 'data', 1000);
+    try {
+      const error = await lockFor(byId, 'data-by-id', 300).catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        kind: 'LOCKED',
+        message: `Another luks-ssm run (volume data) holds ${join(dir, 'lock.device.7:231')}, the lock of device ${byId} (7:231); gave up after 0.3 s`,
+        hint: expect.stringContaining('systemctl status luks-ssm@data'),
+      });
+    } finally {
+      await first.release();
+    }
+    const second = await lockFor(byId, 'data-by-id', 1000);
+    await second.release();
+  });
+
+  it('lets runs on two different disks go ahead side by side', async () => {
+    const a = await lockFor(node('nvme1n1', 231), 'a', 1000);
+    const b = await lockFor(node('nvme2n1', 232), 'b', 300);
+    await b.release();
+    await a.release();
+  });
+
+  it('says DEVICE_MISSING when the device went away before it could be locked', async () => {
+    await expect(lockFor(join(base, 'dev', 'gone'), 'data', 300)).rejects.toMatchObject({
+      kind: 'DEVICE_MISSING',
+      message: `Failed to lock device ${join(base, 'dev', 'gone')}: it is gone`,
+    });
+  });
+});
