@@ -68,6 +68,16 @@ REQUIRED_BY=$DEP
 CONF
 }
 
+# recovery_key_to FILE TIMEOUT: with AWS up and the data volume's config at TIMEOUT_SEC=TIMEOUT, a recovery key
+# written by `recovery-key --output FILE`, which must come out mode 0600.
+recovery_key_to() {
+  TIMEOUT_SEC=$2 write_config
+  systemctl daemon-reload
+  rm -f "$1"
+  luks-ssm recovery-key $VOLUME --output "$1" || fail "luks-ssm recovery-key $VOLUME --output $1: exit $?"
+  expect_eq "mode of $1" "$(stat -c %a "$1")" 600
+}
+
 # write_dependent: a service that needs the volume and leaves a file in it for every start.
 write_dependent() {
   cat >/etc/systemd/system/$DEP <<'UNIT'

@@ -86,11 +86,7 @@ outage_boot() {
 
 # enroll_recovery: a recovery key (emulator up) written to a 0600 file for the person of the next steps.
 enroll_recovery() {
-  TIMEOUT_SEC=$OUTAGE_TIMEOUT_SEC write_config
-  systemctl daemon-reload
-  rm -f $RK
-  luks-ssm recovery-key $VOLUME --output $RK || fail "recovery-key: exit $?"
-  expect_eq "mode of $RK" "$(stat -c %a $RK)" 600
+  recovery_key_to $RK $OUTAGE_TIMEOUT_SEC
   luks-ssm recovery-key $VOLUME </dev/null >/tmp/rk-piped 2>&1 && fail "recovery-key printed to a pipe"
   luks-ssm status $VOLUME | grep -E '^recovery: +recovery key in key slot [0-9]+, created' || fail "status names no recovery slot: $(luks-ssm status $VOLUME)"
 }

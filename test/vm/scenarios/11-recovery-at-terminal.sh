@@ -13,11 +13,7 @@ ASK_TIMEOUT_SEC=150
 
 # enroll_recovery (AWS up): a recovery key into a 0600 file, then the volume and its dependent stopped.
 enroll_recovery() {
-  TIMEOUT_SEC=$ASK_TIMEOUT_SEC write_config
-  systemctl daemon-reload
-  rm -f $RK
-  luks-ssm recovery-key $VOLUME --output $RK || fail "luks-ssm recovery-key $VOLUME --output $RK: exit $?"
-  expect_eq "mode of $RK" "$(stat -c %a $RK)" 600
+  recovery_key_to $RK $ASK_TIMEOUT_SEC
   systemctl stop $DEP $UNIT
   expect_closed
 }
