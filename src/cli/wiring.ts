@@ -79,7 +79,7 @@ export function createVolumeDeps(opts: WiringOptions): VolumeDeps {
       const [{ createAskPassword }, { runForSecret }] = await Promise.all([import('../systemd/ask-password.ts'), import('../exec/run.ts')]);
       return createAskPassword((file, args, o) => runForSecret(file, args, o, execSearchPath(env)))(opts);
     },
-    statusLine: createStatusLine(run, env.NOTIFY_SOCKET, (problem) => log.debug({ problem }, `Failed to update the service status line: ${problem}`)),
+    statusLine: createStatusLine(run, env.NOTIFY_SOCKET, { onError: (problem) => log.debug({ problem }, `Failed to update the service status line: ${problem}`) }),
     unitOfPid: async (pid) => (await nameHolders(await bus.get(), [pid]))[0]?.unit,
   };
 }

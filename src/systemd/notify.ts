@@ -16,14 +16,31 @@ export interface StatusLine {
 }
 
 export const NOTIFY_TIMEOUT_MS = 5_000;
+/**
+ * Nothing is sent before the line has been wanted this long: a start that needs no wait (the usual boot) spawns no
+ * systemd-notify at all. Each spawn cost 0.1-0.3 s of the unlock at boot in the TCG guest (three a start), and the
+ * line only helps someone looking at a start that waits (device, AWS retries, the question).
+ */
+export const STATUS_QUIET_MS = 2_000;
+
+export interface StatusLineOptions {
+  onError?: (message: string) => void;
+  /** STATUS_QUIET_MS unless given (tests: 0). */
+  quietMs?: number;
+}
 
 /** A no-op outside a service (no $NOTIFY_SOCKET): running luks-ssm by hand prints its own lines. */
-export function createStatusLine(run: Runner, notifySocket: string | undefined, onError: (message: string) => void = () => {}): StatusLine {
+export function createStatusLine(run: Runner, notifySocket: string | undefined, options: StatusLineOptions = {}): StatusLine {
   if (notifySocket === undefined || notifySocket === '') return { set: () => {}, clear: async () => {} };
+  const onError = options.onError ?? (() => {});
+  const quietMs = options.quietMs ?? STATUS_QUIET_MS;
   let sent: string | undefined;
   let wanted: string | undefined;
   let sending: Promise<void> | undefined;
   let failed = false;
+  // Set when the first text is wanted; the first send waits for it, later ones go out at once.
+  let quiet: NodeJS.Timeout | undefined;
+  let quietOver = quietMs <= 0;
   const send = async (text: string): Promise<void> => {
     try {
       const result = await run('systemd-notify', [`--status=${text}`], { timeoutMs: NOTIFY_TIMEOUT_MS, env: { NOTIFY_SOCKET: notifySocket } });
@@ -37,6 +54,13 @@ export function createStatusLine(run: Runner, notifySocket: string | undefined, 
     }
   };
   const pump = (): Promise<void> => {
+    if (!quietOver) {
+      quiet ??= setTimeout(() => {
+        quietOver = true;
+        void pump();
+      }, quietMs).unref();
+      return Promise.resolve();
+    }
     if (sending !== undefined) return sending;
     // Nothing new (a refresh with the same text): no loop. Started anyway, the loop's body would not run, its
     // `sending = undefined` would run before the assignment below, and every later update would be dropped.
@@ -60,7 +84,13 @@ export function createStatusLine(run: Runner, notifySocket: string | undefined, 
       void pump();
     },
     async clear() {
-      if (sent === undefined && wanted === undefined) return;
+      clearTimeout(quiet);
+      quietOver = true;
+      if (sent === undefined) {
+        // Nothing ever reached the manager: nothing to clear, and nothing to send.
+        wanted = undefined;
+        return;
+      }
       wanted = '';
       await pump();
     },

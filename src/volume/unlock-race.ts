@@ -120,6 +120,7 @@ export async function openWithAwsOrTypedKey(deps: VolumeDeps, config: VolumeConf
         tried += 1;
         const { secret, ...about } = key;
         deps.log.info({ volume: config.volume, device, source: about.source, version: about.version }, `fetched ${describeKey(about)}, opening ${device}`);
+        status.awsDone(`opening ${device} with ${describeKey(about)}`);
         const result = await tryOpen(secret, about);
         if (result === 'late') return { opened: true };
         if (result === 'opened') {

@@ -44,7 +44,7 @@ describe('createStatusLine', () => {
       sentTexts.push(args[0]!);
       return { exitCode: 0, stdout: '', stderr: '', timedOut: false };
     };
-    const line = createStatusLine(run, '/run/fake-notify');
+    const line = createStatusLine(run, '/run/fake-notify', { quietMs: 0 });
     line.set('attempt 1');
     await new Promise((r) => setTimeout(r, 10));
     line.set('attempt 1'); // a refresh with the same text: nothing to send
@@ -52,6 +52,45 @@ describe('createStatusLine', () => {
     await new Promise((r) => setTimeout(r, 10));
     await line.clear();
     expect(sentTexts).toEqual(['--status=attempt 1', '--status=attempt 2', '--status=']);
+  });
+
+  describe('quiet period (a start that waits for nothing spawns no systemd-notify)', () => {
+    const recorder = () => {
+      const calls: string[] = [];
+      const run = async (_file: string, args: readonly string[]) => {
+        calls.push(args[0]!);
+        return { exitCode: 0, stdout: '', stderr: '', timedOut: false };
+      };
+      return { calls, run };
+    };
+
+    it('sends nothing, not even the clearing STATUS=, when cleared within it', async () => {
+      const { calls, run } = recorder();
+      const line = createStatusLine(run, '/run/systemd/notify', { quietMs: 200 });
+      line.set('waiting for /dev/nvme1n1; gives up in 90 s');
+      line.set('fetching the key from AWS; gives up in 89 s');
+      await new Promise((r) => setTimeout(r, 20));
+      await line.clear();
+      await new Promise((r) => setTimeout(r, 300));
+      expect(calls).toEqual([]);
+    });
+
+    it('sends the newest text once it is over, then every change, and clears', async () => {
+      const { calls, run } = recorder();
+      const line = createStatusLine(run, '/run/systemd/notify', { quietMs: 40 });
+      line.set('waiting for /dev/nvme1n1; gives up in 90 s');
+      line.set('AWS attempt 1 failed (connection refused), retrying; gives up in 89 s');
+      expect(calls).toEqual([]);
+      await new Promise((r) => setTimeout(r, 120));
+      line.set('AWS attempt 2 failed (connection refused), retrying; gives up in 88 s');
+      await new Promise((r) => setTimeout(r, 20));
+      await line.clear();
+      expect(calls).toEqual([
+        '--status=AWS attempt 1 failed (connection refused), retrying; gives up in 89 s',
+        '--status=AWS attempt 2 failed (connection refused), retrying; gives up in 88 s',
+        '--status=',
+      ]);
+    });
   });
 
   it('does nothing outside a service (no NOTIFY_SOCKET)', async () => {
@@ -71,7 +110,7 @@ describe('createStatusLine', () => {
       calls.push([file, ...args, opts?.env?.NOTIFY_SOCKET ?? '']);
       await new Promise((r) => setTimeout(r, 20));
       return { exitCode: 0, stdout: '', stderr: '', timedOut: false };
-    }, '/run/systemd/notify');
+    }, '/run/systemd/notify', { quietMs: 0 });
     line.set('one');
     line.set('two');
     line.set('three\nlines');
@@ -92,7 +131,7 @@ describe('createStatusLine', () => {
     receiver.stdout.on('data', (c: Buffer) => (out += c.toString()));
     try {
       for (let i = 0; i < 100 && !out.includes('ready'); i += 1) await new Promise((r) => setTimeout(r, 50));
-      const line = createStatusLine(createRunner(), socket);
+      const line = createStatusLine(createRunner(), socket, { quietMs: 0 });
       line.set('AWS attempt 3 failed (connection refused), retrying; gives up in 71 s');
       await line.clear();
       for (let i = 0; i < 100 && out.split('\n').length < 4; i += 1) await new Promise((r) => setTimeout(r, 50));

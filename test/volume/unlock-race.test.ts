@@ -69,7 +69,7 @@ function statusRecorder(): StatusLine & { lines: string[] } {
   return { lines, set: (t) => void lines.push(t), clear: async () => void lines.push('') };
 }
 
-function setup(source: KeySource, ask: ReturnType<typeof person>['ask'], timeoutSec = 10) {
+function setup(source: KeySource, ask: ReturnType<typeof person>['ask'] | undefined, timeoutSec = 10) {
   sys = createFakeSystem(SSM_KEY);
   const statusLine = statusRecorder();
   const { deps, log } = fakeDeps(sys, source, { clock: realClock, askPassword: ask, statusLine });
@@ -201,6 +201,13 @@ describe('the service status line while start waits', () => {
     expect(statusLine.lines.every((l) => l === '' || /gives up in \d+ s$/.test(l))).toBe(true);
     expect(statusLine.lines.at(-1)).toBe('');
     expect(statusLine.lines.join('\n')).not.toContain(RECOVERY);
+  });
+
+  it('says the device is being opened once the key from AWS is in hand (not still "fetching")', async () => {
+    const { deps, config, statusLine } = setup(outage({ backAfterMs: 60 }).source, undefined);
+    await startVolume(deps, config);
+    const last = statusLine.lines.filter((l) => l !== '').at(-1);
+    expect(last).toMatch(/^opening \S+ with ssm:\/test\/key version 7; gives up in \d+ s$/);
   });
 });
 
