@@ -4,6 +4,7 @@ import { UnlockError } from '../errors.ts';
 import type { Secret } from '../secret/secret.ts';
 import type { Runner } from '../types.ts';
 import { CRYPTSETUP_EXIT, cryptsetupError } from './exit-status.ts';
+import { hasLuksMagic } from './magic.ts';
 
 /** Opening runs the key slot's PBKDF (argon2 can take seconds and GiBs); other verbs are quick. */
 export const DEFAULT_OPEN_TIMEOUT_MS = 120_000;
@@ -15,7 +16,9 @@ export interface MappingStatus {
   type?: string;
 }
 
+/** A LUKS header's magic is enough for yes (no process started); only a no is asked of cryptsetup. */
 export async function isLuks(run: Runner, device: string): Promise<boolean> {
+  if (await hasLuksMagic(device)) return true;
   const result = await run('cryptsetup', ['isLuks', '--', device], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
   if (result.exitCode === 0) return true;
   if (result.exitCode === CRYPTSETUP_EXIT.WRONG_PARAMETERS && !result.timedOut) return false;
