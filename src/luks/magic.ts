@@ -1,6 +1,6 @@
 // The LUKS header's first bytes, read without running cryptsetup: under emulation at boot a cryptsetup process
 // costs 0.2-0.3 s of the unlock, and this read costs none of that.
-import { open } from 'node:fs/promises';
+import { readBytesAt } from '../device/read-bytes.ts';
 
 /** "LUKS\xba\xbe", then the version, big-endian: 1 or 2 (cryptsetup's lib/luks1 and lib/luks2 headers). */
 const MAGIC = Buffer.from([0x4c, 0x55, 0x4b, 0x53, 0xba, 0xbe]);
@@ -15,27 +15,6 @@ export const MAGIC_READ_TIMEOUT_MS = 2_000;
  * primary header is damaged is still LUKS by its secondary header).
  */
 export async function hasLuksMagic(device: string, timeoutMs = MAGIC_READ_TIMEOUT_MS): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs).unref();
-  });
-  try {
-    return await Promise.race([readMagic(device), timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function readMagic(device: string): Promise<boolean> {
-  let file;
-  try {
-    file = await open(device, 'r');
-    const head = Buffer.alloc(HEAD_BYTES);
-    const { bytesRead } = await file.read(head, 0, HEAD_BYTES, 0);
-    return bytesRead === HEAD_BYTES && head.subarray(0, MAGIC.length).equals(MAGIC) && VERSIONS.has(head.readUInt16BE(MAGIC.length));
-  } catch {
-    return false;
-  } finally {
-    await file?.close().catch(() => {});
-  }
+  const head = await readBytesAt(device, 0, HEAD_BYTES, timeoutMs);
+  return head !== undefined && head.subarray(0, MAGIC.length).equals(MAGIC) && VERSIONS.has(head.readUInt16BE(MAGIC.length));
 }

@@ -1,4 +1,10 @@
-// The errors mark in an ext2/3/4 superblock, read with dumpe2fs -h through a recording fake: a warning only, never a failure.
+// The errors mark in an ext2/3/4 superblock: read directly, or with dumpe2fs -h (here a recording fake) when the
+// device cannot be read; a warning only, never a failure.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createRunner } from '../../src/exec/run.ts';
 import { recordedErrors } from '../../src/mount/fs-errors.ts';
@@ -45,5 +51,39 @@ describe('recordedErrors', () => {
     await recordedErrors(recording, '/dev/mapper/data', 'ext4', 1_200);
     await recordedErrors(recording, '/dev/mapper/data', 'ext4', -300);
     expect(timeouts).toEqual([5_000, 1_200, 1]);
+  });
+});
+
+const SBIN = ['/usr/sbin', '/sbin'];
+const tool = (name: string): string | undefined => SBIN.map((d) => join(d, name)).find((f) => existsSync(f));
+const [MKFS, DEBUGFS, DUMPE2FS] = [tool('mkfs.ext4'), tool('debugfs'), tool('dumpe2fs')];
+
+describe.skipIf(!MKFS || !DEBUGFS || !DUMPE2FS)('recordedErrors reading the superblock itself (no dumpe2fs process)', () => {
+  let dir = '';
+  afterEach(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it.for([
+    [1, undefined],
+    [3, 'clean with errors'],
+    [2, 'not clean with errors'],
+  ] as const)('state %i: %s, as the real dumpe2fs -h says it', async ([state, expected]) => {
+    dir = await mkdtemp(join(tmpdir(), 'luks-ssm-fs-errors-'));
+    const image = join(dir, 'fs.img');
+    execFileSync(MKFS!, ['-q', '-F', image, '8M'], { stdio: 'ignore' });
+    execFileSync(DEBUGFS!, ['-w', '-R', `ssv state ${state}`, image], { stdio: 'ignore' });
+    const real = /^Filesystem state:\s*(.+?)\s*$/m.exec(execFileSync(DUMPE2FS!, ['-h', image], { stdio: ['ignore', 'pipe', 'ignore'] }).toString())?.[1];
+    expect(real).toBe(expected ?? 'clean');
+    expect(await recordedErrors(run, image, 'ext4')).toBe(expected);
+    expect(await fakes.calls('dumpe2fs')).toEqual([]);
+  });
+
+  it('is undefined for a readable device without an ext superblock, without asking dumpe2fs', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'luks-ssm-fs-errors-'));
+    const zero = join(dir, 'zero.img');
+    await writeFile(zero, Buffer.alloc(64 * 1024));
+    expect(await recordedErrors(run, zero, 'ext4')).toBeUndefined();
+    expect(await fakes.calls('dumpe2fs')).toEqual([]);
   });
 });
