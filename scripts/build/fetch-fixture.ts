@@ -14,6 +14,10 @@ export const FETCHED = /^fetched \d+ bytes/m;
 export const CAN_FETCH = process.getuid?.() === 0;
 
 export interface FetchFixture {
+  /** The fixture's temp dir (removed by stop). */
+  dir: string;
+  /** The volume's config file. */
+  configFile: string;
   /** luks-ssm arguments: `fetch <volume> --config <file>`. */
   args: string[];
   /** The whole environment for the child: no NODE_OPTIONS, no NODE_EXTRA_CA_CERTS, HOME in the temp dir. */
@@ -59,6 +63,8 @@ export async function startFetchFixture(): Promise<FetchFixture> {
       LUKS_SSM_RUN_DIR: join(dir, 'run'),
     });
     return {
+      dir,
+      configFile,
       args: ['fetch', FIXTURE_VOLUME, '--config', configFile],
       env: envWith(emulator.env()),
       imdsEnv: envWith(emulator.env({ withCredentials: false })),

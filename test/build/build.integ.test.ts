@@ -43,7 +43,7 @@ async function copyOf(from: string, name: string): Promise<string> {
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'luks-ssm-build-test-'));
   const built = await run(process.execPath, [join(ROOT, 'scripts/build.mjs'), '--outdir', join(work, 'build')], BARE_ENV, ROOT);
-  expect(built.stderr).toBe(CAN_FETCH ? '' : 'note: not root, so the code cache is warmed with --version only (a fetch needs a root-owned config)\n');
+  expect(built.stderr).toBe(CAN_FETCH ? '' : 'note: not root, so the code cache is warmed with --version only (a start needs a root-owned config)\n');
   expect(built.code).toBe(0);
   shipped = await copyOf(join(work, 'build'), 'usr-lib-luks-ssm');
 }, 180_000);
