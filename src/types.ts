@@ -68,6 +68,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** An open file descriptor the child receives as its fd 3 (the run lock hands it to flock(1)). */
   fd3?: number;
+  /** More open file descriptors, the child's fds 4, 5, … in order (needs fd3). */
+  moreFds?: readonly number[];
   /** Added to the child's minimal environment (NOTIFY_SOCKET for systemd-notify); never a secret. */
   env?: Record<string, string>;
 }

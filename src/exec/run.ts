@@ -37,7 +37,7 @@ export function createRunner(opts: { path?: string } = {}): Runner {
       // execa's types reject a plain fd as an extra stdio item; at runtime it is dup2'ed into the child as-is.
       stdio: (options.fd3 === undefined
         ? [stdin, 'pipe', 'pipe']
-        : [stdin, 'pipe', 'pipe', options.fd3]) as ['ignore' | 'pipe', 'pipe', 'pipe'],
+        : [stdin, 'pipe', 'pipe', options.fd3, ...(options.moreFds ?? [])]) as ['ignore' | 'pipe', 'pipe', 'pipe'],
       ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
       killSignal: 'SIGTERM',
       forceKillAfterDelay: KILL_GRACE_MS,

@@ -1,7 +1,7 @@
 // Locks in /run/luks-ssm: the host lock (key-slot work one at a time: argon2 key slots can take GiBs each) and the
 // volume locks (a run of one volume excludes other runs of it, and of volumes that share its mapping or mount point).
 import { createHash } from 'node:crypto';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnlockError } from '../errors.ts';
 import { createRunner } from '../exec/run.ts';
@@ -72,8 +72,17 @@ export function volumeLockNames(config: { volume: string; mapName: string; mount
   return [`lock.volume.${hash(config.volume)}`, `lock.map.${hash(config.mapName)}`, `lock.mount.${hash(config.mountPoint)}`].sort();
 }
 
-/** Takes `names` in order, each within what is left of `deadline`; on failure releases those already taken. */
+/** How long the one-process attempt may take before the ordered path decides instead. */
+const AT_ONCE_TIMEOUT_MS = 5000;
+
+/**
+ * Takes `names` in order, each within what is left of `deadline`; on failure releases those already taken.
+ * First, one process tries them all without waiting: the usual run, nobody holding any of them, spawns once instead
+ * of once a lock (each spawn cost 0.1-0.3 s of the boot unlock under TCG).
+ */
 export async function acquireRunLocks(opts: { dir: string; names: string[]; deadline: number; now: () => number; run?: Runner }): Promise<RunLock> {
+  const atOnce = await tryAllAtOnce(opts.dir, opts.names, opts.run ?? createRunner());
+  if (atOnce !== undefined) return atOnce;
   const held: RunLock[] = [];
   const releaseAll = async () => {
     for (const lock of held.splice(0).reverse()) await lock.release();
@@ -87,6 +96,40 @@ export async function acquireRunLocks(opts: { dir: string; names: string[]; dead
     throw error;
   }
   return { release: releaseAll };
+}
+
+/**
+ * Every lock of `names` taken by one `sh -c 'flock -n 3 && flock -n 4 …'` on our open files; undefined, with none
+ * held, when any of them is taken elsewhere or anything fails: the ordered wait then decides and reports. Trying
+ * without waiting cannot deadlock, whatever the order.
+ */
+async function tryAllAtOnce(dir: string, names: string[], run: Runner): Promise<RunLock | undefined> {
+  if (names.length < 2) return undefined;
+  const files: FileHandle[] = [];
+  const closeAll = async () => {
+    for (const file of files.splice(0).reverse()) await file.close();
+  };
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    for (const name of names) files.push(await open(join(dir, name), 'a', 0o600));
+    const script = files.map((_, i) => `flock --exclusive --nonblock ${i + 3}`).join(' && ');
+    const [first, ...more] = files.map((file) => file.fd);
+    const result = await run('sh', ['-c', script], { fd3: first, moreFds: more, timeoutMs: AT_ONCE_TIMEOUT_MS });
+    if (result.exitCode === 0 && !result.timedOut) {
+      let released = false;
+      return {
+        release: async () => {
+          if (released) return;
+          released = true;
+          await closeAll();
+        },
+      };
+    }
+  } catch {
+    // The ordered path below runs flock itself and reports what is wrong.
+  }
+  await closeAll();
+  return undefined;
 }
 
 export function formatSeconds(ms: number): string {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createRunner } from '../../src/exec/run.ts';
+import type { Runner } from '../../src/types.ts';
 import { acquireRunLock, acquireRunLocks, volumeLockNames } from '../../src/volume/run-lock.ts';
 
 let base: string;
@@ -113,6 +114,36 @@ describe('acquireRunLocks (a volume run)', () => {
     expect(freeForOthers('lock')).toBe(true);
     await lock.release();
     expect(names.map((n) => freeForOthers(n))).toEqual(names.map(() => true));
+  });
+
+  /** The real runner, recording each program and its arguments. */
+  function recordingRunner(): { run: Runner; calls: string[][] } {
+    const calls: string[][] = [];
+    const real = createRunner();
+    return { calls, run: (file, args, options) => (calls.push([file, ...args]), real(file, args, options)) };
+  }
+
+  it('takes all of them with one process when nobody holds any (one spawn, not one a lock)', async () => {
+    const names = volumeLockNames(config);
+    const { run, calls } = recordingRunner();
+    const lock = await acquireRunLocks({ dir, names, deadline: Date.now() + 1000, now: Date.now, run });
+    expect(calls).toEqual([['sh', '-c', 'flock --exclusive --nonblock 3 && flock --exclusive --nonblock 4 && flock --exclusive --nonblock 5']]);
+    expect(names.map((n) => freeForOthers(n))).toEqual([false, false, false]);
+    await lock.release();
+    expect(names.map((n) => freeForOthers(n))).toEqual([true, true, true]);
+  });
+
+  it('one held elsewhere: lets go of all it took at once, then waits in order and holds them all once it is free', async () => {
+    const names = volumeLockNames(config);
+    const holder = await acquireRunLock({ dir, name: names[1]!, timeoutMs: 1000 });
+    const { run, calls } = recordingRunner();
+    const freed = new Promise((r) => setTimeout(r, 300)).then(() => holder.release());
+    const lock = await acquireRunLocks({ dir, names, deadline: Date.now() + 5000, now: Date.now, run });
+    await freed;
+    expect(calls.map((c) => c[0])).toEqual(['sh', 'flock', 'flock', 'flock']);
+    expect(names.map((n) => freeForOthers(n))).toEqual([false, false, false]);
+    await lock.release();
+    expect(names.map((n) => freeForOthers(n))).toEqual([true, true, true]);
   });
 
   it('gives up with LOCKED naming the held file, and lets go of those it had taken', async () => {
