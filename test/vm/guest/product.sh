@@ -68,6 +68,22 @@ REQUIRED_BY=$DEP
 CONF
 }
 
+# volume_config VOLUME SERIAL COMMENT LINES: /etc/luks-ssm/VOLUME.conf for the NVMe disk with the EBS serial SERIAL
+# (found by its volume id), mapped as VOLUME, ext4 on /srv/VOLUME; LINES (the key source's, any other) and the
+# emulator's lines; COMMENT heads the file.
+volume_config() {
+  install -d -m 0755 /etc/luks-ssm /srv/$1
+  (umask 077 && cat >/etc/luks-ssm/$1.conf) <<CONF
+# $3
+LUKS_DEVICE=vol-${2#vol}
+LUKS_DEVICE_MAP=$1
+LUKS_DEVICE_FS=ext4
+LUKS_DEVICE_MOUNT_POINT=/srv/$1
+$4
+$(emulator_config_lines)
+CONF
+}
+
 # recovery_key_to FILE TIMEOUT: with AWS up and the data volume's config at TIMEOUT_SEC=TIMEOUT, a recovery key
 # written by `recovery-key --output FILE`, which must come out mode 0600.
 recovery_key_to() {

@@ -19,16 +19,7 @@ si_memory() {
 
 # si_config VOLUME SERIAL KEY_LINE: /etc/luks-ssm/VOLUME.conf with no LUKS_PBKDF* (luks-ssm's defaults).
 si_config() {
-  install -d -m 0755 /etc/luks-ssm /srv/$1
-  (umask 077 && cat >/etc/luks-ssm/$1.conf) <<CONF
-# VM small-instance volume on the NVMe disk $2.
-LUKS_DEVICE=vol-${2#vol}
-LUKS_DEVICE_MAP=$1
-LUKS_DEVICE_FS=ext4
-LUKS_DEVICE_MOUNT_POINT=/srv/$1
-$3
-$(emulator_config_lines)
-CONF
+  volume_config "$1" "$2" "VM small-instance volume on the NVMe disk $2." "$3"
 }
 
 # si_slots DEV: one line per key slot, "PBKDF memory-or-iterations".
