@@ -19,7 +19,7 @@ afterEach(() => {
 
 const soakOutput = [
   'soak guest debian=12.8 kernel=6.1.0-28-amd64 systemd=252 luks_ssm=0.1.0',
-  ...Array.from({ length: 30 }, (_, i) => `soak cycle=${i + 1} start_ms=5000 peak_bytes=${62 * 1048576} cgroup_inode=${i} checked=0 bad=0 written=4 leaked=0`),
+  ...Array.from({ length: 30 }, (_, i) => `soak cycle=${i + 1} start_ms=5000 stop_ms=2000 cycle_ms=9000 peak_bytes=${62 * 1048576} cgroup_inode=${i} checked=0 bad=0 written=4 leaked=0`),
   'soak final checked=120 bad=0',
 ].join('\n');
 
@@ -46,7 +46,7 @@ describe('guest records', () => {
     writeFileSync(join(work, 'reliability', 'power-cut.json'), JSON.stringify(cuts));
     expect(importGuestRecords(work, results)).toEqual(['soak-30.json', 'power-cut.json']);
     const text = guestRecordsMarkdown(results);
-    expect(text).toContain('| 30 | 2026-12-06, Debian 12.8, luks-ssm 0.1.0 | 120 / 120 | 0 | 0 | 5 / 5 s | 62 / 62 / 62 / 62 |');
+    expect(text).toContain('| 30 | 2026-12-06, Debian 12.8, luks-ssm 0.1.0 | 120 / 120 | 0 | 0 | 5 / 5 s | 9 / 9 s | 62 / 62 / 62 / 62 |');
     expect(text).toContain('| `rotate` | store | opened (at boot); second run completed, opens | **did not open**; second run **exit 75** |');
   });
 

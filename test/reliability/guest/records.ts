@@ -40,22 +40,22 @@ function soakSection(records: SoakRecord[]): string[] {
   if (records.length === 0) return ['Not recorded yet: `node test/vm/run.ts --only 01,15`, then `npm run reliability -- --vm-records .vm-work/bookworm`.'];
   const g = records[0]!.guest;
   return [
-    'Start/stop cycles of one volume in the Debian guest (QEMU, real dm-crypt and systemd: test/vm/scenarios/15-soak).',
-    'Each cycle: `systemctl start luks-ssm@data`; every file written in earlier cycles checked against its SHA-256; a',
-    'unit that needs the volume writes 4 KiB files (a temporary name, a rename, then the checksum to a witness list on',
-    'the root disk) until `systemctl stop luks-ssm@data` stops it, unmounts and closes. Then nothing may be left: no',
-    'mount, no dm-crypt mapping, nothing in /run/luks-ssm but its lock files, no luks-ssm process. 30 cycles took',
-    '601 s of a 41.7-minute clean-clone CI run (images cached; a fresh machine also builds three): too little margin',
-    'under 45, so they run with `node test/vm/run.ts --only 01,15`; `npm run reliability -- --long` runs 200.',
+    'Start/stop cycles of a volume of its own in the Debian guest (QEMU, real dm-crypt and systemd: test/vm/scenarios/15-soak),',
+    'its key slot what `enroll --format` gives a generated key (PBKDF2-SHA512, 1000 iterations). Each cycle: `systemctl start',
+    'luks-ssm@soak`; every file written in earlier cycles checked against its SHA-256; a unit that needs the volume writes',
+    '4 KiB files (a temporary name, a rename, then the checksum to a witness list on the root disk) until `systemctl stop',
+    'luks-ssm@soak` stops it, unmounts and closes. Then nothing may be left: no mount, no dm-crypt mapping, nothing in',
+    '/run/luks-ssm but its lock files, no luks-ssm process; at the end the data volume is as the soak found it. CI runs',
+    '30 cycles in the Debian 12 suite; `npm run reliability -- --long` runs 200.',
     '',
-    '| cycles | recorded | files written / checked at the end | lost or corrupted | leaks after a stop | start, median / max | memory peak of a start, MiB: first / last / min / max |',
-    '| ---: | --- | --- | ---: | ---: | --- | --- |',
-    ...records.map((r) => `| ${n(r.cycles)} | ${r.date}, Debian ${r.guest.debian}, luks-ssm ${r.guest.luksSsm} | ${n(r.writes.written)} / ${n(r.writes.checked)} | ${r.writes.bad} | ${r.leaked} | ${r.startSec.median} / ${r.startSec.max} s | ${r.peakMiB.first} / ${r.peakMiB.last} / ${r.peakMiB.min} / ${r.peakMiB.max} |`),
+    '| cycles | recorded | files written / checked at the end | lost or corrupted | leaks after a stop | start, median / max | cycle, median / max | memory peak of a start, MiB: first / last / min / max |',
+    '| ---: | --- | --- | ---: | ---: | --- | --- | --- |',
+    ...records.map((r) => `| ${n(r.cycles)} | ${r.date}, Debian ${r.guest.debian}, luks-ssm ${r.guest.luksSsm} | ${n(r.writes.written)} / ${n(r.writes.checked)} | ${r.writes.bad} | ${r.leaked} | ${r.startSec.median} / ${r.startSec.max} s | ${r.cycleSec ? `${r.cycleSec.median} / ${r.cycleSec.max} s` : 'not recorded'} | ${r.peakMiB.first} / ${r.peakMiB.last} / ${r.peakMiB.min} / ${r.peakMiB.max} |`),
     '',
-    `Memory peak: the cgroup v2 \`memory.peak\` of luks-ssm@data.service read right after each start (kernel ${g.kernel},`,
+    `Memory peak: the cgroup v2 \`memory.peak\` of luks-ssm@soak.service read right after each start (kernel ${g.kernel},`,
     `systemd ${g.systemd}): \`luks-ssm start\` with its children (cryptsetup, mount) and the page cache charged to them, in a new`,
     `cgroup each cycle. Flat means the last 5 cycles' highest peak stays within ${PEAK_GROWTH_MAX}× the median of cycles 2–6 (cycle 1`,
-    'also reads the runtime into the page cache). Start times are TCG guest times on a shared 2-core host, not a benchmark.',
+    'also reads the runtime into the page cache). Times are TCG guest times on a shared 2-core host, not a benchmark.',
   ];
 }
 

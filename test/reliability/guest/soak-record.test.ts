@@ -7,8 +7,8 @@ const MiB = 1048576;
 function output(cycles: number, over: (n: number) => Partial<Record<string, number>> = () => ({}), final = 'checked=NN bad=0'): string {
   const lines = ['soak guest debian=12.8 kernel=6.1.0-28-amd64 systemd=252 luks_ssm=0.9.0', 'baseline: crypt mappings [], /run/luks-ssm entries 0'];
   for (let n = 1; n <= cycles; n++) {
-    const f = { start_ms: 4000 + n, peak_bytes: 60 * MiB, cgroup_inode: 1000 + n, checked: 3 * (n - 1), bad: 0, written: 3, leaked: 0, ...over(n) };
-    lines.push(`soak cycle=${n} start_ms=${f.start_ms} peak_bytes=${f.peak_bytes} cgroup_inode=${f.cgroup_inode} checked=${f.checked} bad=${f.bad} written=${f.written} leaked=${f.leaked} crypt_maps=[] run_entries=0 luks_ssm_processes=0`);
+    const f = { start_ms: 4000 + n, stop_ms: 2000, cycle_ms: 9000 + 100 * n, peak_bytes: 60 * MiB, cgroup_inode: 1000 + n, checked: 3 * (n - 1), bad: 0, written: 3, leaked: 0, ...over(n) };
+    lines.push(`soak cycle=${n} start_ms=${f.start_ms} check_ms=300 write_ms=900 stop_ms=${f.stop_ms} leak_check_ms=400 cycle_ms=${f.cycle_ms} peak_bytes=${f.peak_bytes} cgroup_inode=${f.cgroup_inode} checked=${f.checked} bad=${f.bad} written=${f.written} leaked=${f.leaked} crypt_maps=[] run_entries=0 luks_ssm_processes=0`);
   }
   lines.push(`soak final ${final.replace('NN', String(3 * cycles))}`);
   return `${lines.join('\n')}\n`;
@@ -21,6 +21,7 @@ describe('soak record', () => {
       date: '2026-12-06', cycles: 30, leaked: 0, writes: { written: 90, checked: 90, bad: 0 },
       guest: { debian: '12.8', systemd: '252', luksSsm: '0.9.0' },
       peakMiB: { first: 90, last: 60, max: 90, min: 60, medianEarly: 60, maxLate: 60 },
+      startSec: { median: 4, max: 4 }, stopSec: { median: 2, max: 2 }, cycleSec: { median: 10.6, max: 12 },
     });
     expect(soakProblems(record)).toEqual([]);
   });
@@ -46,5 +47,6 @@ describe('soak record', () => {
     expect(() => parseSoakOutput('soak final checked=0 bad=0\n', new Date())).toThrow('no cycle lines');
     expect(() => parseSoakOutput(output(6).replace(/soak final.*\n/, ''), new Date())).toThrow('no final check line');
     expect(() => parseSoakOutput(output(6).replace('peak_bytes=', 'peak='), new Date())).toThrow('no number peak_bytes=');
+    expect(() => parseSoakOutput(output(6).replace('cycle_ms=', 'cycle='), new Date())).toThrow('no number cycle_ms=');
   });
 });

@@ -2,6 +2,10 @@
 export interface SoakCycle {
   cycle: number;
   startMs: number;
+  /** `systemctl stop` of the volume (the writer first, then luks-ssm stop). */
+  stopMs: number;
+  /** The whole cycle: start, checks, writes, stop, leak checks. */
+  cycleMs: number;
   peakBytes: number;
   /** Inode of the unit's cgroup: a new one each cycle, so each peak is that start's alone. */
   cgroupInode: number;
@@ -19,6 +23,9 @@ export interface SoakRecord {
   leaked: number;
   writes: { written: number; checked: number; bad: number };
   startSec: { median: number; max: number };
+  /** Absent in records made before 2026-12-07. */
+  stopSec?: { median: number; max: number };
+  cycleSec?: { median: number; max: number };
   /** The start's memory.peak (luks-ssm start and its children: cryptsetup, mount), MiB. */
   peakMiB: { first: number; last: number; min: number; max: number; medianEarly: number; maxLate: number };
   perCycle: SoakCycle[];
@@ -53,7 +60,7 @@ export function parseSoakOutput(output: string, date: Date): SoakRecord {
   const perCycle = lines.filter((l) => l.startsWith('soak cycle=')).map((line): SoakCycle => {
     const f = fields(line);
     return {
-      cycle: num(f, 'cycle', line), startMs: num(f, 'start_ms', line), peakBytes: num(f, 'peak_bytes', line),
+      cycle: num(f, 'cycle', line), startMs: num(f, 'start_ms', line), stopMs: num(f, 'stop_ms', line), cycleMs: num(f, 'cycle_ms', line), peakBytes: num(f, 'peak_bytes', line),
       cgroupInode: num(f, 'cgroup_inode', line), checked: num(f, 'checked', line), bad: num(f, 'bad', line),
       written: num(f, 'written', line), leaked: num(f, 'leaked', line),
     };
@@ -66,7 +73,7 @@ export function parseSoakOutput(output: string, date: Date): SoakRecord {
   // Cycle 1 pays for reading the runtime into the page cache (charged to its cgroup): the early median starts at 2.
   const early = peaks.slice(1, 1 + EARLY);
   const late = peaks.slice(-EARLY);
-  const starts = perCycle.map((c) => c.startMs / 1000);
+  const secondsOf = (msValues: number[]) => ({ median: Math.round(median(msValues) / 100) / 10, max: Math.round(Math.max(...msValues) / 100) / 10 });
   return {
     date: date.toISOString().slice(0, 10),
     guest: { debian: g.debian ?? '?', kernel: g.kernel ?? '?', systemd: g.systemd ?? '?', luksSsm: g.luks_ssm ?? '?' },
@@ -77,7 +84,9 @@ export function parseSoakOutput(output: string, date: Date): SoakRecord {
       checked: num(fin, 'checked', finalLine),
       bad: Math.max(num(fin, 'bad', finalLine), ...perCycle.map((c) => c.bad)),
     },
-    startSec: { median: Math.round(median(starts) * 10) / 10, max: Math.round(Math.max(...starts) * 10) / 10 },
+    startSec: secondsOf(perCycle.map((c) => c.startMs)),
+    stopSec: secondsOf(perCycle.map((c) => c.stopMs)),
+    cycleSec: secondsOf(perCycle.map((c) => c.cycleMs)),
     peakMiB: {
       first: mib(peaks[0]!), last: mib(peaks.at(-1)!), min: mib(Math.min(...peaks)), max: mib(Math.max(...peaks)),
       medianEarly: mib(median(early.length > 0 ? early : peaks)), maxLate: mib(Math.max(...late)),
