@@ -50,6 +50,13 @@ describe('guest records', () => {
     expect(text).toContain('| `rotate` | store | opened (at boot); second run completed, opens | **did not open**; second run **exit 75** |');
   });
 
+  it('renders a record made before the cycle times were kept', () => {
+    const results = tempDir();
+    const { cycleSec: _drop, ...old } = parseSoakOutput(soakOutput, new Date('2026-12-06'));
+    writeFileSync(join(results, 'soak-200.json'), JSON.stringify({ ...old, cycles: 200 }));
+    expect(guestRecordsMarkdown(results)).toContain('| 200 | 2026-12-06, Debian 12.8, luks-ssm 0.1.0 | 120 / 120 | 0 | 0 | 5 / 5 s | not recorded |');
+  });
+
   it('refuses a work dir without records, and reads --vm-records in both forms', () => {
     expect(() => importGuestRecords(tempDir(), tempDir())).toThrow('no soak or power-cut record');
     expect(vmRecordsDir(['--check'])).toBeUndefined();
