@@ -1,6 +1,6 @@
 // Build step: one `start` (the boot path) against the emulator through the loader, leaving the V8 code cache behind.
 import { fileURLToPath } from 'node:url';
-import { CAN_FETCH, FETCHED } from './fetch-fixture.ts';
+import { CAN_FETCH, FETCHED, startFetchFixture } from './fetch-fixture.ts';
 import { expectSuccess, runTimed } from './measure.mjs';
 import { OPENED, startStartFixture } from './start-fixture.ts';
 import { NODE_FLAGS } from './node-flags.ts';
@@ -14,7 +14,12 @@ async function warmUp(node, loader, cache) {
     console.warn('note: not root, so the code cache is warmed with --version only (a start needs a root-owned config)');
     return expectSuccess('code-cache warm-up --version', await runTimed(file, [...prefix, ...NODE_FLAGS, WARM_RUN, loader, cache, '--version'], {}), /^luks-ssm /);
   }
-  const fixture = await startStartFixture();
+  // mknod can be refused to root too (a user namespace: rootless podman, docker with userns-remap).
+  const fixture = await startStartFixture().catch((error) => {
+    console.warn(`note: the start warm-up could not be set up (${String(error.message).split('\n')[0]}), so the code cache is warmed with a fetch`);
+    return undefined;
+  });
+  if (fixture === undefined) return warmUpWithFetch(file, prefix, loader, cache);
   try {
     // The stand-in mount fails, so start exits non-zero: the run counts when the key path ran to the open.
     const run = await runTimed(file, [...prefix, ...NODE_FLAGS, WARM_RUN, loader, cache, ...fixture.args], fixture.env);
@@ -25,6 +30,21 @@ async function warmUp(node, loader, cache) {
   }
 }
 
+/** The lighter warm-up: the fetch path only (start's own steps then compile at boot). */
+async function warmUpWithFetch(file, prefix, loader, cache) {
+  const fixture = await startFetchFixture();
+  try {
+    return expectSuccess('code-cache warm-up fetch', await runTimed(file, [...prefix, ...NODE_FLAGS, WARM_RUN, loader, cache, ...fixture.args], fixture.env), FETCHED);
+  } finally {
+    await fixture.stop();
+  }
+}
+
+/**
+ * Writes `cache` for `loader`, then checks that the loader accepts it (a refused cache only costs time,
+ * silently). `node` is the command that runs Node: the cache is only good for that exact Node build, so
+ * packaging passes e.g. [qemu-aarch64, -L, sysroot, arm64-node] for the arm64 runtime.
+ */
 export async function writeCodeCache({ loader, cache, node = [process.execPath] }) {
   await warmUp(node, loader, cache);
   const [file, ...prefix] = node;

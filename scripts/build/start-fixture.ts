@@ -42,9 +42,10 @@ export async function startStartFixture(): Promise<StartFixture> {
       await writeFile(join(bin, name), `#!/bin/sh\n# code-cache warm-up stand-in (scripts/build/start-fixture.ts)\n${body}\n`);
       await chmod(join(bin, name), 0o755);
     }
-    // A block device node nobody can open (loop minor 250, never attached): start only stats it, and the LUKS
-    // magic read fails over to the stand-in cryptsetup.
-    execFileSync('mknod', [join(dev, 'warm0'), 'b', '7', '250']);
+    // A block device node nobody can open: major 240 is reserved for local use and has no driver, so the LUKS magic
+    // read gets ENXIO (and the kernel creates nothing, as it would /dev/loopN for a loop major) and fails over to
+    // the stand-in cryptsetup.
+    execFileSync('mknod', [join(dev, 'warm0'), 'b', '240', '0']);
     const configFile = join(fetch.dir, 'start.conf');
     const config = await readFile(fetch.configFile, 'utf8');
     await writeFile(configFile, config.replace(/^LUKS_DEVICE=.*$/m, 'LUKS_DEVICE=/dev/warm0'), { mode: 0o600 });

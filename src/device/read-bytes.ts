@@ -2,14 +2,17 @@
 // leaves one thread-pool thread behind, never the caller.
 import { open } from 'node:fs/promises';
 
+/** What readBytesAt returns when the device did not answer in time (a caller must not ask it again, e.g. with a tool). */
+export const TIMED_OUT = 'timed out';
+
 /**
- * `length` bytes of `path` from `position`; undefined when it cannot be opened or read, is shorter, or does not
- * answer within `timeoutMs`.
+ * `length` bytes of `path` from `position`; undefined when it cannot be opened or read or is shorter; TIMED_OUT when
+ * it does not answer within `timeoutMs`.
  */
-export async function readBytesAt(path: string, position: number, length: number, timeoutMs: number): Promise<Buffer | undefined> {
+export async function readBytesAt(path: string, position: number, length: number, timeoutMs: number): Promise<Buffer | typeof TIMED_OUT | undefined> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), timeoutMs).unref();
+  const late = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), timeoutMs).unref();
   });
   try {
     return await Promise.race([read(path, position, length), late]);

@@ -16,5 +16,5 @@ export const MAGIC_READ_TIMEOUT_MS = 2_000;
  */
 export async function hasLuksMagic(device: string, timeoutMs = MAGIC_READ_TIMEOUT_MS): Promise<boolean> {
   const head = await readBytesAt(device, 0, HEAD_BYTES, timeoutMs);
-  return head !== undefined && head.subarray(0, MAGIC.length).equals(MAGIC) && VERSIONS.has(head.readUInt16BE(MAGIC.length));
+  return Buffer.isBuffer(head) && head.subarray(0, MAGIC.length).equals(MAGIC) && VERSIONS.has(head.readUInt16BE(MAGIC.length));
 }

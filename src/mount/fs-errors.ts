@@ -1,6 +1,6 @@
 // Whether an ext2/3/4 filesystem has errors recorded in its superblock: the kernel mounts it anyway (it only
 // says so in its own log), so start reads the mark to say "run fsck" where the user looks.
-import { readBytesAt } from '../device/read-bytes.ts';
+import { readBytesAt, TIMED_OUT } from '../device/read-bytes.ts';
 import type { Runner } from '../types.ts';
 
 /** The filesystems dumpe2fs(8) reads. */
@@ -22,12 +22,15 @@ const EXT2_ERROR_FS = 0x2;
  * adds a warning never fails a start. `maxMs`: what is left of the caller's deadline, if less.
  *
  * The superblock is read directly (the bytes dumpe2fs -h reads, through the same page cache): a dumpe2fs process
- * cost 0.3 s of the boot unlock under TCG. dumpe2fs is asked only when the device cannot be read here.
+ * cost 0.3 s of the boot unlock under TCG. dumpe2fs is asked only when the device cannot be opened or read here, not
+ * when it did not answer in time.
  */
 export async function recordedErrors(run: Runner, device: string, fsType: string, maxMs = DUMPE2FS_TIMEOUT_MS): Promise<string | undefined> {
   if (!EXT.has(fsType)) return undefined;
   const timeoutMs = Math.max(1, Math.min(DUMPE2FS_TIMEOUT_MS, maxMs));
   const superblock = await readBytesAt(device, SUPERBLOCK_OFFSET + S_MAGIC, S_STATE + 2 - S_MAGIC, timeoutMs);
+  // A device that did not answer here would hang dumpe2fs too: no second wait.
+  if (superblock === TIMED_OUT) return undefined;
   if (superblock !== undefined) {
     if (superblock.readUInt16LE(0) !== EXT2_SUPER_MAGIC) return undefined;
     const state = superblock.readUInt16LE(S_STATE - S_MAGIC);

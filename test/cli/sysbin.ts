@@ -74,11 +74,12 @@ export async function installFakeSystem(dir: string): Promise<FakeSystem> {
     state,
     mountinfo,
     async addDevice(node, image) {
-      // A loop-major node nobody opens: the product stats it, the fake cryptsetup swaps in the image. The image is
+      // A node of major 240 (local use, no driver: an open fails with ENXIO and creates no device): the product stats
+      // it, its LUKS magic read fails over to the fake cryptsetup, which swaps in the image. The image is
       // named first: a start waiting for the node must never find it before the fake knows its image (it read 65).
       await appendFile(join(state, 'devices'), `${node} ${image}\n`);
       // A number of its own: the device lock is named by it, and two volumes' nodes are two disks.
-      execFileSync('mknod', [node, 'b', '7', String(nextMinor++)]);
+      execFileSync('mknod', [node, 'b', '240', String(nextMinor++)]);
     },
     async setBusy(busy) {
       if (busy) await writeFile(join(state, 'busy'), '');

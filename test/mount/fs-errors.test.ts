@@ -1,7 +1,7 @@
 // The errors mark in an ext2/3/4 superblock: read directly, or with dumpe2fs -h (here a recording fake) when the
 // device cannot be read; a warning only, never a failure.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,6 +77,22 @@ describe.skipIf(!MKFS || !DEBUGFS || !DUMPE2FS)('recordedErrors reading the supe
     expect(real).toBe(expected ?? 'clean');
     expect(await recordedErrors(run, image, 'ext4')).toBe(expected);
     expect(await fakes.calls('dumpe2fs')).toEqual([]);
+  });
+
+  it('a device that does not answer in time: undefined within the time given, and dumpe2fs is not asked to wait again', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'luks-ssm-fs-errors-'));
+    // A FIFO with no writer: opening it for reading blocks, as a read of a hung disk does.
+    const hung = join(dir, 'hung');
+    execFileSync('mkfifo', [hung]);
+    const started = Date.now();
+    try {
+      expect(await recordedErrors(run, hung, 'ext4', 200)).toBeUndefined();
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(await fakes.calls('dumpe2fs')).toEqual([]);
+    } finally {
+      // Let the blocked open in the thread pool finish: a writer that opens and closes at once.
+      closeSync(openSync(hung, constants.O_WRONLY | constants.O_NONBLOCK));
+    }
   });
 
   it('is undefined for a readable device without an ext superblock, without asking dumpe2fs', async () => {

@@ -53,9 +53,10 @@ export function createFakeSystem(rightKey: Buffer): FakeSystem {
   const dir = mkdtempSync(join(tmpdir(), 'luks-ssm-fake-'));
   mkdirSync(join(dir, 'dev'));
   const device = join(dir, 'dev', 'disk0');
-  // A loop-major node we never open: resolveDevice wants a block device, the fake runner does the rest. A number of
-  // its own: the device lock is named by it, and two fake systems are two disks.
-  execFileSync('mknod', [device, 'b', '7', String(nextMinor++)]);
+  // A block node resolveDevice accepts, the fake runner does the rest. Major 240 (reserved for local use) has no
+  // driver: opening it (the LUKS magic read does) fails with ENXIO and creates nothing, where a loop major would make
+  // the kernel create /dev/loopN. A number of its own: the device lock is named by it, and two fake systems are two disks.
+  execFileSync('mknod', [device, 'b', '240', String(nextMinor++)]);
   const sys: FakeSystem = {
     dir,
     device,

@@ -17,7 +17,8 @@ afterEach(() => rmSync(base, { recursive: true, force: true }));
 
 function node(name: string, minor: number): string {
   const path = join(base, 'dev', name);
-  execFileSync('mknod', [path, 'b', '7', String(minor)]);
+  // Major 240: local use, no driver (an open creates no device, as a loop major's would).
+  execFileSync('mknod', [path, 'b', '240', String(minor)]);
   return path;
 }
 
@@ -29,9 +30,9 @@ describe('deviceLockName', () => {
     const a = node('nvme1n1', 231);
     const copy = node('xvdf', 231);
     const other = node('nvme2n1', 232);
-    expect(deviceLockName(statSync(a))).toBe('lock.device.7:231');
-    expect(deviceLockName(statSync(copy))).toBe('lock.device.7:231');
-    expect(deviceLockName(statSync(other))).toBe('lock.device.7:232');
+    expect(deviceLockName(statSync(a))).toBe('lock.device.240:231');
+    expect(deviceLockName(statSync(copy))).toBe('lock.device.240:231');
+    expect(deviceLockName(statSync(other))).toBe('lock.device.240:232');
   });
 
   it('names an image file by its inode', () => {
@@ -52,7 +53,7 @@ describe('acquireDeviceLock', () => {
       const error = await lockFor(byId, 'data-by-id', 300).catch((e: unknown) => e);
       expect(error).toMatchObject({
         kind: 'LOCKED',
-        message: `Another luks-ssm run (volume data) holds ${join(dir, 'lock.device.7:231')}, the lock of device ${byId} (7:231); gave up after 0.3 s`,
+        message: `Another luks-ssm run (volume data) holds ${join(dir, 'lock.device.240:231')}, the lock of device ${byId} (240:231); gave up after 0.3 s`,
         hint: expect.stringContaining('systemctl status luks-ssm@data'),
       });
     } finally {

@@ -220,7 +220,7 @@ describe('two volume configs naming one disk by different paths', () => {
     const error = await startVolume(b.deps, b.config).catch((e: unknown) => e);
     expect(error).toMatchObject({
       kind: 'LOCKED',
-      message: expect.stringMatching(/^Another luks-ssm run \(volume vola\) holds .*\/lock\.device\.7:\d+, the lock of device .*\/dev\/disk0 \(7:\d+\); gave up after/),
+      message: expect.stringMatching(/^Another luks-ssm run \(volume vola\) holds .*\/lock\.device\.240:\d+, the lock of device .*\/dev\/disk0 \(240:\d+\); gave up after/),
     });
     expect((error as Error).message).toContain(join(dir, 'lock.device.'));
     expect(disk.onDisk('volb'), 'B never touched the disk').toEqual([]);
