@@ -40,6 +40,7 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
       devRoot: deps.devRoot,
     });
     // Once resolved (it may appear only now): another config may name this disk by another path.
+    status.device(`the lock of ${device} (another luks-ssm run may hold it)`);
     deviceLock = await deps.acquireDeviceLock(device, config.volume, deadline);
     if (state.mapping.active) {
       await refuseForeignMapping(state.mapping.device, device, config);

@@ -113,7 +113,7 @@ function oneDisk(lockDir: string) {
   mkdirSync(join(devRoot, 'disk', 'by-id'), { recursive: true });
   symlinkSync('../../disk0', join(devRoot, BY_ID.slice('/dev/'.length)));
   const events: string[] = [];
-  const config = (name: string, device: string, opts: { source?: KeySource; ask?: ReturnType<typeof agent>['ask']; timeoutSec?: number; slowUmount?: boolean }) => {
+  const config = (name: string, device: string, opts: { source?: KeySource; ask?: ReturnType<typeof agent>['ask']; timeoutSec?: number; slowUmount?: boolean; statusLines?: string[] }) => {
     const run: Runner = async (file, args, options) => {
       events.push(`${name}: ${file} ${args.join(' ')}`);
       if (opts.slowUmount && file === 'umount') await sleep(500);
@@ -121,6 +121,7 @@ function oneDisk(lockDir: string) {
     };
     const { deps } = fakeDeps(sys, opts.source ?? awsDown, {
       run, clock: realClock, devRoot, ...(opts.ask ? { askPassword: opts.ask } : {}), ...realLocks(lockDir),
+      ...(opts.statusLines ? { statusLine: { set: (t: string) => void opts.statusLines!.push(t), clear: async () => void opts.statusLines!.push('') } } : {}),
     });
     return { deps, config: fakeConfig(sys, { volume: name, mapName: name, device, mountPoint: join(sys.dir, 'srv', name), timeoutSec: opts.timeoutSec ?? 8 }) };
   };
@@ -214,7 +215,8 @@ describe('two volume configs naming one disk by different paths', () => {
     const person = agent();
     const disk = oneDisk(dir);
     const a = disk.config('vola', '/dev/disk0', { ask: person.ask });
-    const b = disk.config('volb', BY_ID, { ask: person.ask, timeoutSec: 2 });
+    const statusOfB: string[] = [];
+    const b = disk.config('volb', BY_ID, { ask: person.ask, timeoutSec: 2, statusLines: statusOfB });
     const startA = startVolume(a.deps, a.config);
     await person.asked(1);
     const error = await startVolume(b.deps, b.config).catch((e: unknown) => e);
@@ -225,6 +227,8 @@ describe('two volume configs naming one disk by different paths', () => {
     expect((error as Error).message).toContain(join(dir, 'lock.device.'));
     expect(disk.onDisk('volb'), 'B never touched the disk').toEqual([]);
     expect(person.questions, 'B never asked for a key').toHaveLength(1);
+    // What `systemctl status` showed while B waited: the lock, not the device (which was there).
+    expect(statusOfB.filter((l) => l !== '').at(-1)).toMatch(/^waiting for the lock of \S+\/dev\/disk0 \(another luks-ssm run may hold it\); gives up in \d+ s$/);
     person.questions[0]!.answer(KEY_A);
     expect(await startA).toBe('unlocked');
   });
