@@ -24,7 +24,7 @@ export function faultMatrixSection(matrix: FaultMatrix): string {
     '',
     'A filesystem that needs fsck is left to the user: start never repairs one. One the kernel refuses ends start with 87',
     '(`NEEDS_FSCK`), the mapping left open for `fsck -f /dev/mapper/NAME`, after which start mounts it; one merely marked',
-    'with errors (the superblock\'s state, read with `dumpe2fs -h`) mounts, with a warning saying to run fsck.',
+    'with errors (the superblock\'s state, as `dumpe2fs -h` shows it) mounts, with a warning saying to run fsck.',
     '',
     'Not on the host: a power cut during `rotate` or `enroll --add-to-existing` only a guest can show (issue #14 item 4 is',
     'the crash runs in the guest). A busy mount point at stop also runs in the guest (test/vm/scenarios/04-busy-mount), with',
