@@ -103,7 +103,11 @@ boot_figures() {
     printf "boot_bare_open_mount_ms=%.0f (cryptsetup open %.0f, mount %.0f; medians of 3)\n", (bo + bm) / ms, bo / ms, bm / ms
     printf "boot_node_e0_ms=%.0f (median of 5; cold page cache: %.0f)\n", n / ms, nc / ms
     printf "boot_overhead_vs_node=%.2f\n", ((a - b) - (bo + bm)) / n
+    # The same overhead against `node -e 0` read cold, as the runtime was at boot.
+    printf "boot_overhead_vs_node_cold=%.2f\n", ((a - b) - (bo + bm)) / nc
   }'
   split_ms boot_restart_warm_ms "$warm"
   split_ms boot_restart_cold_ms "$cold"
+  # Like for like: the warm restart's activation against the warm bare open + mount and the warm `node -e 0`.
+  echo "$warm" | awk -v n="$node_us" -v bo="$bare_open" -v bm="$bare_mount" '{ printf "boot_restart_warm_overhead_vs_node=%.2f\n", ($1 - (bo + bm)) / n }'
 }
