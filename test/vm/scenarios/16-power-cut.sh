@@ -35,18 +35,8 @@ pc_config() {
     ssm) key_lines="SSM_PATH=/luks/vm/$1-$4" ;;
     kms) key_lines=$(printf '%s\n' KEY_SOURCE=kms KMS_KEY_ID=alias/luks-ssm-vm) ;;
   esac
-  install -d -m 0755 /etc/luks-ssm /srv/$1
-  (umask 077 && cat >/etc/luks-ssm/$1.conf) <<CONF
-# VM power-cut volume ($2): LUKS with a passphrase from before luks-ssm, then enrolled and rotated.
-LUKS_DEVICE=vol-${3#vol}
-LUKS_DEVICE_MAP=$1
-LUKS_DEVICE_FS=ext4
-LUKS_DEVICE_MOUNT_POINT=/srv/$1
-$key_lines
-$(emulator_config_lines)
-LUKS_PBKDF=pbkdf2
-LUKS_PBKDF_FORCE_ITERATIONS=1000
-CONF
+  volume_config "$1" "$3" "VM power-cut volume ($2): LUKS with a passphrase from before luks-ssm, then enrolled and rotated." \
+    "$(printf '%s\n' "$key_lines" LUKS_PBKDF=pbkdf2 LUKS_PBKDF_FORCE_ITERATIONS=1000)"
 }
 
 # pc_fresh_volumes TAG: each disk becomes a LUKS volume that only the existing key opens, holding a marker file.
