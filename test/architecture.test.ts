@@ -52,6 +52,7 @@ const ALLOWED_ADAPTER_EDGES: Array<[RegExp, RegExp, string]> = [
   [/^luks\//, /^secret\/secret\.ts$/, 'cryptsetup takes the key as a Secret'],
   [/^systemd\/ask-password\.ts$/, /^secret\/secret\.ts$/, 'a typed key is a Secret from the start'],
   [/^lifecycle\//, /./, 'lifecycle verbs orchestrate'],
+  [/^(luks|mount)\//, /^device\/read-bytes\.ts$/, 'the LUKS magic and the ext superblock are read with one bounded device read'],
 ];
 
 describe('architecture', () => {
