@@ -35,8 +35,6 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promi
   let device = '';
   /** Which key slot the key step's key opened, and how long cryptsetup took to say so. */
   let opened: Opened | undefined;
-  /** Held from the device step to the end: a run of another config naming this disk (a rotation) must not change it under the check. */
-  let deviceLock: RunLock | undefined;
   const deny = await denyExecmem(deps.selinuxRoot);
   const steps: Step[] = [
     { name: 'config', run: async () => config.sources.join(', ') },
@@ -51,7 +49,6 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promi
           devRoot: deps.devRoot,
           allowRegularFile: true,
         });
-        deviceLock = await deps.acquireDeviceLock(device, config.volume, deadline);
         return device === config.device ? device : `${config.device} -> ${device}`;
       },
     },
@@ -74,7 +71,7 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promi
           const found = await withSecret(key.secret, async (secret) => {
             const fetched = `${key.source}${key.version === undefined ? '' : ` version ${key.version}`}${key.region ? ` (${key.region})` : ''}: ${secret.length} bytes`;
             first ??= fetched;
-            const tested = await testUnderHostLock(deps, device, secret, deadline).catch(async (error: unknown) => {
+            const tested = await testUnderLocks(deps, config.volume, device, secret, deadline).catch(async (error: unknown) => {
               throw isUnlockError(error) && error.kind === 'SLOT_TOO_COSTLY' ? await explainTooCostly(deps, config, device, error, `test a key on ${device}`) : error;
             });
             return tested.slot === undefined ? undefined : { fetched, slot: tested.slot, ms: tested.ms };
@@ -109,36 +106,39 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promi
   ];
 
   const report: CheckReport = { steps: [], failure: undefined };
-  try {
-    for (const step of steps) {
-      try {
-        const result = await step.run();
-        report.steps.push(typeof result === 'string' ? { name: step.name, ok: true, detail: result } : { name: step.name, ok: true, ...result });
-      } catch (error) {
-        if (!isUnlockError(error)) throw error;
-        report.steps.push({ name: step.name, ok: false, detail: error.message, hint: error.hint });
-        report.failure = error;
-        break;
-      }
+  for (const step of steps) {
+    try {
+      const result = await step.run();
+      report.steps.push(typeof result === 'string' ? { name: step.name, ok: true, detail: result } : { name: step.name, ok: true, ...result });
+    } catch (error) {
+      if (!isUnlockError(error)) throw error;
+      report.steps.push({ name: step.name, ok: false, detail: error.message, hint: error.hint });
+      report.failure = error;
+      break;
     }
-  } finally {
-    await deviceLock?.release();
   }
   return report;
 }
 
 /**
  * --test-passphrase runs the slot's argon2 (GiBs each) like an open: under the host lock, as start's and the
- * lifecycle verbs' key-slot work. Timed from when cryptsetup starts, not from the wait for the lock.
+ * lifecycle verbs' key-slot work, and under the device lock, so a rotation through another config naming this disk
+ * cannot change its key slots under the test. Only here: a check held in AWS retries must not hold up a stop or start
+ * of that disk (nor another check) for its whole TIMEOUT_SEC. Timed from when cryptsetup starts, not from the waits.
  */
-async function testUnderHostLock(deps: VolumeDeps, device: string, secret: Secret, deadline: number): Promise<{ slot: number | undefined; ms: number }> {
-  const hostLock = await deps.acquireLock(deadline);
+async function testUnderLocks(deps: VolumeDeps, volume: string, device: string, secret: Secret, deadline: number): Promise<{ slot: number | undefined; ms: number }> {
+  const deviceLock = await deps.acquireDeviceLock(device, volume, deadline);
   try {
-    const started = deps.clock.now();
-    const slot = await slotOpenedBy(deps.run, device, secret);
-    return { slot, ms: deps.clock.now() - started };
+    const hostLock = await deps.acquireLock(deadline);
+    try {
+      const started = deps.clock.now();
+      const slot = await slotOpenedBy(deps.run, device, secret);
+      return { slot, ms: deps.clock.now() - started };
+    } finally {
+      await hostLock.release();
+    }
   } finally {
-    await hostLock.release();
+    await deviceLock.release();
   }
 }
 

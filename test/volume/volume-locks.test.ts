@@ -251,23 +251,43 @@ describe('two volume configs naming one disk by different paths', () => {
     expect(disk.onDisk('vola').filter((i) => i < closedB), `A worked on the disk during B's stop: ${disk.events.join('; ')}`).toEqual([]);
   });
 
-  it('check through the other name fails its device step with LOCKED while a start holds the disk, and fetches no key', async () => {
+  it('check through the other name waits for the disk only around its key test: LOCKED there while a start holds the disk, key slots untouched', async () => {
     const dir = lockDir();
     const person = agent();
     const disk = oneDisk(dir);
     const a = disk.config('vola', '/dev/disk0', { ask: person.ask });
-    let fetched = 0;
-    const counting: KeySource = { description: 'SSM parameter /test/key', async *keys() { fetched += 1; yield* keysSource([{ bytes: KEY_A, version: 1 }]).keys(0); } };
-    const b = disk.config('volb', BY_ID, { source: counting, timeoutSec: 2 });
+    const b = disk.config('volb', BY_ID, { source: keysSource([{ bytes: KEY_A, version: 1 }]), timeoutSec: 2 });
     const startA = startVolume(a.deps, a.config);
     await person.asked(1);
     const report = await checkVolume(b.deps, b.config);
     expect(report.failure?.kind).toBe('LOCKED');
-    expect(report.steps.at(-1)).toMatchObject({ name: 'device', ok: false, detail: expect.stringContaining('(volume vola) holds') });
-    expect(fetched).toBe(0);
-    expect(disk.onDisk('volb')).toEqual([]);
+    expect(report.steps.map((s) => [s.name, s.ok])).toEqual([['config', true], ['device', true], ['luks', true], ['key', false]]);
+    expect(report.steps.at(-1)).toMatchObject({ detail: expect.stringContaining('(volume vola) holds') });
+    // Only the read-only LUKS check reached the disk: no key was tested on it.
+    expect(disk.events.filter((e) => e.startsWith('volb: ') && e.includes('--test-passphrase'))).toEqual([]);
     person.questions[0]!.answer(KEY_A);
     expect(await startA).toBe('unlocked');
+  });
+
+  it('two checks of one disk through its two names, each in AWS retries, do not hold each other up', async () => {
+    const dir = lockDir();
+    const disk = oneDisk(dir);
+    /** AWS answers after 2 s: a check waiting for it must not keep the other out of the disk (that one would then
+     * get the disk only after 2 s, and its own AWS wait would take it past its 3 s). */
+    const slowAws = (): KeySource => ({
+      description: 'SSM parameter /test/key',
+      async *keys(deadline: number) {
+        if (deadline - Date.now() < 2_000) throw new UnlockError('AWS_UNAVAILABLE', 'Failed to get SSM parameter /test/key: the deadline comes before the answer');
+        await sleep(2_000);
+        yield* keysSource([{ bytes: KEY_A, version: 1 }]).keys(0);
+      },
+    });
+    const a = disk.config('vola', '/dev/disk0', { source: slowAws(), timeoutSec: 3 });
+    const b = disk.config('volb', BY_ID, { source: slowAws(), timeoutSec: 3 });
+    const [ra, rb] = await Promise.all([checkVolume(a.deps, a.config), checkVolume(b.deps, b.config)]);
+    expect([ra.failure, rb.failure]).toEqual([undefined, undefined]);
+    expect(ra.steps.find((s) => s.name === 'key')?.ok).toBe(true);
+    expect(rb.steps.find((s) => s.name === 'key')?.ok).toBe(true);
   });
 
   it('a lifecycle verb (enroll, rotate, recovery-key) through the other name gives up with LOCKED before doing anything', async () => {
