@@ -16,7 +16,11 @@ export interface MappingStatus {
   type?: string;
 }
 
-/** A LUKS header's magic is enough for yes (no process started); only a no is asked of cryptsetup. */
+/**
+ * A LUKS header's magic is enough for yes (no process started); only a no is asked of cryptsetup. So a device whose
+ * magic is intact but whose header is damaged passes here and is refused by `cryptsetup open` (NOT_LUKS) once the
+ * key is fetched: nothing is written either way, and enroll --format still refuses it (a yes).
+ */
 export async function isLuks(run: Runner, device: string): Promise<boolean> {
   if (await hasLuksMagic(device)) return true;
   const result = await run('cryptsetup', ['isLuks', '--', device], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
