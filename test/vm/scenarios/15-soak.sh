@@ -46,17 +46,11 @@ data_volume_state() {
 soak_setup() {
   wait_for 20 test -b $DATA_DEV || fail "no $DATA_DEV: $(ls /dev/disk/by-id)"
   [ "$(soak_slot)" = "pbkdf2 sha512 1000" ] || fail "$DATA_DEV: key slot is '$(soak_slot)', expected 'pbkdf2 sha512 1000' (what enroll gives a generated key)"
-  install -d -m 0755 /etc/luks-ssm $MOUNT_POINT
-  (umask 077 && cat >/etc/luks-ssm/$VOLUME.conf) <<CONF
-# VM soak volume on the NVMe disk $SOAK_SERIAL; not enabled at boot.
-LUKS_DEVICE=vol-${SOAK_SERIAL#vol}
-LUKS_DEVICE_MAP=$MAP
-LUKS_DEVICE_FS=ext4
-LUKS_DEVICE_MOUNT_OPT=noatime,nodev,nosuid
-LUKS_DEVICE_MOUNT_POINT=$MOUNT_POINT
+  # The writer is the volume's dependent through REQUIRED_BY= (the generator's drop-ins order it after the volume and
+  # make it need it), so the soak also runs start's and stop's dependent handling every cycle.
+  volume_config $VOLUME $SOAK_SERIAL "VM soak volume on the NVMe disk $SOAK_SERIAL; not enabled at boot." "LUKS_DEVICE_MOUNT_OPT=noatime,nodev,nosuid
 SSM_PATH=$SOAK_PATH
-$(emulator_config_lines)
-CONF
+REQUIRED_BY=$WRITER"
   install -d -m 0700 /var/lib/vm-soak
   : >$WITNESS
   # The writer: 4 KiB files from /dev/urandom (at most 20 a start, 0.1 s apart), each written under a temporary
@@ -81,8 +75,6 @@ SCRIPT
   cat >/etc/systemd/system/$WRITER <<UNIT
 [Unit]
 Description=VM soak writer: checksummed files in the encrypted volume
-Requires=$UNIT
-After=$UNIT
 RequiresMountsFor=$MOUNT_POINT
 
 [Service]
