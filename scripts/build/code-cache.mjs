@@ -10,19 +10,21 @@ const WARM_RUN = fileURLToPath(new URL('./code-cache.cjs', import.meta.url));
 
 async function warmUp(node, loader, cache) {
   const [file, ...prefix] = node;
+  /** luks-ssm with `args`, through code-cache.cjs, which writes the cache when it exits. */
+  const warmRun = (args, env) => runTimed(file, [...prefix, ...NODE_FLAGS, WARM_RUN, loader, cache, ...args], env);
   if (!CAN_FETCH) {
     console.warn('note: not root, so the code cache is warmed with --version only (a start needs a root-owned config)');
-    return expectSuccess('code-cache warm-up --version', await runTimed(file, [...prefix, ...NODE_FLAGS, WARM_RUN, loader, cache, '--version'], {}), /^luks-ssm /);
+    return expectSuccess('code-cache warm-up --version', await warmRun(['--version'], {}), /^luks-ssm /);
   }
   // mknod can be refused to root too (a user namespace: rootless podman, docker with userns-remap).
   const fixture = await startStartFixture().catch((error) => {
     console.warn(`note: the start warm-up could not be set up (${String(error.message).split('\n')[0]}), so the code cache is warmed with a fetch`);
     return undefined;
   });
-  if (fixture === undefined) return warmUpWithFetch(file, prefix, loader, cache);
+  if (fixture === undefined) return warmUpWithFetch(warmRun);
   try {
     // The stand-in mount fails, so start exits non-zero: the run counts when the key path ran to the open.
-    const run = await runTimed(file, [...prefix, ...NODE_FLAGS, WARM_RUN, loader, cache, ...fixture.args], fixture.env);
+    const run = await warmRun(fixture.args, fixture.env);
     if (!OPENED.test(run.stdout)) throw new Error(`code-cache warm-up start did not reach the open (exit ${run.code}):\n${run.stdout}${run.stderr}`);
     return run;
   } finally {
@@ -31,10 +33,10 @@ async function warmUp(node, loader, cache) {
 }
 
 /** The lighter warm-up: the fetch path only (start's own steps then compile at boot). */
-async function warmUpWithFetch(file, prefix, loader, cache) {
+async function warmUpWithFetch(warmRun) {
   const fixture = await startFetchFixture();
   try {
-    return expectSuccess('code-cache warm-up fetch', await runTimed(file, [...prefix, ...NODE_FLAGS, WARM_RUN, loader, cache, ...fixture.args], fixture.env), FETCHED);
+    return expectSuccess('code-cache warm-up fetch', await warmRun(fixture.args, fixture.env), FETCHED);
   } finally {
     await fixture.stop();
   }

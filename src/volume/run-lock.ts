@@ -115,16 +115,8 @@ async function tryAllAtOnce(dir: string, names: string[], run: Runner): Promise<
     const script = files.map((_, i) => `flock --exclusive --nonblock ${i + 3}`).join(' && ');
     const [first, ...more] = files.map((file) => file.fd);
     const result = await run('sh', ['-c', script], { fd3: first, moreFds: more, timeoutMs: AT_ONCE_TIMEOUT_MS });
-    if (result.exitCode === 0 && !result.timedOut) {
-      let released = false;
-      return {
-        release: async () => {
-          if (released) return;
-          released = true;
-          await closeAll();
-        },
-      };
-    }
+    // closeAll empties `files`: a second release closes nothing.
+    if (result.exitCode === 0 && !result.timedOut) return { release: closeAll };
   } catch {
     // The ordered path below runs flock itself and reports what is wrong.
   }
