@@ -19,6 +19,8 @@ export interface AwsContext {
   ssm(): SSMClient;
   /** Async so @aws-sdk/client-kms is only loaded when KMS is used; import its commands the same way. */
   kms(): Promise<KMSClient>;
+  /** Makes the SSM client and starts fetching the credentials now; a failure is left for the first call to meet. */
+  warm(): void;
 }
 
 export interface AwsContextOptions {
@@ -50,9 +52,15 @@ export async function createAwsContext(opts: AwsContextOptions): Promise<AwsCont
   const { credentials, watch } = renewableCredentials(createCredentialProvider({ env, deadline, clock, imds }));
   let ssm: SSMClient | undefined;
   let kms: Promise<KMSClient> | undefined;
+  const ssmClient = () => (ssm ??= watch(new SSMClient(clientConfigOf('SSM', { region, credentials, endpoint: endpoints.ssm, env }))));
   return {
     region,
-    ssm: () => (ssm ??= watch(new SSMClient(clientConfigOf('SSM', { region, credentials, endpoint: endpoints.ssm, env })))),
+    ssm: ssmClient,
     kms: () => (kms ??= import('./kms-client.ts').then((m) => watch(m.createKmsClient({ region, credentials, endpoint: endpoints.kms, env })))),
+    warm: () => {
+      ssmClient();
+      // The provider keeps the answer (or the request in flight) for the SDK's first call.
+      credentials().catch(() => undefined);
+    },
   };
 }

@@ -19,6 +19,15 @@ export interface KeySource {
    * wipes each key it is given and stops asking once one opens. Throws UnlockError; must finish by `deadline`.
    */
   keys(deadline: number, hooks?: RetryHooks): AsyncGenerator<FetchedKey, void, undefined>;
+  /**
+   * Starts what fetching needs that is no secret (the SDK, credentials), so that it overlaps start's local checks;
+   * the next keys() carries on from it. Stopped when start ends without fetching.
+   */
+  warmUp?(deadline: number): WarmUp;
+}
+
+export interface WarmUp {
+  stop(): void;
 }
 
 /** The first key a source offers (check, fetch): the source's own errors propagate. */
@@ -45,6 +54,20 @@ export function deferKeySource(load: () => Promise<KeySource>): KeySource {
       const source = await (loaded ??= load());
       described = source.description;
       yield* source.keys(deadline, hooks);
+    },
+    warmUp(deadline) {
+      let stopped = false;
+      let started: WarmUp | undefined;
+      // Registered before any keys() can wait on the same load, so the warm-up is in place when keys() runs.
+      (loaded ??= load()).then((source) => {
+        if (!stopped) started = source.warmUp?.(deadline);
+      }, () => undefined);
+      return {
+        stop() {
+          stopped = true;
+          started?.stop();
+        },
+      };
     },
   };
 }

@@ -1,5 +1,6 @@
 // The SSM key source: the current version, then earlier ones (an interrupted rotation); replica regions only when one is down.
 import { createAwsContext, type AwsContext } from '../aws/clients.ts';
+import { headStart, type HeadStart } from '../aws/head-start.ts';
 import type { RetryHooks } from '../aws/retry.ts';
 import { isUnlockError, UnlockError } from '../errors.ts';
 import { decodeKeyValue } from './encoding.ts';
@@ -54,14 +55,33 @@ export function awsContextFor(config: VolumeConfig, deps: SsmSourceDeps, region:
   });
 }
 
-/** The current (or pinned) version from the first region that answers; each region gets an equal share of what is left. */
-async function fetchCurrent(config: SsmVolumeConfig, deps: SsmSourceDeps, deadline: number, hooks: RetryHooks | undefined): Promise<{ aws: AwsContext; fetched: FetchedSecret }> {
+/** When region `i` of `count` gives up: an equal share of what is left, the last one the deadline. */
+function regionShare(i: number, count: number, deadline: number, now: number): number {
+  return i === count - 1 ? deadline : now + (deadline - now) / (count - i);
+}
+
+/** The first region's context, begun before the key is asked for (warmUp): region, SDK client, credentials. */
+function earlyContext(config: SsmVolumeConfig, deps: SsmSourceDeps, deadline: number): HeadStart<AwsContext> {
+  const regions = regionsOf(config);
+  const share = regionShare(0, regions.length, deadline, deps.clock.now());
+  return headStart(async (hooks) => {
+    const aws = await awsContextFor(config, deps, regions[0], share, hooks);
+    aws.warm();
+    return aws;
+  });
+}
+
+/**
+ * The current (or pinned) version from the first region that answers; each region gets an equal share of what is
+ * left. `early`: the first region's context, already under way.
+ */
+async function fetchCurrent(config: SsmVolumeConfig, deps: SsmSourceDeps, deadline: number, hooks: RetryHooks | undefined, early: HeadStart<AwsContext> | undefined): Promise<{ aws: AwsContext; fetched: FetchedSecret }> {
   const regions = regionsOf(config);
   for (let i = 0; ; i += 1) {
     const last = i === regions.length - 1;
-    const share = last ? deadline : deps.clock.now() + (deadline - deps.clock.now()) / (regions.length - i);
+    const share = regionShare(i, regions.length, deadline, deps.clock.now());
     try {
-      const aws = await awsContextFor(config, deps, regions[i], share, hooks);
+      const aws = i === 0 && early !== undefined ? await early.join(hooks) : await awsContextFor(config, deps, regions[i], share, hooks);
       const fetched = await fetchSsmSecret({ aws, name: config.ssmPath, selector: config.ssmSelector, deadline: share, clock: deps.clock, log: deps.log, ...(hooks ? { hooks } : {}) });
       return { aws, fetched };
     } catch (error) {
@@ -80,10 +100,19 @@ function keyOf(config: SsmVolumeConfig, fetched: FetchedSecret, region: string):
 
 export function createSsmKeySource(volume: VolumeConfig, deps: SsmSourceDeps): KeySource {
   const config = withSsmPath(volume);
+  let early: HeadStart<AwsContext> | undefined;
   return {
     description: `SSM parameter ${config.ssmPath}`,
+    warmUp(deadline) {
+      early?.stop();
+      early = earlyContext(config, deps, deadline);
+      return early;
+    },
     async *keys(deadline, hooks) {
-      const { aws, fetched } = await fetchCurrent(config, deps, deadline, hooks);
+      // Taken once: a later keys() starts afresh.
+      const head = early;
+      early = undefined;
+      const { aws, fetched } = await fetchCurrent(config, deps, deadline, hooks, head);
       yield keyOf(config, fetched, aws.region);
       // A pinned version or label is what the admin asked for: no guessing beyond it.
       const limit = config.ssmHistoryFallback ?? DEFAULT_HISTORY_FALLBACK;

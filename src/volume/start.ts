@@ -10,6 +10,7 @@ import { inspectVolume, mapperPath } from './inspect.ts';
 import type { RunLock, VolumeDeps } from './deps.ts';
 import { StartStatus } from './start-status.ts';
 import { openWithAwsOrTypedKey } from './unlock-race.ts';
+import type { WarmUp } from '../secret/source.ts';
 import type { VolumeConfig } from '../types.ts';
 
 export type StartOutcome = 'already-mounted' | 'mounted-open-volume' | 'unlocked';
@@ -19,9 +20,15 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
   const deadline = clock.now() + config.timeoutSec * 1000;
   const status = new StartStatus(deps.statusLine, clock, deadline);
   const lock = await deps.acquireVolumeLock(config, deadline);
+  const keySource = deps.keySource(config);
   let deviceLock: RunLock | undefined;
+  let warmUp: WarmUp | undefined;
   try {
-    const state = await inspectVolume(run, config, deps.mountinfoPath);
+    const inspecting = inspectVolume(run, config, deps.mountinfoPath);
+    // Loading the SDK and fetching credentials need no secret: begun now (after inspect started its process, so the
+    // two overlap), they run while the checks below wait on processes, D-Bus and the device (issue #13).
+    warmUp = keySource.warmUp?.(deadline);
+    const state = await inspecting;
     if (state.mountedHere) {
       log.info({ volume: config.volume, mountPoint: config.mountPoint }, `${config.volume} is already open and mounted at ${config.mountPoint}, nothing to do`);
       return 'already-mounted';
@@ -57,7 +64,7 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
     openMountPoint(config.mountPoint, { mode: config.mountPointMode, allowNonEmpty: config.mountOverNonEmpty, log: deps.log }).close();
 
     status.deviceFound();
-    const key = await openWithAwsOrTypedKey(deps, config, device, deadline, status);
+    const key = await openWithAwsOrTypedKey(deps, config, keySource, device, deadline, status);
     await mountVolume(deps, config, deadline);
     await recordUnlock(deps, {
       volume: config.volume,
@@ -71,6 +78,7 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
     });
     return 'unlocked';
   } finally {
+    warmUp?.stop();
     await status.clear();
     await deviceLock?.release();
     await lock.release();

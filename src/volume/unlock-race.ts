@@ -5,7 +5,7 @@ import { isUnlockError, UnlockError } from '../errors.ts';
 import { openLuks } from '../luks/cryptsetup.ts';
 import { normalizeTypedKey } from '../secret/recovery-key.ts';
 import type { Secret } from '../secret/secret.ts';
-import type { FetchedKey } from '../secret/source.ts';
+import type { FetchedKey, KeySource } from '../secret/source.ts';
 import type { VolumeConfig } from '../types.ts';
 import type { VolumeDeps } from './deps.ts';
 import { mapperPath } from './inspect.ts';
@@ -25,7 +25,7 @@ export function askIdOf(volume: string): string {
   return `luks-ssm:${volume}`;
 }
 
-export async function openWithAwsOrTypedKey(deps: VolumeDeps, config: VolumeConfig, device: string, deadline: number, status: StartStatus): Promise<OpenedKey> {
+export async function openWithAwsOrTypedKey(deps: VolumeDeps, config: VolumeConfig, source: KeySource, device: string, deadline: number, status: StartStatus): Promise<OpenedKey> {
   const { log, clock } = deps;
   const stopAws = new AbortController();
   const stopAsking = new AbortController();
@@ -106,7 +106,6 @@ export async function openWithAwsOrTypedKey(deps: VolumeDeps, config: VolumeConf
   };
 
   const awsTask = async (): Promise<Outcome> => {
-    const source = deps.keySource(config);
     let tried = 0;
     try {
       const keys = source.keys(deadline, {

@@ -136,3 +136,59 @@ describe('region failover', () => {
     expect(west.requests().length).toBeGreaterThan(0);
   });
 });
+
+describe('warmUp (start begins the AWS set-up while its local checks run)', () => {
+  /** The east emulator's instance metadata for credentials, as on an instance with a profile. */
+  const imdsSource = () => {
+    const env = east.env({ withRegion: true, withCredentials: false });
+    return createSsmKeySource(config({ endpoints: { ssm: router.url, kms: router.url, imds: east.url }, fallbackRegions: [] }), { env, clock: realClock, log: createRecordingLogger() });
+  };
+  const actions = () => east.requests().map((r) => r.action);
+
+  beforeEach(() => {
+    east.putParameter(NAME, 'k1');
+  });
+
+  /** The first key's label, and the instance-metadata requests made for it (and any warm-up before it). */
+  async function firstKeyAndImds(source: ReturnType<typeof imdsSource>): Promise<{ key: string; imds: string[] }> {
+    const keys = source.keys(Date.now() + 10_000);
+    const first = await keys.next();
+    await keys.return(undefined);
+    return { key: label(first.value as FetchedKey), imds: actions().filter((a) => a === 'token' || a === 'credentials') };
+  }
+
+  it('fetches the credentials before the key is asked for, and keys() carries on without asking again', async () => {
+    const cold = await firstKeyAndImds(imdsSource());
+    east.reset();
+    east.putParameter(NAME, 'k1');
+    const source = imdsSource();
+    source.warmUp?.(Date.now() + 10_000);
+    await expect.poll(actions, { timeout: 5000 }).toContain('credentials');
+    expect(actions()).not.toContain('GetParameter');
+    const warm = await firstKeyAndImds(source);
+    expect(warm.key).toBe('k1@1/us-east-1');
+    // The same token and credential requests as without a warm-up: keys() used the warm-up's, made none of its own.
+    expect(warm.imds).toEqual(cold.imds);
+  });
+
+  it('a warm-up stopped before any key is asked for fetches no parameter', async () => {
+    const source = imdsSource();
+    const warm = source.warmUp?.(Date.now() + 10_000);
+    await expect.poll(actions, { timeout: 5000 }).toContain('credentials');
+    warm?.stop();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(actions()).not.toContain('GetParameter');
+  });
+
+  it('credentials that failed during the warm-up are fetched again by keys()', async () => {
+    east.faults.set({ imds: 'absent' });
+    const source = imdsSource();
+    source.warmUp?.(Date.now() + 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    east.faults.reset();
+    const keys = source.keys(Date.now() + 10_000);
+    const first = await keys.next();
+    await keys.return(undefined);
+    expect(label(first.value as FetchedKey)).toBe('k1@1/us-east-1');
+  });
+});

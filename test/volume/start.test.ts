@@ -111,6 +111,29 @@ describe('startVolume', () => {
     expect(sys.mappings.size).toBe(0);
   });
 
+  it('begins the AWS warm-up before the dependents and device checks, and the key source carries it on', async () => {
+    sys = createFakeSystem(KEY);
+    const events: string[] = [];
+    const source = { ...keysSource([{ bytes: KEY, version: 1 }]), warmUp: () => (events.push('warm-up'), { stop: () => events.push('stop') }) };
+    const { deps } = fakeDeps(sys, source, {
+      activeDependents: async () => (events.push('dependents asked'), []),
+    });
+    expect(await startVolume(deps, fakeConfig(sys, { requiredBy: ['app.service'] }))).toBe('unlocked');
+    expect(events).toEqual(['warm-up', 'dependents asked', 'stop']);
+  });
+
+  it('stops the warm-up, fetching no key, when start refuses before the key', async () => {
+    sys = createFakeSystem(KEY);
+    sys.luksDevices.clear();
+    const handed: Secret[] = [];
+    let stopped = 0;
+    const source = { ...keysSource([{ bytes: KEY, version: 1 }], handed), warmUp: () => ({ stop: () => { stopped += 1; } }) };
+    const { deps } = fakeDeps(sys, source);
+    expect((await rejection(startVolume(deps, fakeConfig(sys)))).kind).toBe('NOT_LUKS');
+    expect(stopped).toBe(1);
+    expect(handed).toEqual([]);
+  });
+
   it('refuses when a dependent is already running, naming it', async () => {
     sys = createFakeSystem(KEY);
     const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }]), {
