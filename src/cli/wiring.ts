@@ -58,6 +58,8 @@ export function createVolumeDeps(opts: WiringOptions): VolumeDeps {
     procRoot: env.LUKS_SSM_PROC_ROOT,
     // run-lock.ts pulls in execa (through exec/run.ts): fetch and status never take the lock.
     acquireLock: async (deadline) => (await import('../volume/run-lock.ts')).acquireRunLock({ dir: runDir, timeoutMs: Math.max(1, deadline - Date.now()), run }),
+    runUnderHostLock: (deadline) => async (file, args, options) =>
+      (await import('../volume/locked-run.ts')).runnerUnderLock({ dir: runDir, deadline, now: Date.now, run })(file, args, options),
     acquireVolumeLock: async (config, deadline) => {
       const { acquireRunLocks, volumeLockNames } = await import('../volume/run-lock.ts');
       return acquireRunLocks({ dir: runDir, names: volumeLockNames(config), deadline, now: Date.now, run });

@@ -68,7 +68,7 @@ function writeInput(stdin: Writable | null, input: Uint8Array): void {
 }
 
 /** Builds the error from the program name and errno only: execa's own message is never passed on. */
-function startFailure(file: string, cause: unknown): UnlockError {
+export function startFailure(file: string, cause: unknown): UnlockError {
   const code = (cause as { code?: unknown } | undefined)?.code;
   if (code === 'ENOENT') {
     const pkg = PACKAGE_OF[file] ?? file;

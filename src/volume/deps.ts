@@ -23,6 +23,11 @@ export interface VolumeDeps {
   selinuxRoot?: string;
   /** The host lock, held only around key-slot work (argon2 can take GiBs); gives up at `deadline` (epoch ms). */
   acquireLock(deadline: number): Promise<RunLock>;
+  /**
+   * A Runner whose every call runs under the host lock, taken by the same spawn (one process, not two: issue #13); the
+   * wait gives up at `deadline` with LOCKED, and the call's timeoutMs bounds the wait and the program together.
+   */
+  runUnderHostLock(deadline: number): Runner;
   /** The locks of one volume's run (its name, mapping and mount point), held for the whole run; gives up at `deadline`. */
   acquireVolumeLock(config: VolumeConfig, deadline: number): Promise<RunLock>;
   /**

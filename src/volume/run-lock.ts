@@ -5,14 +5,14 @@ import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnlockError } from '../errors.ts';
 import { createRunner } from '../exec/run.ts';
-import type { Runner } from '../types.ts';
+import type { RunResult, Runner } from '../types.ts';
 
 export const RUN_LOCK_DIR = '/run/luks-ssm';
 /** The host lock's file name. */
 export const HOST_LOCK = 'lock';
 
 /** flock's exit status when the wait times out (sysexits EX_TEMPFAIL), to tell it from flock's own errors. */
-const CONFLICT_EXIT = 75;
+export const CONFLICT_EXIT = 75;
 /** Extra time flock gets beyond its own --timeout before the runner kills it. */
 const FLOCK_GRACE_MS = 5000;
 
@@ -26,25 +26,14 @@ export interface RunLock {
  * child exits, and the kernel drops it when we close the file or die, so a crashed run never leaves it stuck.
  */
 export async function acquireRunLock(opts: { dir: string; timeoutMs: number; run?: Runner; name?: string }): Promise<RunLock> {
-  const path = join(opts.dir, opts.name ?? HOST_LOCK);
-  await mkdir(opts.dir, { recursive: true, mode: 0o700 });
-  const file = await open(path, 'a', 0o600);
+  const { path, file } = await openLockFile(opts.dir, opts.name ?? HOST_LOCK);
   const waitMs = Math.max(0, opts.timeoutMs);
   try {
     const run = opts.run ?? createRunner();
     const seconds = (waitMs / 1000).toFixed(3);
     const args = ['--exclusive', '--timeout', seconds, '--conflict-exit-code', String(CONFLICT_EXIT), '3'];
     const result = await run('flock', args, { fd3: file.fd, timeoutMs: waitMs + FLOCK_GRACE_MS });
-    if (result.exitCode === CONFLICT_EXIT || result.timedOut) {
-      throw new UnlockError('LOCKED', `Another luks-ssm run holds ${path}; gave up after ${formatSeconds(waitMs)} s`, {
-        retryable: true,
-        hint: 'see systemctl list-units "luks-ssm@*" for the run still in progress',
-      });
-    }
-    if (result.exitCode !== 0) {
-      const detail = result.stderr.trim().split('\n')[0] || `flock exited with status ${result.exitCode}`;
-      throw new UnlockError('SYSTEM', `Failed to lock ${path}: ${detail}`);
-    }
+    if (result.exitCode !== 0 || result.timedOut) throw lockFailure(path, waitMs, result);
   } catch (error) {
     await file.close();
     throw error;
@@ -57,6 +46,25 @@ export async function acquireRunLock(opts: { dir: string; timeoutMs: number; run
       await file.close();
     },
   };
+}
+
+/** Opens (creating) the lock file `name` in `dir`; the lock is taken on this open file description. */
+export async function openLockFile(dir: string, name: string): Promise<{ path: string; file: FileHandle }> {
+  const path = join(dir, name);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  return { path, file: await open(path, 'a', 0o600) };
+}
+
+/** Why flock(1) did not take `path`: LOCKED when the wait ran out (retryable), else flock's own first line. */
+export function lockFailure(path: string, waitMs: number, result: RunResult): UnlockError {
+  if (result.exitCode === CONFLICT_EXIT || result.timedOut) {
+    return new UnlockError('LOCKED', `Another luks-ssm run holds ${path}; gave up after ${formatSeconds(waitMs)} s`, {
+      retryable: true,
+      hint: 'see systemctl list-units "luks-ssm@*" for the run still in progress',
+    });
+  }
+  const detail = result.stderr.trim().split('\n')[0] || `flock exited with status ${result.exitCode}`;
+  return new UnlockError('SYSTEM', `Failed to lock ${path}: ${detail}`);
 }
 
 /**

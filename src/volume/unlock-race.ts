@@ -38,12 +38,8 @@ export async function openWithAwsOrTypedKey(deps: VolumeDeps, config: VolumeConf
       try {
         if (opened !== undefined) return 'late' as const;
         // The host lock only here: one key slot's argon2 at a time on the host, while other volumes' runs wait on AWS or ask.
-        const hostLock = await deps.acquireLock(deadline);
-        try {
-          await openLuks(deps.run, device, config.mapName, secret, { timeoutMs: Math.max(1, deadline - clock.now()) });
-        } finally {
-          await hostLock.release();
-        }
+        // Taken by the open's own spawn; the deadline bounds the wait and the open together.
+        await openLuks(deps.runUnderHostLock(deadline), device, config.mapName, secret, { timeoutMs: Math.max(1, deadline - clock.now()) });
         opened = about;
         return 'opened' as const;
       } catch (error) {

@@ -1,5 +1,5 @@
 // start/stop/status through the built CLI, with fake cryptsetup/mount/umount on PATH over a real LUKS2 header.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,7 +26,7 @@ describe.skipIf(!canRunCryptsetup)('start/stop/status with fake system programs'
   beforeAll(async () => {
     emulator = await startEmulator();
     ws = await createWorkspace('start-stop');
-    sys = await installFakeSystem(ws.dir);
+    sys = await installFakeSystem(ws.dir, { flock: true });
     device = join(ws.devRoot, 'disk0');
     mountPoint = join(ws.dir, 'srv', 'data');
     await sys.addDevice(device, await formatLuksImage(join(ws.dir, 'disk0.img'), KEY));
@@ -64,6 +64,15 @@ describe.skipIf(!canRunCryptsetup)('start/stop/status with fake system programs'
     expect((await stat(mountPoint)).mode & 0o7777).toBe(0o700);
     // Children get PATH and LC_ALL only (PWD is the shell's): no AWS_*, HOME or LUKS_SSM_* reaches them.
     expect(await sys.envNames()).toEqual(calls.map(() => ['LC_ALL', 'PATH', 'PWD']));
+  });
+
+  it('start: the host lock is taken by the process that becomes cryptsetup open (one spawn, issue #13), and let go', async () => {
+    const hostLock = join(ws.runDir, 'lock');
+    const [openPid] = await sys.openPids();
+    expect(openPid).toBeGreaterThan(0);
+    // sh took the lock with flock, then exec'd cryptsetup: flock's parent is the open's own process, not luks-ssm.
+    expect((await sys.flockCalls()).filter((c) => c.fd3 === hostLock).map((c) => c.ppid)).toEqual([openPid]);
+    expect(execFileSync('flock', ['--nonblock', hostLock, 'true'], { timeout: 5000 }).length).toBe(0);
   });
 
   it('status --json: open, mounted, and which parameter version unlocked it', async () => {

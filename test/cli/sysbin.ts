@@ -20,6 +20,13 @@ export interface FakeCall {
   stdinBytes: number;
 }
 
+/** A call of the fake flock: its parent's pid, the file on its fd 3, its arguments. */
+export interface FlockCall {
+  ppid: number;
+  fd3: string;
+  args: string;
+}
+
 export interface FakeSystem {
   /** Put first on the CLI's PATH. */
   bin: string;
@@ -42,6 +49,10 @@ export interface FakeSystem {
   envNames(): Promise<string[][]>;
   /** Names of open mappings. */
   mappings(): Promise<string[]>;
+  /** With `flock: true`: every flock run, in order. */
+  flockCalls(): Promise<FlockCall[]>;
+  /** The process ids of the `cryptsetup open` calls (not --test-passphrase), in order. */
+  openPids(): Promise<number[]>;
 }
 
 /** Minor numbers for the fake disks' nodes, none shared within a test file. */
@@ -49,12 +60,13 @@ let nextMinor = 250;
 
 const shellQuote = (value: string): string => `'${value.replaceAll("'", `'\\''`)}'`;
 
-export async function installFakeSystem(dir: string): Promise<FakeSystem> {
+/** `flock: true` also puts a fake flock first, which notes each call and runs the real one. */
+export async function installFakeSystem(dir: string, opts: { flock?: boolean } = {}): Promise<FakeSystem> {
   const bin = join(dir, 'bin');
   const state = join(dir, 'state');
   await mkdir(bin, { recursive: true });
   await mkdir(join(state, 'mappings'), { recursive: true });
-  for (const program of PROGRAMS) {
+  for (const program of opts.flock ? [...PROGRAMS, 'flock'] : PROGRAMS) {
     await copyFile(join(SYSBIN, program), join(bin, program));
     await chmod(join(bin, program), 0o755);
   }
@@ -62,7 +74,8 @@ export async function installFakeSystem(dir: string): Promise<FakeSystem> {
     .replace('@STATE_DIR@', shellQuote(state))
     .replace('@REAL_CRYPTSETUP@', shellQuote(REAL_CRYPTSETUP ?? '/usr/sbin/cryptsetup'))
     .replace('@REAL_MOUNT@', shellQuote(real('mount', ['/usr/bin', '/bin'])))
-    .replace('@REAL_DUMPE2FS@', shellQuote(real('dumpe2fs', ['/usr/sbin', '/sbin'])));
+    .replace('@REAL_DUMPE2FS@', shellQuote(real('dumpe2fs', ['/usr/sbin', '/sbin'])))
+    .replace('@REAL_FLOCK@', shellQuote(real('flock', ['/usr/bin', '/bin'])));
   await writeFile(join(bin, 'fake-common.sh'), common, { mode: 0o644 });
   const mountinfo = join(state, 'mountinfo');
   await writeFile(mountinfo, ROOT_MOUNT);
@@ -112,5 +125,16 @@ export async function installFakeSystem(dir: string): Promise<FakeSystem> {
       return text.split(/^== .*\n/m).slice(1).map((block) => block.split('\n').filter((l) => l.includes('=')).map((l) => l.slice(0, l.indexOf('='))).sort());
     },
     mappings: () => readdir(join(state, 'mappings')),
+    async flockCalls() {
+      const text = await readFile(join(state, 'flock.log'), 'utf8').catch(() => '');
+      return text.split('\n').filter((line) => line !== '').map((line) => {
+        const [ppid, fd3, args] = line.split('\t');
+        return { ppid: Number(ppid), fd3: fd3 ?? '', args: args ?? '' };
+      });
+    },
+    async openPids() {
+      const text = await readFile(join(state, 'open.pids'), 'utf8').catch(() => '');
+      return text.split('\n').filter((line) => line !== '').map(Number);
+    },
   };
 }

@@ -43,7 +43,7 @@ function volumeDepsOf(deps: ReturnType<typeof lifecycleDeps>): Omit<VolumeDeps, 
     file === 'cryptsetup' && args[0] === 'status' ? { exitCode: 4, stdout: '', stderr: '', timedOut: false } : run(file, args, options);
   return {
     run: noDm, clock: deps.clock, log: deps.log, runDir: '/nonexistent', devRoot: world.dev.root,
-    acquireLock: deps.acquireLock, acquireVolumeLock: deps.acquireVolumeLock, acquireDeviceLock: deps.acquireDeviceLock, activeDependents: async () => [], unitOfPid: async () => undefined,
+    acquireLock: deps.acquireLock, runUnderHostLock: () => noDm, acquireVolumeLock: deps.acquireVolumeLock, acquireDeviceLock: deps.acquireDeviceLock, activeDependents: async () => [], unitOfPid: async () => undefined,
   };
 }
 

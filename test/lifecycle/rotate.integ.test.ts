@@ -100,7 +100,7 @@ describe.skipIf(!canRunCryptsetup)('rotate (SSM, real cryptsetup)', () => {
     const deps = {
       run, clock: realClock, log, runDir: world.dev.root, devRoot: world.dev.root,
       acquireLock: async () => ({ release: async () => {} }), acquireVolumeLock: async () => ({ release: async () => {} }),
-      acquireDeviceLock: async () => ({ release: async () => {} }),
+      acquireDeviceLock: async () => ({ release: async () => {} }), runUnderHostLock: () => run,
       keySource: (c: VolumeConfig) => createKeySource(c, { env: credentialsEnv(world.emulator), clock: realClock, log, run, devRoot: world.dev.root }),
       activeDependents: async () => [], unitOfPid: async () => undefined,
     };

@@ -184,6 +184,8 @@ export function fakeDeps(sys: FakeSystem, source: KeySource, over: Partial<Volum
     mountinfoPath: sys.mountinfoPath,
     acquireLock: async () => ({ release: async () => {} }), acquireVolumeLock: async () => ({ release: async () => {} }),
     acquireDeviceLock: async () => ({ release: async () => {} }),
+    // No lock: the fake system's runner is in-process (sh could not exec it); deps.run, so an `over.run` is used.
+    runUnderHostLock: () => (file, args, options) => deps.run(file, args, options),
     keySource: () => source,
     activeDependents: async () => [],
     unitOfPid: async () => undefined,

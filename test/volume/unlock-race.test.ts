@@ -215,7 +215,7 @@ describe('the host lock around cryptsetup open', () => {
   it('not coming in time is the run\'s failure (LOCKED), not reported as AWS giving no key; nobody is asked', async () => {
     const who = person([RECOVERY]);
     const { deps, config, statusLine } = setup(outage({ backAfterMs: 0 }).source, who.ask, 2);
-    deps.acquireLock = async () => {
+    deps.runUnderHostLock = () => async () => {
       throw new UnlockError('LOCKED', 'Another luks-ssm run holds /run/luks-ssm/lock; gave up after 2 s', { retryable: true });
     };
     await expect(startVolume(deps, config)).rejects.toMatchObject({ kind: 'LOCKED' });

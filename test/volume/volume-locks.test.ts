@@ -84,16 +84,28 @@ function volume(name: string, key: Buffer, lockDir: string, opts: { source?: Key
     run,
     clock: realClock,
     ...(opts.ask ? { askPassword: opts.ask } : {}),
-    ...realLocks(lockDir),
+    ...realLocks(lockDir, run),
   });
   const config = fakeConfig(sys, { volume: name, mapName: name, timeoutSec: opts.timeoutSec ?? 8 });
   return { sys, deps, log, config };
 }
 
-/** The host, volume and device locks as the CLI wires them, with real flock(1) in `dir`. */
-function realLocks(dir: string) {
+/**
+ * The host, volume and device locks as the CLI wires them, with real flock(1) in `dir`. The fake programs run in this
+ * process, so sh cannot exec them under the host lock: that lock is taken around the call instead, on the same file.
+ */
+function realLocks(dir: string, run: Runner) {
+  const acquireLock = (deadline: number) => acquireRunLock({ dir, timeoutMs: Math.max(1, deadline - Date.now()) });
   return {
-    acquireLock: (deadline: number) => acquireRunLock({ dir, timeoutMs: Math.max(1, deadline - Date.now()) }),
+    acquireLock,
+    runUnderHostLock: (deadline: number): Runner => async (file, args, options) => {
+      const lock = await acquireLock(deadline);
+      try {
+        return await run(file, args, options);
+      } finally {
+        await lock.release();
+      }
+    },
     acquireVolumeLock: (config: { volume: string; mapName: string; mountPoint: string }, deadline: number) =>
       acquireRunLocks({ dir, names: volumeLockNames(config), deadline, now: Date.now }),
     acquireDeviceLock: (device: string, holder: string, deadline: number) => acquireDeviceLock({ dir, device, holder, deadline, now: Date.now }),
@@ -120,7 +132,7 @@ function oneDisk(lockDir: string) {
       return sys.run(file, args, options);
     };
     const { deps } = fakeDeps(sys, opts.source ?? awsDown, {
-      run, clock: realClock, devRoot, ...(opts.ask ? { askPassword: opts.ask } : {}), ...realLocks(lockDir),
+      run, clock: realClock, devRoot, ...(opts.ask ? { askPassword: opts.ask } : {}), ...realLocks(lockDir, run),
       ...(opts.statusLines ? { statusLine: { set: (t: string) => void opts.statusLines!.push(t), clear: async () => void opts.statusLines!.push('') } } : {}),
     });
     return { deps, config: fakeConfig(sys, { volume: name, mapName: name, device, mountPoint: join(sys.dir, 'srv', name), timeoutSec: opts.timeoutSec ?? 8 }) };
