@@ -49,7 +49,7 @@ async function scanWhileMounting(sys: FakeSystem, args: string[], env: Record<st
 const describeHits = (hits: MemoryHit[]): string[] => hits.map((h) => `${h.form} in ${h.region}`);
 
 async function setUp(ws: Workspace, emulator: Emulator, key: Buffer, config: Record<string, string> = {}): Promise<{ sys: FakeSystem; env: Record<string, string> }> {
-  const sys = await installFakeSystem(ws.dir);
+  const sys = await installFakeSystem(ws.dir, ws.sysRoot);
   await sys.addDevice(join(ws.devRoot, 'disk0'), await formatLuksImage(join(ws.dir, 'disk0.img'), key));
   await writeVolumeConfig(ws, 'vol', {
     LUKS_DEVICE: '/dev/disk0',

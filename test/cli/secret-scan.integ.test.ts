@@ -24,7 +24,7 @@ const isDisk = (path: string): boolean => path.endsWith('.img') || path.endsWith
 
 /** A LUKS volume `vol` whose parameter holds the passphrase, and `near`, on the same device, holding its near miss. */
 async function setUp(ws: Workspace, p: Passphrase, emulator: Emulator): Promise<FakeSystem> {
-  const sys = await installFakeSystem(ws.dir);
+  const sys = await installFakeSystem(ws.dir, ws.sysRoot);
   await sys.addDevice(join(ws.devRoot, 'disk0'), await formatLuksImage(join(ws.dir, 'disk0.img'), p.key));
   emulator.putParameter('/luks/vol', p.ssmValue);
   emulator.putParameter('/luks/near', p.encoding === 'base64' ? p.near.toString('base64') : p.near.toString('utf8'));

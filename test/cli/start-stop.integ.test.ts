@@ -26,7 +26,7 @@ describe.skipIf(!canRunCryptsetup)('start/stop/status with fake system programs'
   beforeAll(async () => {
     emulator = await startEmulator();
     ws = await createWorkspace('start-stop');
-    sys = await installFakeSystem(ws.dir, { flock: true });
+    sys = await installFakeSystem(ws.dir, ws.sysRoot, { flock: true });
     device = join(ws.devRoot, 'disk0');
     mountPoint = join(ws.dir, 'srv', 'data');
     await sys.addDevice(device, await formatLuksImage(join(ws.dir, 'disk0.img'), KEY));

@@ -1,13 +1,14 @@
-// Installs the fake cryptsetup/mount/umount/systemd-ask-password/dumpe2fs (test/fixtures/sysbin) into a per-test bin dir and reads their records.
+// Installs the fake cryptsetup/mount/umount/systemd-ask-password/systemd-notify/dumpe2fs (test/fixtures/sysbin) into a per-test bin dir and reads their records.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { appendFile, chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { addDmDevice, removeDmDevice } from '../support/fake-sysfs.ts';
 import { REAL_CRYPTSETUP } from './luks-image.ts';
 
 const SYSBIN = fileURLToPath(new URL('../fixtures/sysbin/', import.meta.url));
-const PROGRAMS = ['cryptsetup', 'mount', 'umount', 'systemd-ask-password', 'dumpe2fs'];
+const PROGRAMS = ['cryptsetup', 'mount', 'umount', 'systemd-ask-password', 'systemd-notify', 'dumpe2fs'];
 /** Where this distribution keeps a real program the fakes hand over to. */
 const real = (name: string, dirs: string[]): string => dirs.map((dir) => join(dir, name)).find((file) => existsSync(file)) ?? join(dirs[0]!, name);
 /** What the kernel would list before the volume is mounted. */
@@ -53,6 +54,10 @@ export interface FakeSystem {
   flockCalls(): Promise<FlockCall[]>;
   /** The process ids of the `cryptsetup open` calls (not --test-passphrase), in order. */
   openPids(): Promise<number[]>;
+  /** Opens `mapName` on `device` as a run the test does not make would: the dm table and sysfs both show it. */
+  addMapping(mapName: string, device: string): Promise<void>;
+  /** Closes `mapName` behind the product's back. */
+  removeMapping(mapName: string): Promise<void>;
 }
 
 /** Minor numbers for the fake disks' nodes, none shared within a test file. */
@@ -60,8 +65,11 @@ let nextMinor = 250;
 
 const shellQuote = (value: string): string => `'${value.replaceAll("'", `'\\''`)}'`;
 
-/** `flock: true` also puts a fake flock first, which notes each call and runs the real one. */
-export async function installFakeSystem(dir: string, opts: { flock?: boolean } = {}): Promise<FakeSystem> {
+/**
+ * `sysRoot`: the workspace's sysfs (LUKS_SSM_SYS_ROOT), where the fake cryptsetup lists its mappings as dm-N.
+ * `flock: true` also puts a fake flock first, which notes each call and runs the real one.
+ */
+export async function installFakeSystem(dir: string, sysRoot: string, opts: { flock?: boolean } = {}): Promise<FakeSystem> {
   const bin = join(dir, 'bin');
   const state = join(dir, 'state');
   await mkdir(bin, { recursive: true });
@@ -72,6 +80,7 @@ export async function installFakeSystem(dir: string, opts: { flock?: boolean } =
   }
   const common = (await readFile(join(SYSBIN, 'fake-common.sh'), 'utf8'))
     .replace('@STATE_DIR@', shellQuote(state))
+    .replace('@SYS_ROOT@', shellQuote(sysRoot))
     .replace('@REAL_CRYPTSETUP@', shellQuote(REAL_CRYPTSETUP ?? '/usr/sbin/cryptsetup'))
     .replace('@REAL_MOUNT@', shellQuote(real('mount', ['/usr/bin', '/bin'])))
     .replace('@REAL_DUMPE2FS@', shellQuote(real('dumpe2fs', ['/usr/sbin', '/sbin'])))
@@ -135,6 +144,14 @@ export async function installFakeSystem(dir: string, opts: { flock?: boolean } =
     async openPids() {
       const text = await readFile(join(state, 'open.pids'), 'utf8').catch(() => '');
       return text.split('\n').filter((line) => line !== '').map(Number);
+    },
+    async addMapping(mapName, device) {
+      await writeFile(join(state, 'mappings', mapName), `${device}\n`);
+      addDmDevice(sysRoot, mapName);
+    },
+    async removeMapping(mapName) {
+      await rm(join(state, 'mappings', mapName));
+      removeDmDevice(sysRoot, mapName);
     },
   };
 }

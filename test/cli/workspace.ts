@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Emulator } from '../emulator/index.ts';
 import { childEnv } from '../support/cli.ts';
+import { createSysfs } from '../support/fake-sysfs.ts';
 
 export interface Workspace {
   dir: string;
@@ -13,6 +14,8 @@ export interface Workspace {
   runDir: string;
   /** LUKS_SSM_DEV_ROOT: an empty /dev unless a test puts nodes in it. */
   devRoot: string;
+  /** LUKS_SSM_SYS_ROOT: a sysfs with one disk and no device-mapper device, unless a fake cryptsetup opens one. */
+  sysRoot: string;
   home: string;
   cleanup(): Promise<void>;
 }
@@ -20,8 +23,9 @@ export interface Workspace {
 export async function createWorkspace(prefix: string): Promise<Workspace> {
   // mkdtemp makes 0700 directories: config files refuse to live in a directory others can write.
   const dir = await mkdtemp(join(tmpdir(), `luks-ssm-${prefix}-`));
-  const ws = { dir, confDir: join(dir, 'etc'), runDir: join(dir, 'run'), devRoot: join(dir, 'dev'), home: join(dir, 'home') };
+  const ws = { dir, confDir: join(dir, 'etc'), runDir: join(dir, 'run'), devRoot: join(dir, 'dev'), sysRoot: join(dir, 'sys'), home: join(dir, 'home') };
   for (const path of [ws.confDir, ws.devRoot, ws.home]) await mkdir(path, { mode: 0o700 });
+  createSysfs(ws.sysRoot);
   return { ...ws, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
@@ -54,6 +58,7 @@ export function volumeEnv(ws: Workspace, emulator: Emulator, opts: EnvOptions = 
     LUKS_SSM_DEFAULTS: join(ws.dir, 'no-defaults'),
     LUKS_SSM_RUN_DIR: ws.runDir,
     LUKS_SSM_DEV_ROOT: ws.devRoot,
+    LUKS_SSM_SYS_ROOT: ws.sysRoot,
     ...opts.extra,
   };
 }

@@ -1,4 +1,4 @@
-// An in-process stand-in for cryptsetup, mount and umount that keeps a dm table and a mountinfo file, so
+// An in-process stand-in for cryptsetup, mount and umount that keeps a dm table (listed in a fake sysfs) and a mountinfo file, so
 // start/stop/status/check run end to end on a host without device-mapper. Records every call (argv + stdin).
 import { existsSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import type { VolumeDeps } from '../../src/volume/deps.ts';
 import type { FetchedKey, KeySource } from '../../src/secret/source.ts';
 import { Secret } from '../../src/secret/secret.ts';
 import { createFakeClock, createRecordingLogger } from '../aws/fakes.ts';
+import { addDmDevice, createSysfs, removeDmDevice } from './fake-sysfs.ts';
 
 export interface Call {
   file: string;
@@ -25,9 +26,11 @@ export interface FakeSystem {
   calls: Call[];
   /** Key bytes that open the device. */
   rightKey: Buffer;
-  /** Name → underlying device of open mappings. */
+  /** Name → underlying device of open mappings; each is also a device-mapper device in `sysRoot`. */
   mappings: Map<string, string>;
-  /** Mount point → source. */
+  /** The kernel's sysfs as the product reads it (VolumeDeps.sysRoot). */
+  sysRoot: string;
+  /** Mount point → source; mountinfoPath is rewritten on each change. */
   mounts: Map<string, string>;
   /** Mount points umount reports busy. */
   busy: Set<string>;
@@ -57,6 +60,7 @@ export function createFakeSystem(rightKey: Buffer): FakeSystem {
   // driver: opening it (the LUKS magic read does) fails with ENXIO and creates nothing, where a loop major would make
   // the kernel create /dev/loopN. A number of its own: the device lock is named by it, and two fake systems are two disks.
   execFileSync('mknod', [device, 'b', '240', String(nextMinor++)]);
+  const sysRoot = createSysfs(join(dir, 'sys'));
   const sys: FakeSystem = {
     dir,
     device,
@@ -64,22 +68,41 @@ export function createFakeSystem(rightKey: Buffer): FakeSystem {
     mountinfoPath: join(dir, 'mountinfo'),
     calls: [],
     rightKey,
-    mappings: new Map(),
-    mounts: new Map(),
+    mappings: new DmTable(sysRoot),
+    sysRoot,
+    mounts: new MountTable(join(dir, 'mountinfo')),
     busy: new Set(),
     luksDevices: new Set([device]),
     keyslots: PBKDF2_SLOT,
     outOfMemory: false,
     run: async (file, args, options?: RunOptions) => {
       sys.calls.push({ file, args: [...args], input: options?.input ? Buffer.from(options.input) : undefined });
-      const result = answer(sys, file, [...args], options);
-      writeMountinfo(sys);
-      return result;
+      return answer(sys, file, [...args], options);
     },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
-  writeMountinfo(sys);
   return sys;
+}
+
+/** The fake's dm table: a mapping opened or closed appears in, or leaves, its sysfs as the kernel's would. */
+class DmTable extends Map<string, string> {
+  private readonly sysRoot: string;
+  constructor(sysRoot: string) {
+    super();
+    this.sysRoot = sysRoot;
+  }
+  override set(name: string, device: string): this {
+    if (!this.has(name)) addDmDevice(this.sysRoot, name);
+    return super.set(name, device);
+  }
+  override delete(name: string): boolean {
+    removeDmDevice(this.sysRoot, name);
+    return super.delete(name);
+  }
+  override clear(): void {
+    for (const name of this.keys()) removeDmDevice(this.sysRoot, name);
+    super.clear();
+  }
 }
 
 function answer(sys: FakeSystem, file: string, args: string[], options?: RunOptions): RunResult {
@@ -130,11 +153,34 @@ function viaFd3(given: string, options?: RunOptions): string {
   return rest === '.' ? dir : join(dir, rest);
 }
 
-function writeMountinfo(sys: FakeSystem): void {
-  const lines = ['22 1 252:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw'];
-  let id = 100;
-  for (const [target, source] of sys.mounts) lines.push(`${id++} 22 253:0 / ${target} rw,noatime shared:2 - ext4 ${source} rw`);
-  writeFileSync(sys.mountinfoPath, `${lines.join('\n')}\n`);
+/** The fake's mount table: a test's own mount or a fake mount(8) shows in mountinfo at once, as the kernel's would. */
+class MountTable extends Map<string, string> {
+  private readonly path: string;
+  constructor(path: string) {
+    super();
+    this.path = path;
+    this.write();
+  }
+  override set(target: string, source: string): this {
+    super.set(target, source);
+    this.write();
+    return this;
+  }
+  override delete(target: string): boolean {
+    const deleted = super.delete(target);
+    this.write();
+    return deleted;
+  }
+  override clear(): void {
+    super.clear();
+    this.write();
+  }
+  private write(): void {
+    const lines = ['22 1 252:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw'];
+    let id = 100;
+    for (const [target, source] of this) lines.push(`${id++} 22 253:0 / ${target} rw,noatime shared:2 - ext4 ${source} rw`);
+    writeFileSync(this.path, `${lines.join('\n')}\n`);
+  }
 }
 
 /** A key source that offers `keys` in order, as an SSM source with history would. */

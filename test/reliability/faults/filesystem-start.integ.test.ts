@@ -119,7 +119,7 @@ describe.skipIf(!canLoopMount())('fault matrix: the filesystem in the volume (re
     const { vol, fs, fsHash } = await withFilesystem(scene, damages[0]![2]);
     await mkdir(vol.mountPoint, { recursive: true, mode: 0o700 });
     ctx.expect((await leftForFsck(scene, vol, fs, fsHash)).problems).toEqual(['data is not open']);
-    await writeFile(join(scene.sys.state, 'mappings', 'data'), `${vol.device}\n`);
+    await scene.sys.addMapping('data', vol.device);
     ctx.expect((await leftForFsck(scene, vol, fs, fsHash)).problems).toEqual([]);
     spawnSync('e2fsck', ['-f', '-y', fs], { ...SBIN, stdio: 'ignore' });
     execFileSync('mount', ['-o', 'loop', fs, vol.mountPoint], { ...SBIN, stdio: 'ignore' });

@@ -147,14 +147,15 @@ describe.skipIf(!canRunCryptsetup)('fault matrix: device, mount point, config, r
     const paused = join(scene.sys.state, `${step}-paused`);
     if (step === 'key') scene.emulator.faults.set({ latencyMs: { 'ssm:GetParameter': 60_000 } });
     else if (step !== 'device') await writeFile(join(scene.sys.state, `pause-${step}`), '');
-    // The device wait has no program to pause: it comes right after `cryptsetup status` (the volume's state),
-    // and the device is attached only after the kill, so 300 ms later start is polling for it.
-    const inspected = async () => (await scene.sys.calls()).some((c) => c.args[0] === 'status' && c.args.includes(vol.name));
+    // The device wait has no program to pause: under a unit (NOTIFY_SOCKET) start says what it waits for once the
+    // wait has lasted STATUS_QUIET_MS, through systemd-notify (the fake records it), and the device is attached
+    // only after the kill.
+    const waiting = async () => (await scene.sys.calls()).some((c) => c.program === 'systemd-notify' && c.args.some((a) => a.startsWith('--status=waiting for ')));
     const reached = step === 'key' ? async () => scene.emulator.requests().some((r) => r.action === 'GetParameter')
-      : step === 'device' ? async () => (await inspected()) && (await new Promise((r) => setTimeout(r, 300)), true)
-        : () => exists(paused);
+      : step === 'device' ? waiting : () => exists(paused);
     let pid: number | undefined;
-    const running = scene.run(['start', vol.name], { onSpawn: (p) => (pid = p) });
+    const underUnit = step === 'device' ? { env: { extra: { NOTIFY_SOCKET: join(scene.ws.dir, 'notify') } } } : {};
+    const running = scene.run(['start', vol.name], { ...underUnit, onSpawn: (p) => (pid = p) });
     await waitFor(`start to reach ${step}`, reached);
     process.kill(pid!, signal);
     const killed = await running;

@@ -1,5 +1,5 @@
 // The fault matrix's "nothing touched" and "no secret" checks can fail: each harm they look for, done on purpose.
-import { appendFile, mkdir, open, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { canRunCryptsetup } from '../../cli/luks-image.ts';
@@ -21,8 +21,8 @@ describe.skipIf(!canRunCryptsetup)('fault matrix checks', { concurrent: true }, 
     await image.close();
     await mkdir(vol.mountPoint, { recursive: true });
     await writeFile(join(vol.mountPoint, 'stray'), 'x');
-    await writeFile(join(scene.sys.state, 'mappings', 'data'), vol.device);
-    await rm(join(scene.sys.state, 'mappings', 'other'));
+    await scene.sys.addMapping('data', vol.device);
+    await scene.sys.removeMapping('other');
     expect((await scene.untouched(vol)).problems).toEqual([
       `${vol.device}'s bytes changed`,
       'the other volume was closed',
@@ -35,7 +35,7 @@ describe.skipIf(!canRunCryptsetup)('fault matrix checks', { concurrent: true }, 
     const scene = await sceneFor(ctx, 'checks-mounted');
     const vol = await scene.addVolume('data');
     expect((await scene.mountedOnly(vol)).problems).toEqual(['data is not open', `${vol.mountPoint}: 0 mounts, want /dev/mapper/data once`]);
-    await writeFile(join(scene.sys.state, 'mappings', 'data'), vol.device);
+    await scene.sys.addMapping('data', vol.device);
     const line = `101 22 253:0 / ${vol.mountPoint} rw shared:101 - ext4 /dev/mapper/data rw\n`;
     await appendFile(scene.sys.mountinfo, line + line);
     expect((await scene.mountedOnly(vol)).problems).toEqual([`${vol.mountPoint}: 2 mounts, want /dev/mapper/data once`]);

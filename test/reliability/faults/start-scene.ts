@@ -1,7 +1,7 @@
 // One host for one fault-matrix test: the AWS emulator, the fake cryptsetup/mount on PATH over real LUKS2
 // headers, and a second volume already open and mounted, so "nothing touched" can check it stayed so.
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startEmulator, type Emulator } from '../../emulator/index.ts';
 import { logLines, plainLines, runCli, type CliOptions, type CliResult } from '../../support/cli.ts';
@@ -68,12 +68,12 @@ export function firstLineOf(result: CliResult): string {
 export async function startScene(prefix: string): Promise<StartScene> {
   const emulator = await startEmulator();
   const ws = await createWorkspace(`fm-${prefix}`);
-  const sys = await installFakeSystem(ws.dir);
+  const sys = await installFakeSystem(ws.dir, ws.sysRoot);
   const key = Buffer.from(`fault-matrix ${randomBytes(18).toString('base64url')}\n`);
   // The other volume: open and mounted before the test, by a run the test does not make.
   const otherMount = join(ws.dir, 'srv', OTHER);
   await mkdir(otherMount, { recursive: true });
-  await writeFile(join(sys.state, 'mappings', OTHER), `${join(ws.devRoot, OTHER)}\n`);
+  await sys.addMapping(OTHER, join(ws.devRoot, OTHER));
   const otherLine = `90 22 253:9 / ${otherMount} rw shared:90 - ext4 /dev/mapper/${OTHER} rw`;
   await appendFile(sys.mountinfo, `${otherLine}\n`);
 

@@ -1,0 +1,45 @@
+// A stand-in for the kernel's /sys/block (LUKS_SSM_SYS_ROOT): one disk, vda, and a dm-N directory per open mapping,
+// which the fake cryptsetups keep in step with their own `status` (the product asks sysfs first, #13).
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Makes `root`/block with the one disk a host always has, and no device-mapper device. */
+export function createSysfs(root: string): string {
+  mkdirSync(join(root, 'block', 'vda'), { recursive: true });
+  return root;
+}
+
+/** A device-mapper device named `name`, as the kernel lists it: dm-N/dm/name is the name and a newline. */
+export function addDmDevice(root: string, name: string, uuid = `CRYPT-LUKS2-00000000000000000000000000000000-${name}`): string {
+  const block = join(root, 'block');
+  // mkdir claims the number: two opens at once never share one.
+  for (let n = 0; ; n++) {
+    const dir = join(block, `dm-${n}`);
+    try {
+      mkdirSync(dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw error;
+    }
+    mkdirSync(join(dir, 'dm'));
+    writeFileSync(join(dir, 'dm', 'uuid'), `${uuid}\n`);
+    writeFileSync(join(dir, 'dm', 'name'), `${name}\n`);
+    return `dm-${n}`;
+  }
+}
+
+/** Removes the device-mapper device named exactly `name`, if there is one. */
+export function removeDmDevice(root: string, name: string): void {
+  const block = join(root, 'block');
+  const wanted = Buffer.from(`${name}\n`);
+  for (const entry of readdirSync(block).filter((e) => e.startsWith('dm-'))) {
+    const recorded = (() => {
+      try {
+        return readFileSync(join(block, entry, 'dm', 'name'));
+      } catch {
+        return undefined;
+      }
+    })();
+    if (recorded?.equals(wanted)) rmSync(join(block, entry), { recursive: true, force: true });
+  }
+}
