@@ -56,6 +56,7 @@ export function createVolumeDeps(opts: WiringOptions): VolumeDeps {
     devRoot: env.LUKS_SSM_DEV_ROOT,
     mountinfoPath: env.LUKS_SSM_MOUNTINFO,
     procRoot: env.LUKS_SSM_PROC_ROOT,
+    sysRoot: env.LUKS_SSM_SYS_ROOT,
     // run-lock.ts pulls in execa (through exec/run.ts): fetch and status never take the lock.
     acquireLock: async (deadline) => (await import('../volume/run-lock.ts')).acquireRunLock({ dir: runDir, timeoutMs: Math.max(1, deadline - Date.now()), run }),
     runUnderHostLock: (deadline) => async (file, args, options) =>

@@ -28,6 +28,7 @@ export async function runLifecycleVerb(verb: 'enroll' | 'rotate' | 'recovery-key
     acquireVolumeLock: (c, deadline) => deps.acquireVolumeLock(c, deadline),
     acquireDeviceLock: (device, holder, deadline) => deps.acquireDeviceLock(device, holder, deadline),
     ...(deps.devRoot === undefined ? {} : { devRoot: deps.devRoot }),
+    ...(deps.sysRoot === undefined ? {} : { sysRoot: deps.sysRoot }),
   };
   // Opened first: a refusal (stdout no terminal, --output exists) must come before anything changes.
   const output = verb === 'recovery-key' || flags.recoveryKey

@@ -22,7 +22,7 @@ export async function makeFilesystemOnVolume(
   opts: { formattedNow?: boolean } = {},
 ): Promise<void> {
   const mapped = mapperPath(config.mapName);
-  if ((await mappingStatus(deps.run, config.mapName)).active) {
+  if ((await mappingStatus(deps.run, config.mapName, { sysRoot: deps.sysRoot })).active) {
     throw new UnlockError('MOUNT_REFUSED', `${mapped} is already open, refusing to make a filesystem on it`, { hint: `close it first: luks-ssm stop ${config.volume}` });
   }
   const written = !opts.formattedNow && (await hasDataInSegment(deps.run, device));

@@ -10,6 +10,8 @@ export interface LifecycleDeps {
   env: Record<string, string | undefined>;
   hostname: string;
   devRoot?: string;
+  /** Where the kernel lists device-mapper devices (tests: LUKS_SSM_SYS_ROOT), /sys otherwise. */
+  sysRoot?: string;
   /** The host lock start takes around key-slot work. */
   acquireLock(deadline: number): Promise<RunLock>;
   /** The volume locks start and stop take, so a rotation never races an unlock or a stop of the same volume. */

@@ -3,6 +3,7 @@
 import { UnlockError } from '../errors.ts';
 import type { Secret } from '../secret/secret.ts';
 import type { Runner } from '../types.ts';
+import { dmNamePresence } from './dm-names.ts';
 import { CRYPTSETUP_EXIT, cryptsetupError } from './exit-status.ts';
 import { hasLuksMagic } from './magic.ts';
 
@@ -88,8 +89,15 @@ export async function closeLuks(run: Runner, mapName: string): Promise<void> {
   throw cryptsetupError(`close ${mapName}`, mapName, result);
 }
 
-/** `cryptsetup status` exits 4 for a mapping that is not active. */
-export async function mappingStatus(run: Runner, mapName: string): Promise<MappingStatus> {
+/**
+ * When the kernel has no device-mapper device of that name (sysfs says so: every boot), it is not active and no
+ * process is started. Otherwise `cryptsetup status` decides, as for any device-mapper device of the name (crypt or
+ * not) and whenever sysfs can't tell; it exits 4 for a mapping that is not active. A mapping made right after
+ * sysfs is read is missed just as one made right after `cryptsetup status` answered was.
+ * `sysRoot` is for tests (LUKS_SSM_SYS_ROOT).
+ */
+export async function mappingStatus(run: Runner, mapName: string, opts: { sysRoot?: string | undefined } = {}): Promise<MappingStatus> {
+  if ((await dmNamePresence(mapName, opts.sysRoot)) === 'absent') return { active: false };
   const result = await run('cryptsetup', ['status', '--', mapName], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
   if (result.exitCode === CRYPTSETUP_EXIT.WRONG_DEVICE && !result.timedOut) return { active: false };
   if (result.exitCode !== 0 || result.timedOut) throw cryptsetupError(`read the status of ${mapName}`, mapName, result);

@@ -15,10 +15,11 @@ export interface VolumeDeps {
   log: Logger;
   /** /run/luks-ssm: the run lock and the unlock records. */
   runDir: string;
-  /** Overrides for tests; the real /dev, /proc/self/mountinfo and /proc otherwise. */
+  /** Overrides for tests; the real /dev, /proc/self/mountinfo, /proc and /sys otherwise. */
   devRoot?: string;
   mountinfoPath?: string;
   procRoot?: string;
+  sysRoot?: string;
   /** selinuxfs (/sys/fs/selinux). */
   selinuxRoot?: string;
   /** The host lock, held only around key-slot work (argon2 can take GiBs); gives up at `deadline` (epoch ms). */

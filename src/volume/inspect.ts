@@ -49,8 +49,9 @@ export async function isMapping(entry: MountEntry, mapName: string, deviceOf: Ma
   return (await canonical(entry.source)) === (await canonical(mapper));
 }
 
-export async function inspectVolume(run: Runner, config: VolumeConfig, mountinfoPath: string = MOUNTINFO_PATH): Promise<VolumeState> {
-  const mapping = await mappingStatus(run, config.mapName);
+/** `sysRoot` (tests: LUKS_SSM_SYS_ROOT) is where the kernel's device-mapper devices are listed, /sys otherwise. */
+export async function inspectVolume(run: Runner, config: VolumeConfig, mountinfoPath: string = MOUNTINFO_PATH, sysRoot?: string): Promise<VolumeState> {
+  const mapping = await mappingStatus(run, config.mapName, { sysRoot });
   const mountAtTarget = await mountAt(config.mountPoint, mountinfoPath);
   const mountedHere = mountAtTarget !== undefined && mapping.active && (await isMapping(mountAtTarget, config.mapName));
   const mountedElsewhere: MountEntry[] = [];

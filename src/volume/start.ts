@@ -24,9 +24,9 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
   let deviceLock: RunLock | undefined;
   let warmUp: WarmUp | undefined;
   try {
-    const inspecting = inspectVolume(run, config, deps.mountinfoPath);
-    // Loading the SDK and fetching credentials need no secret: begun now (after inspect started its process, so the
-    // two overlap), they run while the checks below wait on processes, D-Bus and the device (issue #13).
+    const inspecting = inspectVolume(run, config, deps.mountinfoPath, deps.sysRoot);
+    // Loading the SDK and fetching credentials need no secret: begun now (after inspect started its reads, or its
+    // cryptsetup status, so the two overlap), they run while the checks below wait on processes, D-Bus and the device (issue #13).
     warmUp = keySource.warmUp?.(deadline);
     const state = await inspecting;
     if (state.mountedHere) {

@@ -26,7 +26,7 @@ export interface VolumeStatus {
 export type DescribeDependents = (config: VolumeConfig) => Promise<DependentStatus[]>;
 
 export async function readVolumeStatus(deps: VolumeDeps, config: VolumeConfig, describeDependents: DescribeDependents): Promise<VolumeStatus> {
-  const state = await inspectVolume(deps.run, config, deps.mountinfoPath);
+  const state = await inspectVolume(deps.run, config, deps.mountinfoPath, deps.sysRoot);
   const record = state.mapping.active ? await readUnlockRecord(deps.runDir, config.volume) : undefined;
   const mount = state.mountAtTarget;
   return {

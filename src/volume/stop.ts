@@ -19,7 +19,7 @@ export async function stopVolume(deps: VolumeDeps, config: VolumeConfig): Promis
   const deadline = clock.now() + STOP_TIMEOUT_MS;
   const lock = await deps.acquireVolumeLock(config, deadline);
   try {
-    const state = await inspectVolume(run, config, deps.mountinfoPath);
+    const state = await inspectVolume(run, config, deps.mountinfoPath, deps.sysRoot);
     if (!state.mapping.active) {
       if (state.mountAtTarget) {
         log.warn({ volume: config.volume }, `${config.mountPoint} has ${state.mountAtTarget.source} mounted, not ${mapperPath(config.mapName)}: leaving it alone`);

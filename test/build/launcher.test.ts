@@ -65,7 +65,7 @@ describe('the /usr/sbin/luks-ssm launcher', () => {
       AWS_SESSION_TOKEN: 'p\nLD_LIBRARY_PATH=/evil two words',
     };
     const dropped = {
-      HOME: '/root', LANG: 'C.UTF-8', TZ: 'UTC', LUKS_SSM_DEV_ROOT: '/tmp/dev', 'A-B': 'x', BASH_ENV: '/evil',
+      HOME: '/root', LANG: 'C.UTF-8', TZ: 'UTC', LUKS_SSM_DEV_ROOT: '/tmp/dev', LUKS_SSM_SYS_ROOT: '/tmp/sys', 'A-B': 'x', BASH_ENV: '/evil',
       AWS_PROFILE: 'p', AWS_CA_BUNDLE: '/evil.pem', SYSTEMD_LOG_LEVEL: 'debug',
     };
     const outcome = await run(launcher, ['start', 'a b', '$HOME', '--x=1'], { ...hostile, ...kept, ...dropped, PATH: `/evil:${FIXED_PATH}` });

@@ -54,6 +54,8 @@ describe.skipIf(!canRunCryptsetup)('start/stop/status with fake system programs'
       `mounted /dev/mapper/data on ${mountPoint}`,
     ]);
     const calls = await sys.calls();
+    // sysfs listed no device-mapper device named data: nobody asked `cryptsetup status` (a process at boot, #13).
+    expect(calls.filter((c) => c.args[0] === 'status')).toEqual([]);
     expect(calls.filter((c) => c.args[0] === 'open')).toEqual([
       { program: 'cryptsetup', args: ['open', '--type', 'luks', '--key-file=-', '--', device, 'data'], stdinBytes: KEY.length },
     ]);
@@ -61,6 +63,7 @@ describe.skipIf(!canRunCryptsetup)('start/stop/status with fake system programs'
       { program: 'mount', args: ['--no-canonicalize', '-t', 'ext4', '-o', 'noatime,nodev', '--', '/dev/mapper/data', '/proc/self/fd/3/.'], stdinBytes: 0 },
     ]);
     expect(await sys.mappings()).toEqual(['data']);
+    expect((await readdir(join(ws.sysRoot, 'block'))).sort()).toEqual(['dm-0', 'vda']);
     expect((await stat(mountPoint)).mode & 0o7777).toBe(0o700);
     // Children get PATH and LC_ALL only (PWD is the shell's): no AWS_*, HOME or LUKS_SSM_* reaches them.
     expect(await sys.envNames()).toEqual(calls.map(() => ['LC_ALL', 'PATH', 'PWD']));
@@ -120,6 +123,7 @@ describe.skipIf(!canRunCryptsetup)('start/stop/status with fake system programs'
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
     expect(messages(result)).toEqual([`unmounted ${mountPoint}`, 'closed /dev/mapper/data']);
     expect(await sys.mappings()).toEqual([]);
+    expect(await readdir(join(ws.sysRoot, 'block'))).toEqual(['vda']);
     expect(await readdir(ws.runDir)).not.toContain('data.json');
   });
 

@@ -1,4 +1,7 @@
 // cryptsetup verbs against a recording fake: the key goes in on stdin only, exit codes become the right errors.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createRunner } from '../../src/exec/run.ts';
 import { UnlockError } from '../../src/errors.ts';
@@ -13,6 +16,7 @@ import {
 import { Secret } from '../../src/secret/secret.ts';
 import type { Runner } from '../../src/types.ts';
 import { createFakePrograms, type FakePrograms } from '../exec/fake-programs.ts';
+import { addDmDevice, createSysfs } from '../support/fake-sysfs.ts';
 
 const KEY = 'correct horse\n';
 const keySecret = (): Secret => Secret.copyOf(Buffer.from(KEY));
@@ -160,6 +164,14 @@ describe('closeLuks', () => {
 });
 
 describe('mappingStatus', () => {
+  let sysDir: string;
+  let sysRoot: string;
+  beforeEach(() => {
+    sysDir = mkdtempSync(join(tmpdir(), 'luks-ssm-sysfs-'));
+    sysRoot = createSysfs(join(sysDir, 'sys'));
+  });
+  afterEach(() => rmSync(sysDir, { recursive: true, force: true }));
+
   it('parses device and type of an active mapping', async () => {
     const stdout = [
       '/dev/mapper/data is active and is in use.',
@@ -170,16 +182,39 @@ describe('mappingStatus', () => {
       '',
     ].join('\n');
     await fakes.script('cryptsetup', { stdout });
-    expect(await mappingStatus(run, 'data')).toEqual({ active: true, type: 'LUKS2', device: '/dev/nvme1n1' });
+    addDmDevice(sysRoot, 'data');
+    expect(await mappingStatus(run, 'data', { sysRoot })).toEqual({ active: true, type: 'LUKS2', device: '/dev/nvme1n1' });
     expect((await fakes.calls('cryptsetup'))[0]!.argv).toEqual(['status', '--', 'data']);
   });
 
   it('is inactive on exit 4 and throws on other failures', async () => {
+    addDmDevice(sysRoot, 'data');
     await fakes.script('cryptsetup', { exit: 4, stdout: '/dev/mapper/data is inactive.\n' });
-    expect(await mappingStatus(run, 'data')).toEqual({ active: false });
+    expect(await mappingStatus(run, 'data', { sysRoot })).toEqual({ active: false });
     await fakes.script('cryptsetup', { exit: 1, stderr: 'Cannot initialize device-mapper.\n' });
-    expect((await errorOf(mappingStatus(run, 'data'))).message).toBe(
+    expect((await errorOf(mappingStatus(run, 'data', { sysRoot }))).message).toBe(
       'Failed to read the status of data: Cannot initialize device-mapper.',
     );
+  });
+
+  it('starts no cryptsetup when the kernel has no device-mapper device of that name (every boot)', async () => {
+    addDmDevice(sysRoot, 'data1');
+    addDmDevice(sysRoot, 'vg-data', 'LVM-abc');
+    await fakes.script('cryptsetup', { exit: 1, stderr: 'must not be asked\n' });
+    expect(await mappingStatus(run, 'data', { sysRoot })).toEqual({ active: false });
+    expect(await fakes.calls('cryptsetup')).toEqual([]);
+  });
+
+  it('asks cryptsetup when a device-mapper device has the name, crypt or not (it decides, as before)', async () => {
+    addDmDevice(sysRoot, 'data', 'LVM-not-crypt');
+    await fakes.script('cryptsetup', { exit: 4, stdout: '/dev/mapper/data is inactive.\n' });
+    expect(await mappingStatus(run, 'data', { sysRoot })).toEqual({ active: false });
+    expect((await fakes.calls('cryptsetup')).map((c) => c.argv)).toEqual([['status', '--', 'data']]);
+  });
+
+  it('asks cryptsetup when sysfs cannot tell (no /sys/block, as in some containers)', async () => {
+    await fakes.script('cryptsetup', { stdout: '/dev/mapper/data is active.\n  type:    LUKS2\n  device:  /dev/vdb\n' });
+    expect(await mappingStatus(run, 'data', { sysRoot: join(sysDir, 'no-sysfs') })).toEqual({ active: true, type: 'LUKS2', device: '/dev/vdb' });
+    expect((await fakes.calls('cryptsetup')).map((c) => c.argv)).toEqual([['status', '--', 'data']]);
   });
 });

@@ -31,6 +31,8 @@ describe('startVolume', () => {
 
     expect(await startVolume(deps, fakeConfig(sys))).toBe('unlocked');
 
+    // The kernel had no device-mapper device named data (sysfs): nothing asked cryptsetup whether it was open (#13).
+    expect(sys.calls.filter((c) => c.args[0] === 'status')).toEqual([]);
     const open = sys.calls.find((c) => c.args[0] === 'open');
     expect(open?.args).toEqual(['open', '--type', 'luks', '--key-file=-', '--', sys.device, 'data']);
     expect(open?.input?.equals(KEY)).toBe(true);
@@ -64,6 +66,7 @@ describe('startVolume', () => {
     const handed: Secret[] = [];
     const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }], handed));
     expect(await startVolume(deps, fakeConfig(sys))).toBe('mounted-open-volume');
+    expect(sys.calls.filter((c) => c.args[0] === 'status').map((c) => c.args)).toEqual([['status', '--', 'data']]);
     expect(handed).toEqual([]);
     expect(sys.mounts.get(sys.mountPoint)).toBe('/dev/mapper/data');
   });

@@ -1,0 +1,33 @@
+// Whether the kernel has a device-mapper device of a name, read from sysfs: at boot the mapping is never there, and
+// a `cryptsetup status` to learn that costs a process (0.1-0.35 s under emulation, read cold from disk; #13).
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export const DEFAULT_SYS_ROOT = '/sys';
+
+/**
+ * The characters libdevmapper passes to the kernel as they are; in its default "auto" mode it mangles any other one
+ * ("my data" is kept as "my\x20data"), so for such a name sysfs would not show what was asked (lvm2 libdm-common.c,
+ * _is_whitelisted_char). Config allows fewer (src/config/validate.ts checkMapName).
+ */
+const KEPT_AS_IS = /^[0-9A-Za-z#+\-.:=@_]+$/;
+
+/**
+ * "absent" only when sysfs lists the block devices and none is a device-mapper device named exactly `name`.
+ * "unknown" whenever it can't tell: no /sys/block (not mounted, a container), unreadable, empty (a host always has
+ * the disk being unlocked), a dm device whose name can't be read (one coming or going), a name that would be mangled.
+ * Every device-mapper device is /sys/block/dm-N, its name in dm/name followed by one newline (the kernel's
+ * dm-sysfs.c). sysfs answers from memory: no read here waits on a device.
+ */
+export async function dmNamePresence(name: string, sysRoot: string = DEFAULT_SYS_ROOT): Promise<'present' | 'absent' | 'unknown'> {
+  if (!KEPT_AS_IS.test(name)) return 'unknown';
+  const block = join(sysRoot, 'block');
+  const entries = await readdir(block).catch(() => undefined);
+  if (entries === undefined || entries.length === 0) return 'unknown';
+  const wanted = Buffer.from(`${name}\n`);
+  const names = await Promise.all(
+    entries.filter((entry) => entry.startsWith('dm-')).map((entry) => readFile(join(block, entry, 'dm', 'name')).catch(() => undefined)),
+  );
+  if (names.some((recorded) => recorded?.equals(wanted))) return 'present';
+  return names.includes(undefined) ? 'unknown' : 'absent';
+}

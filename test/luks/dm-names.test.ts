@@ -1,0 +1,53 @@
+// Whether the kernel has a device-mapper device of a name, from sysfs: "absent" only when sysfs surely says so.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { dmNamePresence } from '../../src/luks/dm-names.ts';
+import { addDmDevice, createSysfs, removeDmDevice } from '../support/fake-sysfs.ts';
+
+let dir: string;
+let sys: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'luks-ssm-dm-names-'));
+  sys = createSysfs(join(dir, 'sys'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('dmNamePresence', () => {
+  it('is absent when no device-mapper device has the name, present when one has', async () => {
+    addDmDevice(sys, 'other');
+    expect(await dmNamePresence('data', sys)).toBe('absent');
+    addDmDevice(sys, 'data');
+    expect(await dmNamePresence('data', sys)).toBe('present');
+    removeDmDevice(sys, 'data');
+    expect(await dmNamePresence('data', sys)).toBe('absent');
+  });
+
+  it('compares the whole name exactly (the file ends in one newline)', async () => {
+    for (const name of ['data1', 'dat', 'Data', 'data\n', ' data', 'xdata']) addDmDevice(sys, name, `LVM-${name}`);
+    expect(await dmNamePresence('data', sys)).toBe('absent');
+    addDmDevice(sys, 'data.-_x', 'LVM-not-a-crypt-mapping');
+    // Any device-mapper device of the name, crypt or not: cryptsetup status says what it is.
+    expect(await dmNamePresence('data.-_x', sys)).toBe('present');
+  });
+
+  it('is unknown for a name libdevmapper would store mangled (a space becomes \\x20 in the kernel)', async () => {
+    addDmDevice(sys, 'my\\x20data');
+    for (const name of ['my data', 'my\\x20data', 'a/b', 'dåta', '']) expect(await dmNamePresence(name, sys), name).toBe('unknown');
+  });
+
+  it('is unknown when sysfs cannot be read: no /sys/block, not a directory, empty, a dm device without its name', async () => {
+    expect(await dmNamePresence('data', join(dir, 'nothing'))).toBe('unknown');
+    const file = join(dir, 'file');
+    mkdirSync(file);
+    writeFileSync(join(file, 'block'), '');
+    expect(await dmNamePresence('data', file)).toBe('unknown');
+    const empty = join(dir, 'empty');
+    mkdirSync(join(empty, 'block'), { recursive: true });
+    expect(await dmNamePresence('data', empty)).toBe('unknown');
+    // A device going away (or coming) between the listing and the read: cryptsetup decides.
+    mkdirSync(join(sys, 'block', 'dm-7'));
+    expect(await dmNamePresence('data', sys)).toBe('unknown');
+  });
+});
