@@ -10,7 +10,10 @@ TIMEOUT_SEC=${TIMEOUT_SEC:-90}
 
 # emulator_forwarder: the host's emulator (10.0.2.2:$EMU_PORT) on guest loopback, 127.0.0.1:$EMU_PORT, through
 # systemd-socket-proxyd: luks-ssm accepts plain http:// only to loopback (src/aws/endpoint-url.ts). A socket unit
-# enabled in sockets.target, so it listens from early boot on, before luks-ssm@ starts. Idempotent.
+# enabled in sockets.target, so it listens from early boot on, before luks-ssm@ starts. The proxy itself is started
+# at boot before network-online.target (luks-ssm@ is After= it), not by luks-ssm's first connection: on EC2 the path
+# to instance metadata and AWS needs no process started, so its start must not land inside the unlock that
+# 10-boot-figures measures. Idempotent.
 emulator_forwarder() {
   [ -f /etc/systemd/system/vm-emulator.socket ] && return 0
   cat >/etc/systemd/system/vm-emulator.socket <<UNIT
@@ -28,11 +31,15 @@ UNIT
 Description=VM test: forwards 127.0.0.1:$EMU_PORT to the host's emulator at 10.0.2.2:$EMU_PORT
 Requires=vm-emulator.socket
 After=vm-emulator.socket
+Before=network-online.target
 
 [Service]
 ExecStart=/lib/systemd/systemd-socket-proxyd 10.0.2.2:$EMU_PORT
+
+[Install]
+WantedBy=network-online.target
 UNIT
-  systemctl daemon-reload && systemctl enable --now vm-emulator.socket >/dev/null 2>&1 ||
+  systemctl daemon-reload && systemctl enable --now vm-emulator.socket vm-emulator.service >/dev/null 2>&1 ||
     fail "vm-emulator.socket (loopback forwarder to the emulator) did not start"
 }
 
