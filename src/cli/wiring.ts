@@ -61,12 +61,14 @@ export function createVolumeDeps(opts: WiringOptions): VolumeDeps {
     acquireLock: async (deadline) => (await import('../volume/run-lock.ts')).acquireRunLock({ dir: runDir, timeoutMs: Math.max(1, deadline - Date.now()), run }),
     runUnderHostLock: (deadline) => async (file, args, options) =>
       (await import('../volume/locked-run.ts')).runnerUnderLock({ dir: runDir, deadline, now: Date.now, run })(file, args, options),
-    acquireVolumeLock: async (config, deadline) => {
-      const { acquireRunLocks, volumeLockNames } = await import('../volume/run-lock.ts');
-      return acquireRunLocks({ dir: runDir, names: volumeLockNames(config), deadline, now: Date.now, run });
+    acquireVolumeLock: async (config, deadline, device) => {
+      const [{ acquireRunLocks, volumeLockNames }, { deviceLockNameOf }] = await Promise.all([import('../volume/run-lock.ts'), import('../volume/device-lock.ts')]);
+      const deviceLock = device === undefined ? undefined : await deviceLockNameOf(device);
+      const locks = await acquireRunLocks({ dir: runDir, names: volumeLockNames(config), alsoTry: deviceLock, deadline, now: Date.now, run });
+      return { release: locks.release, ...(locks.also && deviceLock ? { device: { name: deviceLock, lock: locks.also } } : {}) };
     },
-    acquireDeviceLock: async (device, holder, deadline) =>
-      (await import('../volume/device-lock.ts')).acquireDeviceLock({ dir: runDir, device, holder, deadline, now: Date.now, run }),
+    acquireDeviceLock: async (device, holder, deadline, early) =>
+      (await import('../volume/device-lock.ts')).acquireDeviceLock({ dir: runDir, device, holder, deadline, now: Date.now, run, early }),
     keySource: (config) => deferKeySource(async () => (await keySources()).createKeySource(config, sourceDeps)),
     kmsKeyState: async (config, deadline) => (await keySources()).checkVolumeKmsKey(config, sourceDeps, deadline),
     imdsExposure: async (config) => {

@@ -4,6 +4,7 @@ import type { KeySource } from '../secret/source.ts';
 import type { AskPassword } from '../systemd/ask-password.ts';
 import type { StatusLine } from '../systemd/notify.ts';
 import type { Clock, Logger, Runner, VolumeConfig } from '../types.ts';
+import type { EarlyDeviceLock } from './device-lock.ts';
 
 export interface RunLock {
   release(): Promise<void>;
@@ -29,13 +30,17 @@ export interface VolumeDeps {
    * wait gives up at `deadline` with LOCKED, and the call's timeoutMs bounds the wait and the program together.
    */
   runUnderHostLock(deadline: number): Runner;
-  /** The locks of one volume's run (its name, mapping and mount point), held for the whole run; gives up at `deadline`. */
-  acquireVolumeLock(config: VolumeConfig, deadline: number): Promise<RunLock>;
+  /**
+   * The locks of one volume's run (its name, mapping and mount point), held for the whole run; gives up at `deadline`.
+   * With `device` (as it is before the run looked for it), its device lock is tried in the same process: `device`.
+   */
+  acquireVolumeLock(config: VolumeConfig, deadline: number, device?: string): Promise<RunLock & { device?: EarlyDeviceLock }>;
   /**
    * The lock of the resolved `device` (its device number), for `holder`'s run: configs naming one disk by different
-   * names exclude each other. Taken after the volume locks, before the host lock (order: src/volume/device-lock.ts).
+   * names exclude each other. Taken after the volume locks, before the host lock (order: src/volume/device-lock.ts);
+   * `early` is kept when it is this device's.
    */
-  acquireDeviceLock(device: string, holder: string, deadline: number): Promise<RunLock>;
+  acquireDeviceLock(device: string, holder: string, deadline: number, early?: EarlyDeviceLock): Promise<RunLock>;
   keySource(config: VolumeConfig): KeySource;
   /** check's kms-key step: the state of the KMS key behind the passphrase, one line (throws for an unusable key). */
   kmsKeyState?(config: VolumeConfig, deadline: number): Promise<string>;

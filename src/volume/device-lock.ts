@@ -25,14 +25,35 @@ export function deviceLockName(info: Stats): string {
   return info.isBlockDevice() ? `lock.device.${majorMinor(info.rdev)}` : `lock.file.${info.dev}.${info.ino}`;
 }
 
-/** Takes the lock of the resolved `device` for `holder` (a volume name) within `deadline`: one flock(1) spawn. */
-export async function acquireDeviceLock(opts: { dir: string; device: string; holder: string; deadline: number; now: () => number; run?: Runner }): Promise<RunLock> {
-  const info = await stat(opts.device).catch((error: NodeJS.ErrnoException) => {
+/** A device lock taken before the device was resolved for good (with the volume locks, in one process). */
+export interface EarlyDeviceLock {
+  /** Its file name (deviceLockName). */
+  name: string;
+  lock: RunLock;
+}
+
+/** The lock file name of `device` as it is now; undefined when it can't be stat'ed (acquireDeviceLock says why later). */
+export async function deviceLockNameOf(device: string): Promise<string | undefined> {
+  return stat(device).then(deviceLockName, () => undefined);
+}
+
+/**
+ * Takes the lock of the resolved `device` for `holder` (a volume name) within `deadline`: one flock(1) spawn, or
+ * none when `early` is that device's lock already (it is let go when it is another's).
+ */
+export async function acquireDeviceLock(opts: { dir: string; device: string; holder: string; deadline: number; now: () => number; run?: Runner; early?: EarlyDeviceLock }): Promise<RunLock> {
+  const info = await stat(opts.device).catch(async (error: NodeJS.ErrnoException) => {
+    await opts.early?.lock.release();
     const gone = error.code === 'ENOENT';
     throw new UnlockError(gone ? 'DEVICE_MISSING' : 'PERMISSION', `Failed to lock device ${opts.device}: ${gone ? 'it is gone' : error.code ?? 'error'}`, { cause: error, retryable: gone });
   });
   const name = deviceLockName(info);
   const path = join(opts.dir, name);
+  if (opts.early?.name === name) {
+    await writeHolder(path, opts.holder);
+    return opts.early.lock;
+  }
+  await opts.early?.lock.release();
   const waitMs = Math.max(1, opts.deadline - opts.now());
   let lock: RunLock;
   try {
@@ -49,10 +70,16 @@ export async function acquireDeviceLock(opts: { dir: string; device: string; hol
         : 'see systemctl list-units "luks-ssm@*" for the run still in progress',
     });
   }
-  // Named for a run that waits in vain. Written through a descriptor of its own: the lock belongs to the one
-  // acquireRunLock keeps open, and closing another never drops it (flock(2), unlike fcntl locks). Best effort.
-  await writeFile(path, `${opts.holder}\n`).catch(() => {});
+  await writeHolder(path, opts.holder);
   return lock;
+}
+
+/**
+ * Named for a run that waits in vain. Written through a descriptor of its own: the lock belongs to the one the
+ * run keeps open, and closing another never drops it (flock(2), unlike fcntl locks). Best effort.
+ */
+async function writeHolder(path: string, holder: string): Promise<void> {
+  await writeFile(path, `${holder}\n`).catch(() => {});
 }
 
 /** The volume whose run last took the lock (the one holding it, when it is held), or undefined. */

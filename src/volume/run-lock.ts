@@ -83,14 +83,23 @@ export function volumeLockNames(config: { volume: string; mapName: string; mount
 /** How long the one-process attempt may take before the ordered path decides instead. */
 const AT_ONCE_TIMEOUT_MS = 5000;
 
+/** The locks of `names`, and the lock of `alsoTry` when it came with them. */
+export interface RunLocks extends RunLock {
+  also?: RunLock;
+}
+
 /**
  * Takes `names` in order, each within what is left of `deadline`; on failure releases those already taken.
  * First, one process tries them all without waiting: the usual run, nobody holding any of them, spawns once instead
- * of once a lock (each spawn cost 0.1-0.3 s of the boot unlock under TCG).
+ * of once a lock (each spawn cost 0.1-0.3 s of the boot unlock under TCG). `alsoTry` (the device lock, next in the
+ * order) is tried in that process too, and released on its own; if anything was taken elsewhere, it is not taken.
  */
-export async function acquireRunLocks(opts: { dir: string; names: string[]; deadline: number; now: () => number; run?: Runner }): Promise<RunLock> {
-  const atOnce = await tryAllAtOnce(opts.dir, opts.names, opts.run ?? createRunner());
-  if (atOnce !== undefined) return atOnce;
+export async function acquireRunLocks(opts: { dir: string; names: string[]; alsoTry?: string; deadline: number; now: () => number; run?: Runner }): Promise<RunLocks> {
+  const atOnce = await tryAllAtOnce(opts.dir, [...opts.names, ...(opts.alsoTry === undefined ? [] : [opts.alsoTry])], opts.run ?? createRunner());
+  if (atOnce !== undefined) {
+    const also = opts.alsoTry === undefined ? undefined : atOnce.splice(-1);
+    return { release: closing(atOnce), ...(also === undefined ? {} : { also: { release: closing(also) } }) };
+  }
   const held: RunLock[] = [];
   const releaseAll = async () => {
     for (const lock of held.splice(0).reverse()) await lock.release();
@@ -107,29 +116,32 @@ export async function acquireRunLocks(opts: { dir: string; names: string[]; dead
 }
 
 /**
- * Every lock of `names` taken by one `sh -c 'flock -n 3 && flock -n 4 …'` on our open files; undefined, with none
- * held, when any of them is taken elsewhere or anything fails: the ordered wait then decides and reports. Trying
- * without waiting cannot deadlock, whatever the order.
+ * Every lock of `names` taken by one `sh -c 'flock -n 3 && flock -n 4 …'` on our open files, which then hold them (in
+ * `names`' order); undefined, with none held, when any of them is taken elsewhere or anything fails: the ordered wait
+ * then decides and reports. Trying without waiting cannot deadlock, whatever the order.
  */
-async function tryAllAtOnce(dir: string, names: string[], run: Runner): Promise<RunLock | undefined> {
+async function tryAllAtOnce(dir: string, names: string[], run: Runner): Promise<FileHandle[] | undefined> {
   if (names.length < 2) return undefined;
   const files: FileHandle[] = [];
-  const closeAll = async () => {
-    for (const file of files.splice(0).reverse()) await file.close();
-  };
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     for (const name of names) files.push(await open(join(dir, name), 'a', 0o600));
     const script = files.map((_, i) => `flock --exclusive --nonblock ${i + 3}`).join(' && ');
     const [first, ...more] = files.map((file) => file.fd);
     const result = await run('sh', ['-c', script], { fd3: first, moreFds: more, timeoutMs: AT_ONCE_TIMEOUT_MS });
-    // closeAll empties `files`: a second release closes nothing.
-    if (result.exitCode === 0 && !result.timedOut) return { release: closeAll };
+    if (result.exitCode === 0 && !result.timedOut) return files;
   } catch {
     // The ordered path below runs flock itself and reports what is wrong.
   }
-  await closeAll();
+  await closing(files)();
   return undefined;
+}
+
+/** Closes `files` (the locks they hold go with them), last first; a second call closes nothing. */
+function closing(files: FileHandle[]): () => Promise<void> {
+  return async () => {
+    for (const file of files.splice(0).reverse()) await file.close();
+  };
 }
 
 export function formatSeconds(ms: number): string {

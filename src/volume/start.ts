@@ -19,7 +19,10 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
   const { log, clock, run } = deps;
   const deadline = clock.now() + config.timeoutSec * 1000;
   const status = new StartStatus(deps.statusLine, clock, deadline);
-  const lock = await deps.acquireVolumeLock(config, deadline);
+  // The device as it is before any wait (at boot the disk is there before luks-ssm): its lock then comes with the
+  // volume locks, one process for all of them (issue #13).
+  const present = await resolveDevice(config.device, { deadline: 0, clock, devRoot: deps.devRoot }).catch(() => undefined);
+  const lock = await deps.acquireVolumeLock(config, deadline, present);
   const keySource = deps.keySource(config);
   let deviceLock: RunLock | undefined;
   let warmUp: WarmUp | undefined;
@@ -48,7 +51,7 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
     });
     // Once resolved (it may appear only now): another config may name this disk by another path.
     status.device(`the lock of ${device} (another luks-ssm run may hold it)`);
-    deviceLock = await deps.acquireDeviceLock(device, config.volume, deadline);
+    deviceLock = await deps.acquireDeviceLock(device, config.volume, deadline, lock.device);
     if (state.mapping.active) {
       await refuseForeignMapping(state.mapping.device, device, config);
       log.info({ volume: config.volume }, `${mapperPath(config.mapName)} is already open, mounting it`);
@@ -81,6 +84,8 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
     warmUp?.stop();
     await status.clear();
     await deviceLock?.release();
+    // Not handed on when start ended before the device's turn (releasing it twice closes nothing).
+    await lock.device?.lock.release();
     await lock.release();
   }
 }

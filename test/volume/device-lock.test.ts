@@ -4,7 +4,11 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acquireDeviceLock, deviceLockName } from '../../src/volume/device-lock.ts';
+import { acquireDeviceLock, deviceLockName, deviceLockNameOf } from '../../src/volume/device-lock.ts';
+import { acquireRunLock } from '../../src/volume/run-lock.ts';
+import type { Runner } from '../../src/types.ts';
+import { createRunner } from '../../src/exec/run.ts';
+import { readFileSync } from 'node:fs';
 
 let base: string;
 let dir: string;
@@ -68,6 +72,33 @@ describe('acquireDeviceLock', () => {
     const b = await lockFor(node('nvme2n1', 232), 'b', 300);
     await b.release();
     await a.release();
+  });
+
+  it('keeps a lock taken early (with the volume locks) when it is this device\'s: no process, the holder named', async () => {
+    const disk = node('nvme1n1', 231);
+    const name = (await deviceLockNameOf(disk))!;
+    expect(name).toBe('lock.device.240:231');
+    const early = { name, lock: await acquireRunLock({ dir, name, timeoutMs: 1000 }) };
+    const calls: string[] = [];
+    const real = createRunner();
+    const run: Runner = (file, args, options) => (calls.push(file), real(file, args, options));
+    const lock = await acquireDeviceLock({ dir, device: disk, holder: 'data', deadline: Date.now() + 1000, now: Date.now, run, early });
+    expect(lock).toBe(early.lock);
+    expect(calls).toEqual([]);
+    expect(readFileSync(join(dir, name), 'utf8')).toBe('data\n');
+    await lock.release();
+  });
+
+  it('lets go of an early lock of another device (the path now leads elsewhere) and takes this one\'s', async () => {
+    const before = node('nvme1n1', 231);
+    const now = node('nvme2n1', 232);
+    const early = { name: (await deviceLockNameOf(before))!, lock: await acquireRunLock({ dir, name: 'lock.device.240:231', timeoutMs: 1000 }) };
+    const lock = await acquireDeviceLock({ dir, device: now, holder: 'data', deadline: Date.now() + 1000, now: Date.now, early });
+    // The early one is free again (another run can take it), this device's is held.
+    const other = await lockFor(before, 'other', 300);
+    await other.release();
+    await expect(lockFor(now, 'other', 300)).rejects.toMatchObject({ kind: 'LOCKED' });
+    await lock.release();
   });
 
   it('says DEVICE_MISSING when the device went away before it could be locked', async () => {

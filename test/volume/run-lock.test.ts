@@ -146,6 +146,33 @@ describe('acquireRunLocks (a volume run)', () => {
     expect(names.map((n) => freeForOthers(n))).toEqual([true, true, true]);
   });
 
+  it('takes the device lock (alsoTry) in the same process, released on its own', async () => {
+    const names = volumeLockNames(config);
+    const { run, calls } = recordingRunner();
+    const lock = await acquireRunLocks({ dir, names, alsoTry: 'lock.device.240:1', deadline: Date.now() + 1000, now: Date.now, run });
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.[2]).toContain('flock --exclusive --nonblock 6');
+    expect(freeForOthers('lock.device.240:1')).toBe(false);
+    await lock.also?.release();
+    expect(freeForOthers('lock.device.240:1')).toBe(true);
+    expect(names.map((n) => freeForOthers(n))).toEqual([false, false, false]);
+    await lock.release();
+    expect(names.map((n) => freeForOthers(n))).toEqual([true, true, true]);
+  });
+
+  it('any lock held elsewhere: the volume locks by the ordered wait, the device lock not at all (its turn comes later)', async () => {
+    const names = volumeLockNames(config);
+    const holder = await acquireRunLock({ dir, name: 'lock.device.240:1', timeoutMs: 1000 });
+    try {
+      const lock = await acquireRunLocks({ dir, names, alsoTry: 'lock.device.240:1', deadline: Date.now() + 1000, now: Date.now });
+      expect(lock.also).toBeUndefined();
+      expect(names.map((n) => freeForOthers(n))).toEqual([false, false, false]);
+      await lock.release();
+    } finally {
+      await holder.release();
+    }
+  });
+
   it('gives up with LOCKED naming the held file, and lets go of those it had taken', async () => {
     const names = volumeLockNames(config);
     const last = names.at(-1)!;

@@ -167,6 +167,41 @@ describe('startVolume', () => {
     expect(sys.mounts.size).toBe(0);
   });
 
+  it('asks for the device lock with the volume locks when the device is already there, and hands that lock on', async () => {
+    sys = createFakeSystem(KEY);
+    const early = { name: 'lock.device.early', lock: { release: async () => {} } };
+    const asked: Array<string | undefined> = [];
+    let handedOn: unknown;
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }]), {
+      acquireVolumeLock: async (_config, _deadline, device) => (asked.push(device), { release: async () => {}, device: early }),
+      acquireDeviceLock: async (_device, _holder, _deadline, given) => ((handedOn = given), { release: async () => {} }),
+    });
+    expect(await startVolume(deps, fakeConfig(sys))).toBe('unlocked');
+    expect(asked).toEqual([sys.device]);
+    expect(handedOn).toBe(early);
+  });
+
+  it('asks for no device lock early when the device is not there yet', async () => {
+    sys = createFakeSystem(KEY);
+    const asked: Array<string | undefined> = [];
+    const { deps } = fakeDeps(sys, keysSource([]), { acquireVolumeLock: async (_config, _deadline, device) => (asked.push(device), { release: async () => {} }) });
+    expect((await rejection(startVolume(deps, fakeConfig(sys, { device: `${sys.device}-not-yet`, deviceTimeoutSec: 0 })))).kind).toBe('DEVICE_MISSING');
+    expect(asked).toEqual([undefined]);
+  });
+
+  it('lets go of an early device lock that start never got to use (already mounted)', async () => {
+    sys = createFakeSystem(KEY);
+    sys.mappings.set('data', sys.device);
+    mkdirSync(sys.mountPoint, { recursive: true });
+    sys.mounts.set(sys.mountPoint, '/dev/mapper/data');
+    let releasedEarly = 0;
+    const { deps } = fakeDeps(sys, keysSource([]), {
+      acquireVolumeLock: async () => ({ release: async () => {}, device: { name: 'lock.device.early', lock: { release: async () => void (releasedEarly += 1) } } }),
+    });
+    expect(await startVolume(deps, fakeConfig(sys))).toBe('already-mounted');
+    expect(releasedEarly).toBe(1);
+  });
+
   it('releases the run lock even when start fails', async () => {
     sys = createFakeSystem(KEY);
     sys.luksDevices.clear();
