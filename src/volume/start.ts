@@ -22,6 +22,10 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
   // The device as it is before any wait (at boot the disk is there before luks-ssm): its lock then comes with the
   // volume locks, one process for all of them (issue #13).
   const present = await resolveDevice(config.device, { deadline: 0, clock, devRoot: deps.devRoot }).catch(() => undefined);
+  // Asked of systemd now, answered while the locks are taken (the answer needs none of them); a failure waits for
+  // its turn below.
+  const dependentsRunning = config.requiredBy.length === 0 ? Promise.resolve([]) : deps.activeDependents(config.requiredBy);
+  dependentsRunning.catch(() => undefined);
   const lock = await deps.acquireVolumeLock(config, deadline, present);
   const keySource = deps.keySource(config);
   let deviceLock: RunLock | undefined;
@@ -41,7 +45,7 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
         hint: `unmount it or choose another LUKS_DEVICE_MOUNT_POINT`,
       });
     }
-    await refuseIfDependentsRunning(deps, config);
+    refuseIfDependentsRunning(config, await dependentsRunning);
 
     status.device(config.device);
     const device = await resolveDevice(config.device, {
@@ -129,9 +133,7 @@ async function warnIfErrorsRecorded(deps: VolumeDeps, config: VolumeConfig, dead
 }
 
 /** A dependent that already runs may have written into the bare mount point: mounting would hide that. */
-async function refuseIfDependentsRunning(deps: VolumeDeps, config: VolumeConfig): Promise<void> {
-  if (config.requiredBy.length === 0) return;
-  const active = await deps.activeDependents(config.requiredBy);
+function refuseIfDependentsRunning(config: VolumeConfig, active: string[]): void {
   if (active.length > 0) {
     throw new UnlockError('MOUNT_REFUSED', `${active.join(', ')} already running before ${config.mountPoint} was mounted, refusing`, {
       hint: `stop ${active.join(' ')}, check ${config.mountPoint} on the root disk, then start again`,

@@ -114,15 +114,45 @@ describe('startVolume', () => {
     expect(sys.mappings.size).toBe(0);
   });
 
-  it('begins the AWS warm-up before the dependents and device checks, and the key source carries it on', async () => {
+  it('asks systemd about dependents before the volume locks and begins the AWS warm-up right after them: both overlap what follows', async () => {
     sys = createFakeSystem(KEY);
     const events: string[] = [];
     const source = { ...keysSource([{ bytes: KEY, version: 1 }]), warmUp: () => (events.push('warm-up'), { stop: () => events.push('stop') }) };
     const { deps } = fakeDeps(sys, source, {
       activeDependents: async () => (events.push('dependents asked'), []),
+      acquireVolumeLock: async () => (events.push('volume locks'), { release: async () => {} }),
     });
     expect(await startVolume(deps, fakeConfig(sys, { requiredBy: ['app.service'] }))).toBe('unlocked');
-    expect(events).toEqual(['warm-up', 'dependents asked', 'stop']);
+    expect(events).toEqual(['dependents asked', 'volume locks', 'warm-up', 'stop']);
+  });
+
+  it('a failed question to systemd, asked early, fails start in its turn (after the locks) and is no unhandled rejection', async () => {
+    sys = createFakeSystem(KEY);
+    const events: string[] = [];
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }]), {
+      activeDependents: async () => { throw new UnlockError('SYSTEM', 'Failed to ask systemd: bus gone'); },
+      acquireVolumeLock: async () => (events.push('volume locks'), { release: async () => void events.push('released') }),
+    });
+    const error = await rejection(startVolume(deps, fakeConfig(sys, { requiredBy: ['app.service'] })));
+    expect(error.message).toBe('Failed to ask systemd: bus gone');
+    expect(events).toEqual(['volume locks', 'released']);
+    expect(cryptsetupOpens()).toEqual([]);
+
+    // The locks not taken: start fails with LOCKED, and the early question's failure is nobody's to handle.
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const { deps: locked } = fakeDeps(sys, keysSource([]), {
+        activeDependents: async () => { throw new UnlockError('SYSTEM', 'Failed to ask systemd: bus gone'); },
+        acquireVolumeLock: async () => { throw new UnlockError('LOCKED', 'Another luks-ssm run holds the lock'); },
+      });
+      expect((await rejection(startVolume(locked, fakeConfig(sys, { requiredBy: ['app.service'] })))).kind).toBe('LOCKED');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 
   it('stops the warm-up, fetching no key, when start refuses before the key', async () => {
