@@ -20,8 +20,11 @@ export function headStart<T>(work: (hooks: RetryHooks) => Promise<T>): HeadStart
       joined?.onRetry?.(notice);
     },
   });
+  // Once the work has ended its notices are history: replayed, one would open start's password question (and show
+  // "retrying" in its status line) although AWS answered.
+  const forget = () => (lastNotice = undefined);
   // Nobody may ever join (start refused before fetching): its failure must not be an unhandled rejection.
-  result.catch(() => undefined);
+  result.then(forget, forget);
   return {
     join(hooks) {
       joined = hooks ?? {};

@@ -18,6 +18,9 @@ const KEPT_AS_IS = /^[0-9A-Za-z#+\-.:=@_]+$/;
  * the disk being unlocked), a dm device whose name can't be read (one coming or going), a name that would be mangled.
  * Every device-mapper device is /sys/block/dm-N, its name in dm/name followed by one newline (the kernel's
  * dm-sysfs.c). sysfs answers from memory: no read here waits on a device.
+ * Not seen: a device created but never given a table (a cryptsetup killed half way) has no gendisk, so no sysfs entry,
+ * on kernels since 5.15; it is "absent" here, and the `cryptsetup open` after the key fails on the name in use (exit 5,
+ * "already exists": `dmsetup remove NAME` clears it), where `cryptsetup status` used to fail before the key.
  */
 export async function dmNamePresence(name: string, sysRoot: string = DEFAULT_SYS_ROOT): Promise<'present' | 'absent' | 'unknown'> {
   if (!KEPT_AS_IS.test(name)) return 'unknown';

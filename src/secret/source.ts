@@ -61,7 +61,7 @@ export function deferKeySource(load: () => Promise<KeySource>): KeySource {
       // Registered before any keys() can wait on the same load, so the warm-up is in place when keys() runs.
       (loaded ??= load()).then((source) => {
         if (!stopped) started = source.warmUp?.(deadline);
-      }, () => undefined);
+      }).catch(() => undefined);
       return {
         stop() {
           stopped = true;

@@ -60,12 +60,10 @@ function regionShare(i: number, count: number, deadline: number, now: number): n
   return i === count - 1 ? deadline : now + (deadline - now) / (count - i);
 }
 
-/** The first region's context, begun before the key is asked for (warmUp): region, SDK client, credentials. */
+/** The only region's context, begun before the key is asked for (warmUp): region, SDK client, credentials. */
 function earlyContext(config: SsmVolumeConfig, deps: SsmSourceDeps, deadline: number): HeadStart<AwsContext> {
-  const regions = regionsOf(config);
-  const share = regionShare(0, regions.length, deadline, deps.clock.now());
   return headStart(async (hooks) => {
-    const aws = await awsContextFor(config, deps, regions[0], share, hooks);
+    const aws = await awsContextFor(config, deps, config.region, deadline, hooks);
     aws.warm();
     return aws;
   });
@@ -105,8 +103,9 @@ export function createSsmKeySource(volume: VolumeConfig, deps: SsmSourceDeps): K
     description: `SSM parameter ${config.ssmPath}`,
     warmUp(deadline) {
       early?.stop();
-      early = earlyContext(config, deps, deadline);
-      return early;
+      // With replica regions, the first region's share of the deadline is known only when the key is asked for.
+      early = regionsOf(config).length === 1 ? earlyContext(config, deps, deadline) : undefined;
+      return { stop: () => early?.stop() };
     },
     async *keys(deadline, hooks) {
       // Taken once: a later keys() starts afresh.

@@ -27,10 +27,10 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
   const dependentsRunning = config.requiredBy.length === 0 ? Promise.resolve([]) : deps.activeDependents(config.requiredBy);
   dependentsRunning.catch(() => undefined);
   const lock = await deps.acquireVolumeLock(config, deadline, present);
-  const keySource = deps.keySource(config);
   let deviceLock: RunLock | undefined;
   let warmUp: WarmUp | undefined;
   try {
+    const keySource = deps.keySource(config);
     const inspecting = inspectVolume(run, config, deps.mountinfoPath, deps.sysRoot);
     // Loading the SDK and fetching credentials need no secret: begun now (after inspect started its reads, or its
     // cryptsetup status, so the two overlap), they run while the checks below wait on processes, D-Bus and the device (issue #13).

@@ -42,6 +42,17 @@ describe('headStart', () => {
     await joined;
   });
 
+  it('replays nothing once the work has ended: a retry that was followed by success is history', async () => {
+    const w = controllableWork();
+    const early = headStart(w.work);
+    w.retry(1);
+    w.release('context');
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const seen: number[] = [];
+    expect(await early.join({ onRetry: (n) => seen.push(n.attempt) })).toBe('context');
+    expect(seen).toEqual([]);
+  });
+
   it("aborts the work when the joiner's signal aborts, or already has", async () => {
     const w = controllableWork();
     const stop = new AbortController();

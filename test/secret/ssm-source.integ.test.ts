@@ -171,13 +171,28 @@ describe('warmUp (start begins the AWS set-up while its local checks run)', () =
     expect(warm.imds).toEqual(cold.imds);
   });
 
-  it('a warm-up stopped before any key is asked for fetches no parameter', async () => {
-    const source = imdsSource();
+  it('a warm-up stopped while instance metadata is down stops asking it', async () => {
+    east.faults.set({ imds: 'absent' });
+    // No region configured: the warm-up retries the region lookup, which is what stop() must end.
+    const env = east.env({ withRegion: false, withCredentials: false });
+    const source = createSsmKeySource(config({ region: undefined, endpoints: { ssm: router.url, kms: router.url, imds: east.url }, fallbackRegions: [] }), { env, clock: realClock, log: createRecordingLogger() });
     const warm = source.warmUp?.(Date.now() + 10_000);
-    await expect.poll(actions, { timeout: 5000 }).toContain('credentials');
+    const imdsRequests = () => east.requests().filter((r) => r.service === 'imds').length;
+    await expect.poll(imdsRequests, { timeout: 5000 }).toBeGreaterThan(1);
     warm?.stop();
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const afterStop = imdsRequests();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(imdsRequests()).toBe(afterStop);
     expect(actions()).not.toContain('GetParameter');
+  });
+
+  it('with replica regions nothing is begun early (the first region\'s share of the deadline is set when the key is asked for)', async () => {
+    const env = east.env({ withRegion: true, withCredentials: false });
+    const source = createSsmKeySource(config({ endpoints: { ssm: router.url, kms: router.url, imds: east.url } }), { env, clock: realClock, log: createRecordingLogger() });
+    source.warmUp?.(Date.now() + 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(east.requests()).toEqual([]);
   });
 
   it('credentials that failed during the warm-up are fetched again by keys()', async () => {

@@ -14,7 +14,7 @@ import type { Runner } from '../../src/types.ts';
 import { acquireRunLock, acquireRunLocks, volumeLockNames } from '../../src/volume/run-lock.ts';
 import { withLock } from '../../src/lifecycle/steps.ts';
 import { checkVolume } from '../../src/volume/check.ts';
-import { acquireDeviceLock } from '../../src/volume/device-lock.ts';
+import { acquireDeviceLock, deviceLockNameOf, type EarlyDeviceLock } from '../../src/volume/device-lock.ts';
 import { startVolume } from '../../src/volume/start.ts';
 import { stopVolume } from '../../src/volume/stop.ts';
 import { realClock } from '../aws/real-clock.ts';
@@ -106,9 +106,13 @@ function realLocks(dir: string, run: Runner) {
         await lock.release();
       }
     },
-    acquireVolumeLock: (config: { volume: string; mapName: string; mountPoint: string }, deadline: number) =>
-      acquireRunLocks({ dir, names: volumeLockNames(config), deadline, now: Date.now }),
-    acquireDeviceLock: (device: string, holder: string, deadline: number) => acquireDeviceLock({ dir, device, holder, deadline, now: Date.now }),
+    // As src/cli/wiring.ts: a device there before any wait has its lock tried with the volume locks (every boot's path).
+    acquireVolumeLock: async (config: { volume: string; mapName: string; mountPoint: string }, deadline: number, device?: string) => {
+      const deviceLock = device === undefined ? undefined : await deviceLockNameOf(device);
+      const locks = await acquireRunLocks({ dir, names: volumeLockNames(config), alsoTry: deviceLock, deadline, now: Date.now });
+      return { release: locks.release, ...(locks.also && deviceLock ? { device: { name: deviceLock, lock: locks.also } } : {}) };
+    },
+    acquireDeviceLock: (device: string, holder: string, deadline: number, early?: EarlyDeviceLock) => acquireDeviceLock({ dir, device, holder, deadline, now: Date.now, early }),
   };
 }
 
