@@ -7,9 +7,6 @@ UNIT=luks-ssm@data.service
 MOUNT_UNIT=srv-data.mount
 DEP=vm-dependent.service
 TIMEOUT_SEC=${TIMEOUT_SEC:-90}
-# A copy of the bundled runtime that nothing reads between 02-enable-at-boot's reboot and 10-boot-figures: its
-# first start there reads it from disk, as the unit's runtime was read at boot (a copy has a page cache of its own).
-NODE_COPY=/var/lib/luks-ssm-bench/node
 
 # emulator_forwarder: the host's emulator (10.0.2.2:$EMU_PORT) on guest loopback, 127.0.0.1:$EMU_PORT, through
 # systemd-socket-proxyd: luks-ssm accepts plain http:// only to loopback (src/aws/endpoint-url.ts). A socket unit

@@ -10,7 +10,6 @@ configure_and_enable() {
   systemctl enable $DEP || fail "systemctl enable $DEP"
   luks-ssm check $VOLUME || fail "luks-ssm check $VOLUME: exit $?"
   luks-ssm enable $VOLUME || fail "luks-ssm enable $VOLUME: exit $?"
-  install -D -m 0755 /usr/lib/luks-ssm/node $NODE_COPY || fail "copy of the runtime for 10-boot-figures"
   expect_eq "systemctl is-enabled $UNIT" "$(systemctl is-enabled $UNIT)" enabled
   expect_closed
 }
