@@ -5,7 +5,7 @@ import type { Secret } from '../secret/secret.ts';
 import type { Runner } from '../types.ts';
 import { dmNamePresence } from './dm-names.ts';
 import { CRYPTSETUP_EXIT, cryptsetupError } from './exit-status.ts';
-import { hasLuksMagic } from './magic.ts';
+import { hasLuksMagic, MAGIC_READ_TIMEOUT_MS } from './magic.ts';
 
 /** Opening runs the key slot's PBKDF (argon2 can take seconds and GiBs); other verbs are quick. */
 export const DEFAULT_OPEN_TIMEOUT_MS = 120_000;
@@ -22,9 +22,12 @@ export interface MappingStatus {
  * magic is intact but whose header is damaged passes here and is refused by `cryptsetup open` (NOT_LUKS) once the
  * key is fetched: nothing is written either way, and enroll --format still refuses it (a yes).
  */
-export async function isLuks(run: Runner, device: string): Promise<boolean> {
-  if (await hasLuksMagic(device)) return true;
-  const result = await run('cryptsetup', ['isLuks', '--', device], { timeoutMs: DEFAULT_QUERY_TIMEOUT_MS });
+export async function isLuks(run: Runner, device: string, opts: { timeoutMs?: number } = {}): Promise<boolean> {
+  // One bound for both steps: a device that hangs the magic read gets at most half of it, cryptsetup the rest.
+  const within = Math.min(opts.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_QUERY_TIMEOUT_MS);
+  const until = Date.now() + within;
+  if (await hasLuksMagic(device, Math.max(1, Math.min(MAGIC_READ_TIMEOUT_MS, within / 2)))) return true;
+  const result = await run('cryptsetup', ['isLuks', '--', device], { timeoutMs: Math.max(1, until - Date.now()) });
   if (result.exitCode === 0) return true;
   if (result.exitCode === CRYPTSETUP_EXIT.WRONG_PARAMETERS && !result.timedOut) return false;
   throw cryptsetupError(`check whether ${device} is LUKS`, device, result);

@@ -55,7 +55,7 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promi
     {
       name: 'luks',
       run: async () => {
-        if (!(await isLuks(deps.run, device))) {
+        if (!(await isLuks(deps.run, device, { timeoutMs: Math.max(1, deadline - deps.clock.now()) }))) {
           throw new UnlockError('NOT_LUKS', `${device} is not a LUKS volume`, { hint: 'check LUKS_DEVICE; luks-ssm never formats a device' });
         }
         return 'LUKS header found';

@@ -80,7 +80,7 @@ export function volumeLockNames(config: { volume: string; mapName: string; mount
   return [`lock.volume.${hash(config.volume)}`, `lock.map.${hash(config.mapName)}`, `lock.mount.${hash(config.mountPoint)}`].sort();
 }
 
-/** How long the one-process attempt may take before the ordered path decides instead. */
+/** How long the one-process attempt may take (at most; never past the deadline) before the ordered path decides instead. */
 const AT_ONCE_TIMEOUT_MS = 5000;
 
 /** The locks of `names`, and the lock of `alsoTry` when it came with them. */
@@ -95,7 +95,8 @@ export interface RunLocks extends RunLock {
  * order) is tried in that process too, and released on its own; if anything was taken elsewhere, it is not taken.
  */
 export async function acquireRunLocks(opts: { dir: string; names: string[]; alsoTry?: string; deadline: number; now: () => number; run?: Runner }): Promise<RunLocks> {
-  const atOnce = await tryAllAtOnce(opts.dir, [...opts.names, ...(opts.alsoTry === undefined ? [] : [opts.alsoTry])], opts.run ?? createRunner());
+  const atOnceMs = Math.max(1, Math.min(AT_ONCE_TIMEOUT_MS, opts.deadline - opts.now()));
+  const atOnce = await tryAllAtOnce(opts.dir, [...opts.names, ...(opts.alsoTry === undefined ? [] : [opts.alsoTry])], opts.run ?? createRunner(), atOnceMs);
   if (atOnce !== undefined) {
     const also = opts.alsoTry === undefined ? undefined : atOnce.splice(-1);
     return { release: closing(atOnce), ...(also === undefined ? {} : { also: { release: closing(also) } }) };
@@ -120,7 +121,7 @@ export async function acquireRunLocks(opts: { dir: string; names: string[]; also
  * `names`' order); undefined, with none held, when any of them is taken elsewhere or anything fails: the ordered wait
  * then decides and reports. Trying without waiting cannot deadlock, whatever the order.
  */
-async function tryAllAtOnce(dir: string, names: string[], run: Runner): Promise<FileHandle[] | undefined> {
+async function tryAllAtOnce(dir: string, names: string[], run: Runner, timeoutMs: number): Promise<FileHandle[] | undefined> {
   if (names.length < 2) return undefined;
   const files: FileHandle[] = [];
   try {
@@ -128,7 +129,7 @@ async function tryAllAtOnce(dir: string, names: string[], run: Runner): Promise<
     for (const name of names) files.push(await open(join(dir, name), 'a', 0o600));
     const script = files.map((_, i) => `flock --exclusive --nonblock ${i + 3}`).join(' && ');
     const [first, ...more] = files.map((file) => file.fd);
-    const result = await run('sh', ['-c', script], { fd3: first, moreFds: more, timeoutMs: AT_ONCE_TIMEOUT_MS });
+    const result = await run('sh', ['-c', script], { fd3: first, moreFds: more, timeoutMs });
     if (result.exitCode === 0 && !result.timedOut) return files;
   } catch {
     // The ordered path below runs flock itself and reports what is wrong.

@@ -62,7 +62,7 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
       await mountVolume(deps, config, deadline);
       return 'mounted-open-volume';
     }
-    if (!(await isLuks(run, device))) {
+    if (!(await isLuks(run, device, { timeoutMs: remaining(deadline, clock.now()) }))) {
       throw new UnlockError('NOT_LUKS', `${device} (LUKS_DEVICE=${config.device}) is not a LUKS volume, refusing to touch it`, {
         hint: 'check LUKS_DEVICE; luks-ssm never formats a device',
       });

@@ -1,5 +1,6 @@
 // cryptsetup verbs against a recording fake: the key goes in on stdin only, exit codes become the right errors.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -134,6 +135,23 @@ describe('isLuks and luksUuid', () => {
     await fakes.script('cryptsetup', { exit: 4, stderr: 'Device /dev/x does not exist or access denied.\n' });
     expect((await errorOf(isLuks(run, '/dev/x'))).kind).toBe('SYSTEM');
     expect((await fakes.calls('cryptsetup'))[0]!.argv).toEqual(['isLuks', '--', '/dev/x']);
+  });
+
+  it('isLuks keeps to the time it is given, the magic read and cryptsetup together (a hung device)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'luks-ssm-isluks-'));
+    // A FIFO with no writer: opening it for reading blocks, as a read of a hung disk does.
+    const hung = join(dir, 'hung');
+    execFileSync('mkfifo', [hung]);
+    const given: Array<number | undefined> = [];
+    const recording: Runner = (file, args, options) => (given.push(options?.timeoutMs), run(file, args, options));
+    try {
+      expect(await isLuks(recording, hung, { timeoutMs: 1_000 })).toBe(true);
+      expect(given).toHaveLength(1);
+      expect(given[0]).toBeLessThanOrEqual(1_000);
+    } finally {
+      closeSync(openSync(hung, constants.O_WRONLY | constants.O_NONBLOCK));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('luksUuid returns the trimmed UUID, NOT_LUKS for a non-LUKS device', async () => {

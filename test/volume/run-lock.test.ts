@@ -146,6 +146,16 @@ describe('acquireRunLocks (a volume run)', () => {
     expect(names.map((n) => freeForOthers(n))).toEqual([true, true, true]);
   });
 
+  it('gives the one-process attempt no more than the time left before the deadline', async () => {
+    const { run, calls } = recordingRunner();
+    const given: Array<number | undefined> = [];
+    const timed: Runner = (file, args, options) => (given.push(options?.timeoutMs), run(file, args, options));
+    const lock = await acquireRunLocks({ dir, names: volumeLockNames(config), deadline: Date.now() + 700, now: Date.now, run: timed });
+    await lock.release();
+    expect(calls[0]?.[0]).toBe('sh');
+    expect(given[0]).toBeLessThanOrEqual(700);
+  });
+
   it('takes the device lock (alsoTry) in the same process, released on its own', async () => {
     const names = volumeLockNames(config);
     const { run, calls } = recordingRunner();
