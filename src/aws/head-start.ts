@@ -13,18 +13,24 @@ export function headStart<T>(work: (hooks: RetryHooks) => Promise<T>): HeadStart
   const abort = new AbortController();
   let joined: RetryHooks | undefined;
   let lastNotice: RetryNotice | undefined;
-  const result = work({
+  const hooks: RetryHooks = {
     signal: abort.signal,
     onRetry: (notice) => {
       lastNotice = notice;
       joined?.onRetry?.(notice);
     },
-  });
-  // Once the work has ended its notices are history: replayed, one would open start's password question (and show
-  // "retrying" in its status line) although AWS answered.
-  const forget = () => (lastNotice = undefined);
+  };
+  const result = (async () => {
+    try {
+      return await work(hooks);
+    } finally {
+      // Once the work has ended its notices are history (before anyone can see its result): replayed, one would
+      // open start's password question (and show "retrying" in its status line) although AWS answered.
+      lastNotice = undefined;
+    }
+  })();
   // Nobody may ever join (start refused before fetching): its failure must not be an unhandled rejection.
-  result.then(forget, forget);
+  result.catch(() => undefined);
   return {
     join(hooks) {
       joined = hooks ?? {};

@@ -20,7 +20,7 @@ export function runnerUnderLock(opts: { dir: string; name?: string; deadline: nu
     if (options.fd3 !== undefined) throw new Error('runnerUnderLock: fd 3 is the lock file');
     const waitMs = Math.max(1, Math.min(opts.deadline - opts.now(), options.timeoutMs ?? Infinity));
     const seconds = (waitMs / 1000).toFixed(3);
-    // flock gets no stdin: the key's pipe is the program's alone (a flock left waiting after we died keeps nothing).
+    // flock gets no stdin: the key's pipe is for the program alone (sh holds it until it execs the program).
     const script = `flock --exclusive --timeout ${seconds} --conflict-exit-code ${CONFLICT_EXIT} 3 </dev/null || exit; printf '%s\\n' ${LOCKED_MARK.trim()}; exec "$@" 3>&-`;
     const { path, file: lock } = await openLockFile(opts.dir, opts.name ?? HOST_LOCK);
     try {

@@ -1,5 +1,5 @@
 // `start`: config → device → key (AWS, or typed when AWS fails) → cryptsetup open → mount, idempotent, inside one deadline.
-import { UnlockError } from '../errors.ts';
+import { isUnlockError, UnlockError } from '../errors.ts';
 import { resolveDevice } from '../device/resolve.ts';
 import { isLuks } from '../luks/cryptsetup.ts';
 import { recordedErrors } from '../mount/fs-errors.ts';
@@ -9,6 +9,7 @@ import { writeUnlockRecord, type UnlockRecord } from './unlock-record.ts';
 import { inspectVolume, mapperPath } from './inspect.ts';
 import type { RunLock, VolumeDeps } from './deps.ts';
 import { StartStatus } from './start-status.ts';
+import { beforeDeadline, refuseForeignMapping, refuseIfDependentsRunning } from './start-refusals.ts';
 import { openWithAwsOrTypedKey } from './unlock-race.ts';
 import type { WarmUp } from '../secret/source.ts';
 import type { VolumeConfig } from '../types.ts';
@@ -45,7 +46,7 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
         hint: `unmount it or choose another LUKS_DEVICE_MOUNT_POINT`,
       });
     }
-    refuseIfDependentsRunning(config, await dependentsRunning);
+    refuseIfDependentsRunning(config, await beforeDeadline(dependentsRunning, deadline, clock, `systemd's answer about ${config.requiredBy.join(', ')}`));
 
     status.device(config.device);
     const device = await resolveDevice(config.device, {
@@ -62,7 +63,15 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
       await mountVolume(deps, config, deadline);
       return 'mounted-open-volume';
     }
-    if (!(await isLuks(run, device, { timeoutMs: remaining(deadline, clock.now()) }))) {
+    const left = remaining(deadline, clock.now());
+    const luks = await isLuks(run, device, { timeoutMs: left }).catch((error: unknown) => {
+      if (!isUnlockError(error) || error.kind !== 'TIMEOUT') throw error;
+      throw new UnlockError('TIMEOUT', `Failed to check whether ${device} is LUKS: no answer in the ${(left / 1000).toFixed(1)} s left of TIMEOUT_SEC=${config.timeoutSec}`, {
+        cause: error,
+        hint: 'a disk that does not answer reads: see dmesg; if the steps before took the time, raise TIMEOUT_SEC',
+      });
+    });
+    if (!luks) {
       throw new UnlockError('NOT_LUKS', `${device} (LUKS_DEVICE=${config.device}) is not a LUKS volume, refusing to touch it`, {
         hint: 'check LUKS_DEVICE; luks-ssm never formats a device',
       });
@@ -130,23 +139,6 @@ async function warnIfErrorsRecorded(deps: VolumeDeps, config: VolumeConfig, dead
   if (state === undefined) return;
   deps.log.warn({ volume: config.volume, device, state },
     `${device} has errors recorded (filesystem state: ${state}), mounted it anyway: run fsck -f ${device} while it is unmounted (umount ${config.mountPoint} first; luks-ssm start ${config.volume} mounts it again)`);
-}
-
-/** A dependent that already runs may have written into the bare mount point: mounting would hide that. */
-function refuseIfDependentsRunning(config: VolumeConfig, active: string[]): void {
-  if (active.length > 0) {
-    throw new UnlockError('MOUNT_REFUSED', `${active.join(', ')} already running before ${config.mountPoint} was mounted, refusing`, {
-      hint: `stop ${active.join(' ')}, check ${config.mountPoint} on the root disk, then start again`,
-    });
-  }
-}
-
-async function refuseForeignMapping(openOn: string | undefined, device: string, config: VolumeConfig): Promise<void> {
-  if (openOn !== undefined && openOn !== device) {
-    throw new UnlockError('MOUNT_REFUSED', `${mapperPath(config.mapName)} is open on ${openOn}, not on the configured ${device}, refusing`, {
-      hint: `close it (cryptsetup close ${config.mapName}) or fix LUKS_DEVICE_MAP`,
-    });
-  }
 }
 
 function remaining(deadline: number, now: number): number {

@@ -145,9 +145,10 @@ describe('isLuks and luksUuid', () => {
     const given: Array<number | undefined> = [];
     const recording: Runner = (file, args, options) => (given.push(options?.timeoutMs), run(file, args, options));
     try {
-      expect(await isLuks(recording, hung, { timeoutMs: 1_000 })).toBe(true);
+      // The magic read gets at most half of the 4 s, cryptsetup what is left (over 1.9 s: room for a loaded host).
+      expect(await isLuks(recording, hung, { timeoutMs: 4_000 })).toBe(true);
       expect(given).toHaveLength(1);
-      expect(given[0]).toBeLessThanOrEqual(1_000);
+      expect(given[0]).toBeLessThanOrEqual(2_100);
     } finally {
       closeSync(openSync(hung, constants.O_WRONLY | constants.O_NONBLOCK));
       rmSync(dir, { recursive: true, force: true });

@@ -232,6 +232,30 @@ describe('startVolume', () => {
     expect(releasedEarly).toBe(1);
   });
 
+  it('a bus that never answers the question about dependents fails start with TIMEOUT at its deadline', async () => {
+    sys = createFakeSystem(KEY);
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }]), { activeDependents: () => new Promise<string[]>(() => {}) });
+    const started = Date.now();
+    const error = await rejection(startVolume(deps, fakeConfig(sys, { requiredBy: ['app.service'], timeoutSec: 1 })));
+    expect(error.kind).toBe('TIMEOUT');
+    expect(error.message).toBe("No answer before the deadline: systemd's answer about app.service");
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(cryptsetupOpens()).toEqual([]);
+  });
+
+  it('a LUKS check that runs out of time names the time left of TIMEOUT_SEC, not cryptsetup', async () => {
+    sys = createFakeSystem(KEY);
+    sys.luksDevices.clear();
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }]), {
+      run: async (file, args, options) => (file === 'cryptsetup' && args[0] === 'isLuks'
+        ? { exitCode: -1, stdout: '', stderr: '', timedOut: true }
+        : sys.run(file, args, options)),
+    });
+    const error = await rejection(startVolume(deps, fakeConfig(sys)));
+    expect(error.kind).toBe('TIMEOUT');
+    expect(error.message).toMatch(new RegExp(`^Failed to check whether ${sys.device.replace(/[/.]/g, '\\$&')} is LUKS: no answer in the \\d+\\.\\d s left of TIMEOUT_SEC=\\d+$`));
+  });
+
   it('releases the run lock even when start fails', async () => {
     sys = createFakeSystem(KEY);
     sys.luksDevices.clear();
