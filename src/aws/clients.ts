@@ -19,8 +19,8 @@ export interface AwsContext {
   ssm(): SSMClient;
   /** Async so @aws-sdk/client-kms is only loaded when KMS is used; import its commands the same way. */
   kms(): Promise<KMSClient>;
-  /** Makes the SSM client and starts fetching the credentials now; a failure is left for the first call to meet. */
-  warm(): void;
+  /** Makes the client (loading KMS's first) and starts fetching the credentials now; a failure is left for the first call to meet. */
+  warm(client: 'ssm' | 'kms'): void;
 }
 
 export interface AwsContextOptions {
@@ -53,12 +53,14 @@ export async function createAwsContext(opts: AwsContextOptions): Promise<AwsCont
   let ssm: SSMClient | undefined;
   let kms: Promise<KMSClient> | undefined;
   const ssmClient = () => (ssm ??= watch(new SSMClient(clientConfigOf('SSM', { region, credentials, endpoint: endpoints.ssm, env }))));
+  const kmsClient = () => (kms ??= import('./kms-client.ts').then((m) => watch(m.createKmsClient({ region, credentials, endpoint: endpoints.kms, env }))));
   return {
     region,
     ssm: ssmClient,
-    kms: () => (kms ??= import('./kms-client.ts').then((m) => watch(m.createKmsClient({ region, credentials, endpoint: endpoints.kms, env })))),
-    warm: () => {
-      ssmClient();
+    kms: kmsClient,
+    warm: (client) => {
+      if (client === 'ssm') ssmClient();
+      else kmsClient().catch(() => undefined);
       // The provider keeps the answer (or the request in flight) for the SDK's first call.
       credentials().catch(() => undefined);
     },

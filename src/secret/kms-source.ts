@@ -6,6 +6,7 @@ import { remainingMs } from '../aws/deadline.ts';
 import { mapAwsError } from '../aws/errors.ts';
 import { createImdsClient, imdsEndpointOf, IMDS_REQUEST_TIMEOUT_MS } from '../aws/imds.ts';
 import { callWithRetry, type RetryHooks } from '../aws/retry.ts';
+import { headStart, type HeadStart } from '../aws/head-start.ts';
 import { sendCapturing, type SecretCapture } from '../aws/secret-capture.ts';
 import { errorNameOf } from '../aws/transient.ts';
 import { isUnlockError, UnlockError } from '../errors.ts';
@@ -106,9 +107,23 @@ export async function decryptToken(aws: AwsContext, token: KmsTokenView, context
 }
 
 export function createKmsKeySource(config: VolumeConfig, deps: KmsSourceDeps): KeySource {
+  let early: HeadStart<AwsContext> | undefined;
   return {
     description: `the luks-ssm-kms tokens of ${config.device}`,
+    // The context, the KMS client and the credentials, begun while start's checks run; keys() joins it.
+    warmUp(deadline) {
+      early?.stop();
+      early = headStart(async (hooks) => {
+        const aws = await deps.aws(deadline, hooks);
+        aws.warm('kms');
+        return aws;
+      });
+      return early;
+    },
     async *keys(deadline, hooks) {
+      // Taken once: a later keys() starts afresh.
+      const head = early;
+      early = undefined;
       const header = await deps.readHeader(deadline);
       if (header.tokens.length === 0) {
         throw new UnlockError('CONFIG', `${header.device} has no luks-ssm-kms token, but KEY_SOURCE=kms`, {
@@ -117,7 +132,7 @@ export function createKmsKeySource(config: VolumeConfig, deps: KmsSourceDeps): K
       }
       const instanceId = deps.instanceId ? await deps.instanceId(deadline, hooks) : undefined;
       const context = encryptionContextOf(header.uuid, instanceId);
-      const aws = await deps.aws(deadline, hooks);
+      const aws = head === undefined ? await deps.aws(deadline, hooks) : await head.join(hooks);
       // A token that does not decrypt here may be a stale one from an interrupted rotation: try the others first.
       // With KMS_KEY_ID set, only tokens under that key are tried (issue #10, item 13).
       const pinned = config.kmsKeyId;

@@ -64,7 +64,7 @@ function regionShare(i: number, count: number, deadline: number, now: number): n
 function earlyContext(config: SsmVolumeConfig, deps: SsmSourceDeps, deadline: number): HeadStart<AwsContext> {
   return headStart(async (hooks) => {
     const aws = await awsContextFor(config, deps, config.region, deadline, hooks);
-    aws.warm();
+    aws.warm('ssm');
     return aws;
   });
 }

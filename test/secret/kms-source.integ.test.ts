@@ -8,6 +8,10 @@ import { kmsTokensOf } from '../../src/luks/token.ts';
 import { enrollVolume } from '../../src/lifecycle/enroll.ts';
 import { rotateVolume } from '../../src/lifecycle/rotate.ts';
 import type { VolumeConfig } from '../../src/types.ts';
+import { createKeySource } from '../../src/lifecycle/key-source.ts';
+import type { FetchedKey } from '../../src/secret/source.ts';
+import { createRecordingLogger } from '../aws/fakes.ts';
+import { realClock } from '../aws/real-clock.ts';
 import { lifecycleConfig } from '../lifecycle/config.ts';
 import { crashAfter, keyStartWouldUse, lifecycleDeps, useLifecycleWorld } from '../lifecycle/harness.ts';
 import { canRunCryptsetup, key, run } from '../lifecycle/images.ts';
@@ -40,6 +44,33 @@ describe.skipIf(!canRunCryptsetup)('KMS ciphertext in a LUKS2 token (real crypts
     expect(token!.keyId).toMatch(/^arn:aws:kms:us-east-1:\d{12}:key\//);
     expect(await keyStartWouldUse(world.emulator, world.dev, config, device)).toBe(`kms-token:${token!.tokenId}@1`);
     expect(world.emulator.requests().filter((r) => r.action === 'Decrypt').map((r) => r.status)).toEqual([200]);
+  });
+
+  it('a warm-up gets the instance-profile credentials before the key is asked for, and keys() uses them', async () => {
+    const { config, device } = await setup('blank');
+    await enrollVolume(lifecycleDeps(world.emulator, world.dev), config, { format: true });
+    const imdsOnly = { env: world.emulator.env({ withRegion: true, withCredentials: false }), clock: realClock, log: createRecordingLogger(), run, devRoot: world.dev.root };
+    const firstKey = async (source: ReturnType<typeof createKeySource>) => {
+      const keys = source.keys(Date.now() + 10_000);
+      const first = await keys.next();
+      await keys.return(undefined);
+      const opens = await testPassphrase(run, device, (first.value as FetchedKey).secret);
+      (first.value as FetchedKey).secret.wipe();
+      return opens;
+    };
+    let since = world.emulator.requests().length;
+    const actionsSince = () => world.emulator.requests().slice(since).map((r) => r.action);
+    const imdsRequests = () => actionsSince().filter((a) => a === 'token' || a === 'credentials');
+    expect(await firstKey(createKeySource(config, imdsOnly))).toBe(true);
+    const cold = imdsRequests();
+    since = world.emulator.requests().length;
+    const source = createKeySource(config, imdsOnly);
+    source.warmUp?.(Date.now() + 10_000);
+    await expect.poll(imdsRequests, { timeout: 5000 }).toContain('credentials');
+    expect(actionsSince()).not.toContain('Decrypt');
+    expect(await firstKey(source)).toBe(true);
+    // The same token and credential requests as without a warm-up: keys() used the warm-up's.
+    expect(imdsRequests()).toEqual(cold);
   });
 
   it('a ciphertext copied to another volume does not decrypt: the context names a different LUKS UUID', async () => {
