@@ -1,6 +1,7 @@
-// What makes start refuse before it touches the volume, and the bound on systemd's answer it refuses on.
-import { UnlockError } from '../errors.ts';
-import type { Clock, VolumeConfig } from '../types.ts';
+// What makes start refuse before it touches the volume (each one line and its fix), and the bound on systemd's answer.
+import { isUnlockError, UnlockError } from '../errors.ts';
+import { isLuks } from '../luks/cryptsetup.ts';
+import type { Clock, Runner, VolumeConfig } from '../types.ts';
 import { mapperPath } from './inspect.ts';
 
 /** A dependent that already runs may have written into the bare mount point: mounting would hide that. */
@@ -33,5 +34,21 @@ export async function beforeDeadline<T>(answer: Promise<T>, deadline: number, cl
     return await Promise.race([answer, late]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** luks-ssm never formats a device, and touches none that is not LUKS; `left` ms of TIMEOUT_SEC bound the check. */
+export async function refuseIfNotLuks(run: Runner, device: string, config: VolumeConfig, left: number): Promise<void> {
+  const luks = await isLuks(run, device, { timeoutMs: left }).catch((error: unknown) => {
+    if (!isUnlockError(error) || error.kind !== 'TIMEOUT') throw error;
+    throw new UnlockError('TIMEOUT', `Failed to check whether ${device} is LUKS: no answer in the ${(left / 1000).toFixed(1)} s left of TIMEOUT_SEC=${config.timeoutSec}`, {
+      cause: error,
+      hint: 'a disk that does not answer reads: see dmesg; if the steps before took the time, raise TIMEOUT_SEC',
+    });
+  });
+  if (!luks) {
+    throw new UnlockError('NOT_LUKS', `${device} (LUKS_DEVICE=${config.device}) is not a LUKS volume, refusing to touch it`, {
+      hint: 'check LUKS_DEVICE; luks-ssm never formats a device',
+    });
   }
 }

@@ -1,7 +1,6 @@
 // `start`: config → device → key (AWS, or typed when AWS fails) → cryptsetup open → mount, idempotent, inside one deadline.
-import { isUnlockError, UnlockError } from '../errors.ts';
+import { UnlockError } from '../errors.ts';
 import { resolveDevice } from '../device/resolve.ts';
-import { isLuks } from '../luks/cryptsetup.ts';
 import { recordedErrors } from '../mount/fs-errors.ts';
 import { mountFilesystem } from '../mount/mount.ts';
 import { openMountPoint } from '../mount/mount-point.ts';
@@ -9,7 +8,7 @@ import { writeUnlockRecord, type UnlockRecord } from './unlock-record.ts';
 import { inspectVolume, mapperPath } from './inspect.ts';
 import type { RunLock, VolumeDeps } from './deps.ts';
 import { StartStatus } from './start-status.ts';
-import { beforeDeadline, refuseForeignMapping, refuseIfDependentsRunning } from './start-refusals.ts';
+import { beforeDeadline, refuseForeignMapping, refuseIfDependentsRunning, refuseIfNotLuks } from './start-refusals.ts';
 import { openWithAwsOrTypedKey } from './unlock-race.ts';
 import type { WarmUp } from '../secret/source.ts';
 import type { VolumeConfig } from '../types.ts';
@@ -63,19 +62,7 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
       await mountVolume(deps, config, deadline);
       return 'mounted-open-volume';
     }
-    const left = remaining(deadline, clock.now());
-    const luks = await isLuks(run, device, { timeoutMs: left }).catch((error: unknown) => {
-      if (!isUnlockError(error) || error.kind !== 'TIMEOUT') throw error;
-      throw new UnlockError('TIMEOUT', `Failed to check whether ${device} is LUKS: no answer in the ${(left / 1000).toFixed(1)} s left of TIMEOUT_SEC=${config.timeoutSec}`, {
-        cause: error,
-        hint: 'a disk that does not answer reads: see dmesg; if the steps before took the time, raise TIMEOUT_SEC',
-      });
-    });
-    if (!luks) {
-      throw new UnlockError('NOT_LUKS', `${device} (LUKS_DEVICE=${config.device}) is not a LUKS volume, refusing to touch it`, {
-        hint: 'check LUKS_DEVICE; luks-ssm never formats a device',
-      });
-    }
+    await refuseIfNotLuks(run, device, config, remaining(deadline, clock.now()));
     // Refuse a bad mount point before fetching any key; mountVolume opens and checks it again to mount onto it.
     openMountPoint(config.mountPoint, { mode: config.mountPointMode, allowNonEmpty: config.mountOverNonEmpty, log: deps.log }).close();
 
