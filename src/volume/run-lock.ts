@@ -38,14 +38,7 @@ export async function acquireRunLock(opts: { dir: string; timeoutMs: number; run
     await file.close();
     throw error;
   }
-  let released = false;
-  return {
-    release: async () => {
-      if (released) return;
-      released = true;
-      await file.close();
-    },
-  };
+  return { release: closing([file]) };
 }
 
 /** Opens (creating) the lock file `name` in `dir`; the lock is taken on this open file description. */
@@ -125,8 +118,7 @@ async function tryAllAtOnce(dir: string, names: string[], run: Runner, timeoutMs
   if (names.length < 2) return undefined;
   const files: FileHandle[] = [];
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    for (const name of names) files.push(await open(join(dir, name), 'a', 0o600));
+    for (const name of names) files.push((await openLockFile(dir, name)).file);
     const script = files.map((_, i) => `flock --exclusive --nonblock ${i + 3}`).join(' && ');
     const [first, ...more] = files.map((file) => file.fd);
     const result = await run('sh', ['-c', script], { fd3: first, moreFds: more, timeoutMs });
