@@ -1,5 +1,6 @@
 // Work started before anyone asks for it (start's AWS set-up, while the local checks run), handed over later to
 // whoever asks as if they had started it: their retry notices and their abort reach it from then on.
+import type { AwsContext } from './clients.ts';
 import type { RetryHooks, RetryNotice } from './retry.ts';
 
 export interface HeadStart<T> {
@@ -42,4 +43,13 @@ export function headStart<T>(work: (hooks: RetryHooks) => Promise<T>): HeadStart
     },
     stop: () => abort.abort(),
   };
+}
+
+/** A key source's AWS context begun early: `open` makes it, then its `client` and the credentials are started. */
+export function warmContext(open: (hooks: RetryHooks) => Promise<AwsContext>, client: 'ssm' | 'kms'): HeadStart<AwsContext> {
+  return headStart(async (hooks) => {
+    const aws = await open(hooks);
+    aws.warm(client);
+    return aws;
+  });
 }

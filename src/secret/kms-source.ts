@@ -6,7 +6,7 @@ import { remainingMs } from '../aws/deadline.ts';
 import { mapAwsError } from '../aws/errors.ts';
 import { createImdsClient, imdsEndpointOf, IMDS_REQUEST_TIMEOUT_MS } from '../aws/imds.ts';
 import { callWithRetry, type RetryHooks } from '../aws/retry.ts';
-import { headStart, type HeadStart } from '../aws/head-start.ts';
+import { warmContext, type HeadStart } from '../aws/head-start.ts';
 import { sendCapturing, type SecretCapture } from '../aws/secret-capture.ts';
 import { errorNameOf } from '../aws/transient.ts';
 import { isUnlockError, UnlockError } from '../errors.ts';
@@ -113,11 +113,7 @@ export function createKmsKeySource(config: VolumeConfig, deps: KmsSourceDeps): K
     // The context, the KMS client and the credentials, begun while start's checks run; keys() joins it.
     warmUp(deadline) {
       early?.stop();
-      early = headStart(async (hooks) => {
-        const aws = await deps.aws(deadline, hooks);
-        aws.warm('kms');
-        return aws;
-      });
+      early = warmContext((hooks) => deps.aws(deadline, hooks), 'kms');
       return early;
     },
     async *keys(deadline, hooks) {

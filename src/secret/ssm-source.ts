@@ -1,6 +1,6 @@
 // The SSM key source: the current version, then earlier ones (an interrupted rotation); replica regions only when one is down.
 import { createAwsContext, type AwsContext } from '../aws/clients.ts';
-import { headStart, type HeadStart } from '../aws/head-start.ts';
+import { warmContext, type HeadStart } from '../aws/head-start.ts';
 import type { RetryHooks } from '../aws/retry.ts';
 import { isUnlockError, UnlockError } from '../errors.ts';
 import { decodeKeyValue } from './encoding.ts';
@@ -60,15 +60,6 @@ function regionShare(i: number, count: number, deadline: number, now: number): n
   return i === count - 1 ? deadline : now + (deadline - now) / (count - i);
 }
 
-/** The only region's context, begun before the key is asked for (warmUp): region, SDK client, credentials. */
-function earlyContext(config: SsmVolumeConfig, deps: SsmSourceDeps, deadline: number): HeadStart<AwsContext> {
-  return headStart(async (hooks) => {
-    const aws = await awsContextFor(config, deps, config.region, deadline, hooks);
-    aws.warm('ssm');
-    return aws;
-  });
-}
-
 /**
  * The current (or pinned) version from the first region that answers; each region gets an equal share of what is
  * left. `early`: the first region's context, already under way.
@@ -104,7 +95,7 @@ export function createSsmKeySource(volume: VolumeConfig, deps: SsmSourceDeps): K
     warmUp(deadline) {
       early?.stop();
       // With replica regions, the first region's share of the deadline is known only when the key is asked for.
-      early = regionsOf(config).length === 1 ? earlyContext(config, deps, deadline) : undefined;
+      early = regionsOf(config).length === 1 ? warmContext((hooks) => awsContextFor(config, deps, config.region, deadline, hooks), 'ssm') : undefined;
       return { stop: () => early?.stop() };
     },
     async *keys(deadline, hooks) {
