@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createRunner } from '../../src/exec/run.ts';
 import type { Runner } from '../../src/types.ts';
-import { acquireRunLock, acquireRunLocks, volumeLockNames } from '../../src/volume/run-lock.ts';
+import { acquireRunLock, acquireRunLocks, allAtOnceScript, volumeLockNames } from '../../src/volume/run-lock.ts';
 
 let base: string;
 let dir: string;
@@ -127,7 +127,9 @@ describe('acquireRunLocks (a volume run)', () => {
     const names = volumeLockNames(config);
     const { run, calls } = recordingRunner();
     const lock = await acquireRunLocks({ dir, names, deadline: Date.now() + 1000, now: Date.now, run });
-    expect(calls).toEqual([['sh', '-c', 'flock --exclusive --nonblock 3 && flock --exclusive --nonblock 4 && flock --exclusive --nonblock 5']]);
+    expect(calls).toEqual([['sh', '-c', allAtOnceScript(3)]]);
+    expect(allAtOnceScript(3)).toBe('flock --exclusive --nonblock 3 & p3=$!; flock --exclusive --nonblock 4 & p4=$!; '
+      + 'flock --exclusive --nonblock 5 & p5=$!; s=0; wait $p3 || s=1; wait $p4 || s=1; wait $p5 || s=1; exit $s');
     expect(names.map((n) => freeForOthers(n))).toEqual([false, false, false]);
     await lock.release();
     expect(names.map((n) => freeForOthers(n))).toEqual([true, true, true]);
@@ -178,6 +180,23 @@ describe('acquireRunLocks (a volume run)', () => {
       expect(lock.also).toBeUndefined();
       expect(names.map((n) => freeForOthers(n))).toEqual([false, false, false]);
       await lock.release();
+    } finally {
+      await holder.release();
+    }
+  });
+
+  it('the first lock held elsewhere: the one-process attempt fails although the others were free, and holds none of them', async () => {
+    const names = volumeLockNames(config);
+    const holder = await acquireRunLock({ dir, name: names[0]!, timeoutMs: 1000 });
+    try {
+      const { run, calls } = recordingRunner();
+      await expect(acquireRunLocks({ dir, names, deadline: Date.now() + 300, now: Date.now, run })).rejects.toMatchObject({
+        kind: 'LOCKED',
+        message: expect.stringContaining(join(dir, names[0]!)),
+      });
+      // The one process, then the ordered wait on the first lock only.
+      expect(calls.map((c) => c[0])).toEqual(['sh', 'flock']);
+      expect(names.slice(1).map((n) => freeForOthers(n))).toEqual([true, true]);
     } finally {
       await holder.release();
     }
