@@ -10,7 +10,6 @@ import type { RunLock, VolumeDeps } from './deps.ts';
 import { StartStatus } from './start-status.ts';
 import { beforeDeadline, refuseForeignMapping, refuseIfDependentsRunning, refuseIfNotLuks } from './start-refusals.ts';
 import { openWithAwsOrTypedKey } from './unlock-race.ts';
-import type { WarmUp } from '../secret/source.ts';
 import type { VolumeConfig } from '../types.ts';
 
 export type StartOutcome = 'already-mounted' | 'mounted-open-volume' | 'unlocked';
@@ -26,16 +25,21 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
   // its turn below.
   const dependentsRunning = config.requiredBy.length === 0 ? Promise.resolve([]) : deps.activeDependents(config.requiredBy);
   dependentsRunning.catch(() => undefined);
-  const lock = await deps.acquireVolumeLock(config, deadline, present);
-  let deviceLock: RunLock | undefined;
-  let warmUp: WarmUp | undefined;
+  // Loading the SDK and fetching credentials need no secret and no lock: begun now, they run while the lock process
+  // execs its flocks (0.3-0.6 s under TCG) and the checks below wait on D-Bus and the device (issue #13). The key
+  // itself is still fetched only after every check.
+  const keySource = deps.keySource(config);
+  const warmUp = keySource.warmUp?.(deadline);
+  let lock: Awaited<ReturnType<VolumeDeps['acquireVolumeLock']>>;
   try {
-    const keySource = deps.keySource(config);
-    const inspecting = inspectVolume(run, config, deps.mountinfoPath, deps.sysRoot);
-    // Loading the SDK and fetching credentials need no secret: begun now (after inspect started its reads, or its
-    // cryptsetup status, so the two overlap), they run while the checks below wait on processes, D-Bus and the device (issue #13).
-    warmUp = keySource.warmUp?.(deadline);
-    const state = await inspecting;
+    lock = await deps.acquireVolumeLock(config, deadline, present);
+  } catch (error) {
+    warmUp?.stop();
+    throw error;
+  }
+  let deviceLock: RunLock | undefined;
+  try {
+    const state = await inspectVolume(run, config, deps.mountinfoPath, deps.sysRoot);
     if (state.mountedHere) {
       log.info({ volume: config.volume, mountPoint: config.mountPoint }, `${config.volume} is already open and mounted at ${config.mountPoint}, nothing to do`);
       return 'already-mounted';
@@ -68,6 +72,9 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
 
     status.deviceFound();
     const key = await openWithAwsOrTypedKey(deps, config, keySource, device, deadline, status);
+    // Nothing is waited for once the volume is open: the status line's clear (a systemd-notify) runs beside the
+    // mount instead of after it (issue #13); `finally` waits for it.
+    void status.clear();
     await mountVolume(deps, config, deadline);
     await recordUnlock(deps, {
       volume: config.volume,

@@ -114,16 +114,46 @@ describe('startVolume', () => {
     expect(sys.mappings.size).toBe(0);
   });
 
-  it('asks systemd about dependents before the volume locks and begins the AWS warm-up right after them: both overlap what follows', async () => {
+  it('asks systemd about dependents and begins the AWS warm-up before the volume locks: both overlap the lock process', async () => {
     sys = createFakeSystem(KEY);
     const events: string[] = [];
-    const source = { ...keysSource([{ bytes: KEY, version: 1 }]), warmUp: () => (events.push('warm-up'), { stop: () => events.push('stop') }) };
+    const source = {
+      ...keysSource([{ bytes: KEY, version: 1 }]),
+      warmUp: () => (events.push('warm-up'), { stop: () => events.push('stop') }),
+      keys: (deadline: number) => (events.push('key fetched'), keysSource([{ bytes: KEY, version: 1 }]).keys(deadline)),
+    };
     const { deps } = fakeDeps(sys, source, {
       activeDependents: async () => (events.push('dependents asked'), []),
       acquireVolumeLock: async () => (events.push('volume locks'), { release: async () => {} }),
     });
     expect(await startVolume(deps, fakeConfig(sys, { requiredBy: ['app.service'] }))).toBe('unlocked');
-    expect(events).toEqual(['dependents asked', 'volume locks', 'warm-up', 'stop']);
+    expect(events).toEqual(['dependents asked', 'warm-up', 'volume locks', 'key fetched', 'stop']);
+  });
+
+  it('clears its status line once the volume is open, so systemd-notify runs beside mount, not after it', async () => {
+    sys = createFakeSystem(KEY);
+    const events: string[] = [];
+    const statusLine = { set: () => {}, clear: async () => void events.push('status cleared') };
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }]), {
+      statusLine,
+      run: (file, args, options) => (((file === 'cryptsetup' && args[0] === 'open') || file === 'mount') && events.push(`${file} ${args[0]}`), sys.run(file, args, options)),
+    });
+    expect(await startVolume(deps, fakeConfig(sys))).toBe('unlocked');
+    expect(events.slice(0, 3)).toEqual(['cryptsetup open', 'status cleared', expect.stringMatching(/^mount /)]);
+  });
+
+  it('stops the warm-up when the volume locks are not had (LOCKED), fetching no key', async () => {
+    sys = createFakeSystem(KEY);
+    const handed: Secret[] = [];
+    let stopped = 0;
+    const source = { ...keysSource([{ bytes: KEY, version: 1 }], handed), warmUp: () => ({ stop: () => { stopped += 1; } }) };
+    const { deps } = fakeDeps(sys, source, {
+      acquireVolumeLock: async () => { throw new UnlockError('LOCKED', 'Another luks-ssm run holds the lock'); },
+    });
+    expect((await rejection(startVolume(deps, fakeConfig(sys)))).kind).toBe('LOCKED');
+    expect(stopped).toBe(1);
+    expect(handed).toEqual([]);
+    expect(cryptsetupOpens()).toEqual([]);
   });
 
   it('a failed question to systemd, asked early, fails start in its turn (after the locks) and is no unhandled rejection', async () => {
