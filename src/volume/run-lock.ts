@@ -110,17 +110,16 @@ export async function acquireRunLocks(opts: { dir: string; names: string[]; also
 }
 
 /**
- * Every lock of `names` taken by one `sh -c 'flock -n 3 & … ; wait …'` on our open files, which then hold them;
- * undefined, with none held, when any of them is taken elsewhere or anything fails: the ordered wait then decides and
- * reports. Trying without waiting cannot deadlock, whatever the order, so the flocks run side by side: each is an exec
- * (0.06-0.1 s under TCG, issue #13), and sh waits for every one before it exits, so none is left to take a lock late.
+ * Every lock of `names` taken by one `sh -c 'flock -n 3 && flock -n 4 …'` on our open files, which then hold them (in
+ * `names`' order); undefined, with none held, when any of them is taken elsewhere or anything fails: the ordered wait
+ * then decides and reports. Trying without waiting cannot deadlock, whatever the order.
  */
 async function tryAllAtOnce(dir: string, names: string[], run: Runner, timeoutMs: number): Promise<FileHandle[] | undefined> {
   if (names.length < 2) return undefined;
   const files: FileHandle[] = [];
   try {
     for (const name of names) files.push((await openLockFile(dir, name)).file);
-    const script = allAtOnceScript(files.length);
+    const script = files.map((_, i) => `flock --exclusive --nonblock ${i + 3}`).join(' && ');
     const [first, ...more] = files.map((file) => file.fd);
     const result = await run('sh', ['-c', script], { fd3: first, moreFds: more, timeoutMs });
     if (result.exitCode === 0 && !result.timedOut) return files;
@@ -129,14 +128,6 @@ async function tryAllAtOnce(dir: string, names: string[], run: Runner, timeoutMs
   }
   await closing(files)();
   return undefined;
-}
-
-/** sh that runs `flock --nonblock` on fds 3 … 3+count-1 all at once and exits 0 only if every one took its lock. */
-export function allAtOnceScript(count: number): string {
-  const fds = Array.from({ length: count }, (_, i) => i + 3);
-  const start = fds.map((fd) => `flock --exclusive --nonblock ${fd} & p${fd}=$!`);
-  const wait = fds.map((fd) => `wait $p${fd} || s=1`);
-  return [...start, 's=0', ...wait, 'exit $s'].join('; ');
 }
 
 /** Closes `files` (the locks they hold go with them), last first; a second call closes nothing. */
