@@ -57,7 +57,8 @@ export class StartStatus {
     this.#line?.set(`${parts.join('; ')}; gives up in ${left} s`);
   }
 
+  /** Never rejects: start clears the line beside the mount without waiting, and a line is no reason to fail a start. */
   async clear(): Promise<void> {
-    await this.#line?.clear();
+    await this.#line?.clear().catch(() => undefined);
   }
 }

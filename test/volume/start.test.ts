@@ -142,6 +142,32 @@ describe('startVolume', () => {
     expect(events.slice(0, 3)).toEqual(['cryptsetup open', 'status cleared', expect.stringMatching(/^mount /)]);
   });
 
+  it('waits for the status line\'s clear before it lets go of the locks and ends (systemd-notify is not cut off)', async () => {
+    sys = createFakeSystem(KEY);
+    const events: string[] = [];
+    // As src/systemd/notify.ts: a second clear waits for the one in flight.
+    let clearing: Promise<void> | undefined;
+    const statusLine = {
+      set: () => {},
+      clear: () => (clearing ??= new Promise<void>((resolve) => setTimeout(resolve, 50)).then(() => void events.push('status cleared'))),
+    };
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }]), {
+      statusLine,
+      acquireVolumeLock: async () => ({ release: async () => void events.push('volume locks released') }),
+    });
+    expect(await startVolume(deps, fakeConfig(sys))).toBe('unlocked');
+    events.push('start ended');
+    expect(events).toEqual(['status cleared', 'volume locks released', 'start ended']);
+  });
+
+  it('a status line whose clear fails does not fail the start', async () => {
+    sys = createFakeSystem(KEY);
+    const statusLine = { set: () => {}, clear: async () => { throw new Error('notify socket gone'); } };
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }]), { statusLine });
+    expect(await startVolume(deps, fakeConfig(sys))).toBe('unlocked');
+    expect(sys.mounts.size).toBe(1);
+  });
+
   it('stops the warm-up when the volume locks are not had (LOCKED), fetching no key', async () => {
     sys = createFakeSystem(KEY);
     const handed: Secret[] = [];
