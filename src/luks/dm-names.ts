@@ -34,3 +34,24 @@ export async function dmNamePresence(name: string, sysRoot: string = DEFAULT_SYS
   if (names.some((recorded) => recorded?.equals(wanted))) return 'present';
   return names.includes(undefined) ? 'unknown' : 'absent';
 }
+
+/** A device the kernel has stacked on a disk: a device-mapper device (a LUKS open, LVM) or an md array. */
+export interface Holder {
+  /** The kernel's name: dm-0, md127. */
+  kernelName: string;
+  /** A device-mapper device's own name (its /dev/mapper/ name); undefined for any other, or when it can't be read. */
+  dmName?: string;
+}
+
+/**
+ * What the kernel has stacked on the block device `majorMinor` ("259:1"): its sysfs holders, each a link named by the
+ * holder's kernel name. undefined when sysfs can't tell (no /sys/dev/block entry: not mounted, a container).
+ */
+export async function holdersOf(majorMinor: string, sysRoot: string = DEFAULT_SYS_ROOT): Promise<Holder[] | undefined> {
+  const entries = await readdir(join(sysRoot, 'dev', 'block', majorMinor, 'holders')).catch(() => undefined);
+  if (entries === undefined) return undefined;
+  return Promise.all(entries.sort().map(async (kernelName) => {
+    const name = await readFile(join(sysRoot, 'block', kernelName, 'dm', 'name'), 'utf8').catch(() => undefined);
+    return name?.endsWith('\n') ? { kernelName, dmName: name.slice(0, -1) } : { kernelName };
+  }));
+}

@@ -9,6 +9,7 @@ import { withSecret, type Secret } from '../secret/secret.ts';
 import type { RunLock, VolumeDeps } from './deps.ts';
 import { denyExecmem } from './selinux.ts';
 import { explainTooCostly, slotCost } from './slot-cost.ts';
+import { refuseIfInUse } from './start-refusals.ts';
 import type { VolumeConfig } from '../types.ts';
 
 export interface CheckStep {
@@ -49,6 +50,8 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promi
           devRoot: deps.devRoot,
           allowRegularFile: true,
         });
+        // Open under another name, start would refuse it: say so here, before any key is fetched.
+        await refuseIfInUse(device, config, deps.sysRoot);
         return device === config.device ? device : `${config.device} -> ${device}`;
       },
     },

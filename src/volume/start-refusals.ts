@@ -1,6 +1,9 @@
 // What makes start refuse before it touches the volume (each one line and its fix), and the bound on systemd's answer.
-import { isUnlockError, UnlockError } from '../errors.ts';
+import { stat } from 'node:fs/promises';
+import { majorMinor } from '../device/device-number.ts';
+import { isUnlockError, printable, UnlockError } from '../errors.ts';
 import { isLuks } from '../luks/cryptsetup.ts';
+import { holdersOf, type Holder } from '../luks/dm-names.ts';
 import type { Clock, Runner, VolumeConfig } from '../types.ts';
 import { mapperPath } from './inspect.ts';
 
@@ -51,4 +54,27 @@ export async function refuseIfNotLuks(run: Runner, device: string, config: Volum
       hint: 'check LUKS_DEVICE; luks-ssm never formats a device',
     });
   }
+}
+
+/**
+ * A disk already open under another name (a second config naming it by another path, a crypttab line left behind, LVM
+ * or md on it) is not ours to touch; `cryptsetup open` would refuse it too, but only after the key was fetched, and as
+ * "busy", which start retried until TIMEOUT_SEC. Read from sysfs (`sysRoot`); when sysfs can't tell, cryptsetup decides.
+ */
+export async function refuseIfInUse(device: string, config: VolumeConfig, sysRoot?: string): Promise<void> {
+  const info = await stat(device).catch(() => undefined);
+  if (info === undefined || !info.isBlockDevice()) return;
+  // The volume's own mapping on it is no refusal: start mounts that one, check tests the key beside it.
+  const holders = (await holdersOf(majorMinor(info.rdev), sysRoot))?.filter((holder) => holder.dmName !== config.mapName);
+  if (holders === undefined || holders.length === 0) return;
+  const dm = holders.find((holder) => holder.dmName !== undefined)?.dmName;
+  throw new UnlockError('DEVICE_IN_USE', `${device} (LUKS_DEVICE=${config.device}) is already open as ${holders.map(describeHolder).join(', ')}, refusing to open it as ${config.mapName}`, {
+    hint: dm === undefined
+      ? `see lsblk ${device}: something else uses this disk; check LUKS_DEVICE`
+      : `if nothing uses it: cryptsetup close ${printable(dm)}, then start again; if another config opened it: one disk, one config`,
+  });
+}
+
+function describeHolder(holder: Holder): string {
+  return holder.dmName === undefined ? `${holder.kernelName} (/dev/${holder.kernelName})` : `${printable(holder.dmName)} (${mapperPath(printable(holder.dmName))})`;
 }

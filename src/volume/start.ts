@@ -8,7 +8,7 @@ import { writeUnlockRecord, type UnlockRecord } from './unlock-record.ts';
 import { inspectVolume, mapperPath } from './inspect.ts';
 import type { RunLock, VolumeDeps } from './deps.ts';
 import { StartStatus } from './start-status.ts';
-import { beforeDeadline, refuseForeignMapping, refuseIfDependentsRunning, refuseIfNotLuks } from './start-refusals.ts';
+import { beforeDeadline, refuseForeignMapping, refuseIfDependentsRunning, refuseIfInUse, refuseIfNotLuks } from './start-refusals.ts';
 import { openWithAwsOrTypedKey } from './unlock-race.ts';
 import type { VolumeConfig } from '../types.ts';
 
@@ -66,6 +66,7 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
       await mountVolume(deps, config, deadline);
       return 'mounted-open-volume';
     }
+    await refuseIfInUse(device, config, deps.sysRoot);
     await refuseIfNotLuks(run, device, config, remaining(deadline, clock.now()));
     // Refuse a bad mount point before fetching any key; mountVolume opens and checks it again to mount onto it.
     openMountPoint(config.mountPoint, { mode: config.mountPointMode, allowNonEmpty: config.mountOverNonEmpty, log: deps.log }).close();

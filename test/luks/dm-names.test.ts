@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { dmNamePresence } from '../../src/luks/dm-names.ts';
-import { addDmDevice, createSysfs, removeDmDevice } from '../support/fake-sysfs.ts';
+import { dmNamePresence, holdersOf } from '../../src/luks/dm-names.ts';
+import { addDmDevice, addHolder, createSysfs, removeDmDevice } from '../support/fake-sysfs.ts';
 
 let dir: string;
 let sys: string;
@@ -49,5 +49,30 @@ describe('dmNamePresence', () => {
     // A device going away (or coming) between the listing and the read: cryptsetup decides.
     mkdirSync(join(sys, 'block', 'dm-7'));
     expect(await dmNamePresence('data', sys)).toBe('unknown');
+  });
+});
+
+describe('holdersOf', () => {
+  it('lists the devices stacked on a disk: a device-mapper one by its own name, any other by its kernel name', async () => {
+    mkdirSync(join(sys, 'dev', 'block', '259:1', 'holders'), { recursive: true });
+    expect(await holdersOf('259:1', sys)).toEqual([]);
+    addDmDevice(sys, 'elsewhere', undefined, '259:7');
+    const dm = addDmDevice(sys, 'byhand', undefined, '259:1');
+    addHolder(sys, '259:1', 'md127');
+    expect(await holdersOf('259:1', sys)).toEqual([{ kernelName: dm, dmName: 'byhand' }, { kernelName: 'md127' }]);
+    removeDmDevice(sys, 'byhand');
+    expect(await holdersOf('259:1', sys)).toEqual([{ kernelName: 'md127' }]);
+  });
+
+  it('cannot tell (undefined) when sysfs has no entry for the disk', async () => {
+    expect(await holdersOf('259:1', sys)).toBeUndefined();
+    expect(await holdersOf('259:1', join(dir, 'no-sysfs'))).toBeUndefined();
+  });
+
+  it('gives no dm name when it cannot be read whole (a device coming or going)', async () => {
+    addHolder(sys, '259:1', 'dm-9');
+    mkdirSync(join(sys, 'block', 'dm-9', 'dm'), { recursive: true });
+    writeFileSync(join(sys, 'block', 'dm-9', 'dm', 'name'), 'half');
+    expect(await holdersOf('259:1', sys)).toEqual([{ kernelName: 'dm-9' }]);
   });
 });

@@ -6,11 +6,15 @@ import { join } from 'node:path';
 /** Makes `root`/block with the one disk a host always has, and no device-mapper device. */
 export function createSysfs(root: string): string {
   mkdirSync(join(root, 'block', 'vda'), { recursive: true });
+  mkdirSync(join(root, 'dev', 'block'), { recursive: true });
   return root;
 }
 
-/** A device-mapper device named `name`, as the kernel lists it: dm-N/dm/name is the name and a newline. */
-export function addDmDevice(root: string, name: string, uuid = `CRYPT-LUKS2-00000000000000000000000000000000-${name}`): string {
+/**
+ * A device-mapper device named `name`, as the kernel lists it: dm-N/dm/name is the name and a newline. `on`, the
+ * number ("240:0") of the disk it is stacked on, lists it among that disk's holders (dev/block/240:0/holders/dm-N).
+ */
+export function addDmDevice(root: string, name: string, uuid = `CRYPT-LUKS2-00000000000000000000000000000000-${name}`, on?: string): string {
   const block = join(root, 'block');
   // mkdir claims the number: two opens at once never share one.
   for (let n = 0; ; n++) {
@@ -24,6 +28,7 @@ export function addDmDevice(root: string, name: string, uuid = `CRYPT-LUKS2-0000
     mkdirSync(join(dir, 'dm'));
     writeFileSync(join(dir, 'dm', 'uuid'), `${uuid}\n`);
     writeFileSync(join(dir, 'dm', 'name'), `${name}\n`);
+    if (on !== undefined) addHolder(root, on, `dm-${n}`);
     return `dm-${n}`;
   }
 }
@@ -40,6 +45,17 @@ export function removeDmDevice(root: string, name: string): void {
         return undefined;
       }
     })();
-    if (recorded?.equals(wanted)) rmSync(join(block, entry), { recursive: true, force: true });
+    if (!recorded?.equals(wanted)) continue;
+    rmSync(join(block, entry), { recursive: true, force: true });
+    for (const disk of readdirSync(join(root, 'dev', 'block'), { withFileTypes: true }).filter((e) => e.isDirectory())) {
+      rmSync(join(root, 'dev', 'block', disk.name, 'holders', entry), { force: true });
+    }
   }
+}
+
+/** Lists `holder` (dm-0, md127) among the holders of the disk numbered `on` ("240:0"), as the kernel's sysfs links do. */
+export function addHolder(root: string, on: string, holder: string): void {
+  const holders = join(root, 'dev', 'block', on, 'holders');
+  mkdirSync(holders, { recursive: true });
+  writeFileSync(join(holders, holder), '');
 }

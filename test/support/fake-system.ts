@@ -1,9 +1,10 @@
 // An in-process stand-in for cryptsetup, mount and umount that keeps a dm table (listed in a fake sysfs) and a mountinfo file, so
 // start/stop/status/check run end to end on a host without device-mapper. Records every call (argv + stdin).
-import { existsSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { majorMinor } from '../../src/device/device-number.ts';
 import type { RunOptions, RunResult, Runner, VolumeConfig } from '../../src/types.ts';
 import type { VolumeDeps } from '../../src/volume/deps.ts';
 import type { FetchedKey, KeySource } from '../../src/secret/source.ts';
@@ -92,7 +93,7 @@ class DmTable extends Map<string, string> {
     this.sysRoot = sysRoot;
   }
   override set(name: string, device: string): this {
-    if (!this.has(name)) addDmDevice(this.sysRoot, name);
+    if (!this.has(name)) addDmDevice(this.sysRoot, name, undefined, numberOf(device));
     return super.set(name, device);
   }
   override delete(name: string): boolean {
@@ -102,6 +103,16 @@ class DmTable extends Map<string, string> {
   override clear(): void {
     for (const name of this.keys()) removeDmDevice(this.sysRoot, name);
     super.clear();
+  }
+}
+
+/** The disk's number when `device` is a block device node (the fake's disks are), else undefined. */
+function numberOf(device: string): string | undefined {
+  try {
+    const info = statSync(device);
+    return info.isBlockDevice() ? majorMinor(info.rdev) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -125,6 +136,8 @@ function answer(sys: FakeSystem, file: string, args: string[], options?: RunOpti
       const dev = testOnly ? last : (args.at(-2) as string);
       if (sys.outOfMemory) return fail(3, 'Not enough available memory to open a keyslot.');
       if (!key?.equals(sys.rightKey)) return fail(2, 'No key available with this passphrase.');
+      // cryptsetup opens a disk exclusively: one that another mapping holds is refused as busy.
+      if (!testOnly && [...sys.mappings.values()].includes(dev)) return fail(5, `Cannot use device ${dev} which is in use (already mapped or mounted).`);
       if (!testOnly) sys.mappings.set(last, dev);
       return ok(args.includes('--verbose') ? 'Key slot 0 unlocked.\nCommand successful.\n' : '');
     }

@@ -1,10 +1,12 @@
 // start: the orchestration on a fake system — key on stdin only, idempotence, refusals, version fallback.
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startVolume } from '../../src/volume/start.ts';
 import { UnlockError } from '../../src/errors.ts';
 import type { Secret } from '../../src/secret/secret.ts';
+import { majorMinor } from '../../src/device/device-number.ts';
+import { addHolder } from '../support/fake-sysfs.ts';
 import { createFakeSystem, fakeConfig, fakeDeps, keysSource, type FakeSystem } from '../support/fake-system.ts';
 
 const KEY = Buffer.from('correct horse\nbattery\0staple \xff', 'latin1');
@@ -251,6 +253,39 @@ describe('startVolume', () => {
     const error = await rejection(startVolume(deps, fakeConfig(sys)));
     expect(error.message).toContain('open on /dev/sdz');
     expect(sys.mounts.size).toBe(0);
+  });
+
+  it('refuses a disk already open under another name before fetching the key, naming the mapping (DEVICE_IN_USE)', async () => {
+    sys = createFakeSystem(KEY);
+    sys.mappings.set('byhand', sys.device);
+    const handed: Secret[] = [];
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }], handed));
+    const error = await rejection(startVolume(deps, fakeConfig(sys)));
+    expect(error.kind).toBe('DEVICE_IN_USE');
+    expect(error.message).toBe(`${sys.device} (LUKS_DEVICE=${sys.device}) is already open as byhand (/dev/mapper/byhand), refusing to open it as data`);
+    expect(error.hint).toContain('cryptsetup close byhand');
+    expect(handed).toEqual([]);
+    expect(cryptsetupOpens()).toEqual([]);
+    expect([...sys.mappings.keys()]).toEqual(['byhand']);
+    expect(sys.mounts.size).toBe(0);
+  });
+
+  it('names a holder that is not device-mapper (md) by its kernel name', async () => {
+    sys = createFakeSystem(KEY);
+    addHolder(sys.sysRoot, majorMinor(statSync(sys.device).rdev), 'md127');
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }]));
+    const error = await rejection(startVolume(deps, fakeConfig(sys)));
+    expect(error.kind).toBe('DEVICE_IN_USE');
+    expect(error.message).toContain('is already open as md127 (/dev/md127)');
+    expect(error.hint).toContain(`lsblk ${sys.device}`);
+    expect(cryptsetupOpens()).toEqual([]);
+  });
+
+  it('opens as before when sysfs lists no holders for the disk, or cannot tell', async () => {
+    sys = createFakeSystem(KEY);
+    rmSync(join(sys.sysRoot, 'dev'), { recursive: true });
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }]));
+    expect(await startVolume(deps, fakeConfig(sys))).toBe('unlocked');
   });
 
   it('asks for the device lock with the volume locks when the device is already there, and hands that lock on', async () => {

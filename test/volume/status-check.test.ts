@@ -85,6 +85,23 @@ describe('checkVolume', () => {
     expect(text).toContain('fix: the parameter holds a different passphrase');
   });
 
+  it('fails at the device step when the disk is open under another name, fetching no key; its own mapping is fine', async () => {
+    sys = createFakeSystem(KEY);
+    let asked = 0;
+    const source: KeySource = { description: 'x', async *keys() { asked += 1; yield* keysSource([{ bytes: KEY, version: 2 }]).keys(0); } };
+    const { deps } = fakeDeps(sys, source);
+    sys.mappings.set('byhand', sys.device);
+    const refused = await checkVolume(deps, fakeConfig(sys));
+    expect(refused.failure?.kind).toBe('DEVICE_IN_USE');
+    expect(refused.steps.map((s) => [s.name, s.ok])).toEqual([['config', true], ['device', false]]);
+    expect(formatCheckReport(refused)).toContain('is already open as byhand (/dev/mapper/byhand)');
+    expect(asked).toBe(0);
+    sys.mappings.clear();
+    sys.mappings.set('data', sys.device);
+    expect((await checkVolume(deps, fakeConfig(sys))).failure).toBeUndefined();
+    expect(asked).toBe(1);
+  });
+
   it('reports a missing device without asking AWS', async () => {
     sys = createFakeSystem(KEY);
     let asked = false;

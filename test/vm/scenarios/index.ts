@@ -16,6 +16,7 @@ import { smallInstance } from './13-small-instance.ts';
 import { soak } from './15-soak.ts';
 import { powerCut } from './16-power-cut.ts';
 import { killedStart } from './17-killed-start.ts';
+import { deviceInUse } from './22-device-in-use.ts';
 import { badConfig } from './20-bad-config.ts';
 import { badConfigAtBoot } from './21-bad-config-at-boot.ts';
 
@@ -25,7 +26,7 @@ import { badConfigAtBoot } from './21-bad-config-at-boot.ts';
 // after 01. Each release's suite runs the scenarios whose `distros` name it, in this order (Debian 12 runs them
 // all).
 export const SCENARIOS: Scenario[] = [
-  smoke, install, enableAtBoot, bootFigures, stopStart, killedStart, soak, busyMount, awsUnreachable, recoveryAtTerminal, badConfig,
+  smoke, install, enableAtBoot, bootFigures, stopStart, killedStart, deviceInUse, soak, busyMount, awsUnreachable, recoveryAtTerminal, badConfig,
   lifecycle, cleanReboot, badConfigAtBoot, secretAbsent,
 ];
 
