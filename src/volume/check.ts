@@ -6,6 +6,7 @@ import { isLuks } from '../luks/cryptsetup.ts';
 import { slotOpenedBy } from '../luks/keyslots.ts';
 import { describeRecovery, readRecoverySlots } from '../luks/recovery-token.ts';
 import { withSecret, type Secret } from '../secret/secret.ts';
+import { CRYPTTAB_PATH, readCrypttab, type CrypttabEntry } from '../systemd/crypttab.ts';
 import type { RunLock, VolumeDeps } from './deps.ts';
 import { denyExecmem } from './selinux.ts';
 import { explainTooCostly, slotCost } from './slot-cost.ts';
@@ -37,6 +38,7 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promi
   /** Which key slot the key step's key opened, and how long cryptsetup took to say so. */
   let opened: Opened | undefined;
   const deny = await denyExecmem(deps.selinuxRoot);
+  const crypttab = await readCrypttab(deps.crypttabPath);
   const steps: Step[] = [
     { name: 'config', run: async () => config.sources.join(', ') },
     // Only where SELinux has the boolean: elsewhere there is nothing to say.
@@ -51,10 +53,12 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promi
           allowRegularFile: true,
         });
         // Open under another name, start would refuse it: say so here, before any key is fetched.
-        await refuseIfInUse(device, config, deps.sysRoot);
+        await refuseIfInUse(device, config, deps);
         return device === config.device ? device : `${config.device} -> ${device}`;
       },
     },
+    // Only where /etc/crypttab has lines: a line for this disk makes systemd open it at boot before luks-ssm can.
+    ...(crypttab.length === 0 ? [] : [{ name: 'crypttab', run: () => crypttabLine(deps, crypttab, device, config) }]),
     {
       name: 'luks',
       run: async () => {
@@ -143,6 +147,24 @@ async function testUnderLocks(deps: VolumeDeps, volume: string, device: string, 
   } finally {
     await deviceLock.release();
   }
+}
+
+/** Warns, not fails: the volume opens today (the device step found it free); it is the next boot that goes wrong. */
+async function crypttabLine(deps: VolumeDeps, entries: CrypttabEntry[], device: string, config: VolumeConfig): Promise<string | Warning> {
+  const path = deps.crypttabPath ?? CRYPTTAB_PATH;
+  for (const entry of entries) {
+    // As it is now, no waiting: a device not there, or a spec luks-ssm does not take, is not this disk.
+    const named = await resolveDevice(entry.device, { deadline: 0, clock: deps.clock, devRoot: deps.devRoot, allowRegularFile: true }).catch(() => undefined);
+    if (named !== device) continue;
+    const name = printable(entry.name);
+    const when = entry.noauto ? `noauto, so not at boot, but once opened as ${name} luks-ssm refuses the disk` : `at boot systemd opens it as ${name} (or asks for its passphrase on the console) before luks-ssm, which then refuses the disk`;
+    return {
+      warn: true,
+      detail: `${path}:${entry.line} names ${device} too (${printable(entry.device)}): ${when} (exit 88)`,
+      hint: `remove line ${entry.line} of ${path}: luks-ssm opens this disk (then systemctl daemon-reload)`,
+    };
+  }
+  return `no line of ${path} names ${device}`;
 }
 
 /** Warns, not fails: check itself runs under Node, so where the boolean bites, it is the service that would fail. */

@@ -23,6 +23,8 @@ export interface VolumeDeps {
   sysRoot?: string;
   /** selinuxfs (/sys/fs/selinux). */
   selinuxRoot?: string;
+  /** /etc/crypttab, which check reads for a line that opens the same disk. */
+  crypttabPath?: string;
   /** The host lock, held only around key-slot work (argon2 can take GiBs); gives up at `deadline` (epoch ms). */
   acquireLock(deadline: number): Promise<RunLock>;
   /**

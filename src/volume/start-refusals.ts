@@ -4,7 +4,9 @@ import { majorMinor } from '../device/device-number.ts';
 import { isUnlockError, printable, UnlockError } from '../errors.ts';
 import { isLuks } from '../luks/cryptsetup.ts';
 import { holdersOf, type Holder } from '../luks/dm-names.ts';
+import { CRYPTTAB_PATH, readCrypttab } from '../systemd/crypttab.ts';
 import type { Clock, Runner, VolumeConfig } from '../types.ts';
+import type { VolumeDeps } from './deps.ts';
 import { mapperPath } from './inspect.ts';
 
 /** A dependent that already runs may have written into the bare mount point: mounting would hide that. */
@@ -59,20 +61,26 @@ export async function refuseIfNotLuks(run: Runner, device: string, config: Volum
 /**
  * A disk already open under another name (a second config naming it by another path, a crypttab line left behind, LVM
  * or md on it) is not ours to touch; `cryptsetup open` would refuse it too, but only after the key was fetched, and as
- * "busy", which start retried until TIMEOUT_SEC. Read from sysfs (`sysRoot`); when sysfs can't tell, cryptsetup decides.
+ * a "busy" SYSTEM failure that names neither cause nor fix. Read from sysfs; when sysfs can't tell, cryptsetup decides.
  */
-export async function refuseIfInUse(device: string, config: VolumeConfig, sysRoot?: string): Promise<void> {
+export async function refuseIfInUse(device: string, config: VolumeConfig, deps: Pick<VolumeDeps, 'sysRoot' | 'crypttabPath'>): Promise<void> {
   const info = await stat(device).catch(() => undefined);
   if (info === undefined || !info.isBlockDevice()) return;
   // The volume's own mapping on it is no refusal: start mounts that one, check tests the key beside it.
-  const holders = (await holdersOf(majorMinor(info.rdev), sysRoot))?.filter((holder) => holder.dmName !== config.mapName);
+  const holders = (await holdersOf(majorMinor(info.rdev), deps.sysRoot))?.filter((holder) => holder.dmName !== config.mapName);
   if (holders === undefined || holders.length === 0) return;
   const dm = holders.find((holder) => holder.dmName !== undefined)?.dmName;
   throw new UnlockError('DEVICE_IN_USE', `${device} (LUKS_DEVICE=${config.device}) is already open as ${holders.map(describeHolder).join(', ')}, refusing to open it as ${config.mapName}`, {
-    hint: dm === undefined
-      ? `see lsblk ${device}: something else uses this disk; check LUKS_DEVICE`
-      : `if nothing uses it: cryptsetup close ${printable(dm)}, then start again; if another config opened it: one disk, one config`,
+    hint: dm === undefined ? `see lsblk ${device}: something else uses this disk; check LUKS_DEVICE` : await closeHint(dm, deps.crypttabPath),
   });
+}
+
+/** The fix for a mapping of another name; when /etc/crypttab opens it at boot, that line is the cause to remove. */
+async function closeHint(dm: string, crypttabPath = CRYPTTAB_PATH): Promise<string> {
+  const name = printable(dm);
+  const entry = (await readCrypttab(crypttabPath)).find((e) => e.name === dm);
+  if (entry !== undefined) return `${crypttabPath}:${entry.line} opens it as ${name}: remove that line (luks-ssm opens this disk), then cryptsetup close ${name} and start again`;
+  return `if nothing uses it: cryptsetup close ${name}, then start again; if another config opened it: one disk, one config`;
 }
 
 function describeHolder(holder: Holder): string {

@@ -66,7 +66,7 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
       await mountVolume(deps, config, deadline);
       return 'mounted-open-volume';
     }
-    await refuseIfInUse(device, config, deps.sysRoot);
+    await refuseIfInUse(device, config, deps);
     await refuseIfNotLuks(run, device, config, remaining(deadline, clock.now()));
     // Refuse a bad mount point before fetching any key; mountVolume opens and checks it again to mount onto it.
     openMountPoint(config.mountPoint, { mode: config.mountPointMode, allowNonEmpty: config.mountOverNonEmpty, log: deps.log }).close();

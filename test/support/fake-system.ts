@@ -242,6 +242,7 @@ export function fakeDeps(sys: FakeSystem, source: KeySource, over: Partial<Volum
     runDir: join(sys.dir, 'run'),
     mountinfoPath: sys.mountinfoPath,
     sysRoot: sys.sysRoot,
+    crypttabPath: join(sys.dir, 'crypttab'),
     acquireLock: async () => ({ release: async () => {} }), acquireVolumeLock: async () => ({ release: async () => {} }),
     acquireDeviceLock: async () => ({ release: async () => {} }),
     // No lock: the fake system's runner is in-process (sh could not exec it); deps.run, so an `over.run` is used.

@@ -270,6 +270,16 @@ describe('startVolume', () => {
     expect(sys.mounts.size).toBe(0);
   });
 
+  it('names the /etc/crypttab line that opened the disk under another name as the cause to remove', async () => {
+    sys = createFakeSystem(KEY);
+    sys.mappings.set('old-data', sys.device);
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }]));
+    writeFileSync(deps.crypttabPath!, `home UUID=1234 none luks\nold-data ${sys.device} none luks\n`);
+    const error = await rejection(startVolume(deps, fakeConfig(sys)));
+    expect(error.kind).toBe('DEVICE_IN_USE');
+    expect(error.hint).toBe(`${deps.crypttabPath}:2 opens it as old-data: remove that line (luks-ssm opens this disk), then cryptsetup close old-data and start again`);
+  });
+
   it('names a holder that is not device-mapper (md) by its kernel name', async () => {
     sys = createFakeSystem(KEY);
     addHolder(sys.sysRoot, majorMinor(statSync(sys.device).rdev), 'md127');

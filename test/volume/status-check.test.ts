@@ -1,6 +1,7 @@
 // status and check on a fake system: told from the dm table and mountinfo; check stops at the first FAIL.
 import { afterEach, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { checkVolume, formatCheckReport } from '../../src/volume/check.ts';
 import { formatVolumeStatus, readVolumeStatus } from '../../src/volume/status.ts';
 import { startVolume } from '../../src/volume/start.ts';
@@ -100,6 +101,27 @@ describe('checkVolume', () => {
     sys.mappings.set('data', sys.device);
     expect((await checkVolume(deps, fakeConfig(sys))).failure).toBeUndefined();
     expect(asked).toBe(1);
+  });
+
+  it('warns when /etc/crypttab has a line for the same disk (by any name), and says so when its lines name others', async () => {
+    sys = createFakeSystem(KEY);
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 2 }]));
+    mkdirSync(join(sys.dir, 'by-name'));
+    symlinkSync(sys.device, join(sys.dir, 'by-name', 'disk'));
+    writeFileSync(deps.crypttabPath!, `# a comment\nhome /dev/absent-disk none luks\nold-data ${join(sys.dir, 'by-name', 'disk')} none luks\n`);
+    const warned = await checkVolume(deps, fakeConfig(sys));
+    expect(warned.failure).toBeUndefined();
+    const step = warned.steps.find((s) => s.name === 'crypttab');
+    expect(step).toMatchObject({ ok: true, warn: true });
+    expect(step?.detail).toContain(`crypttab:3 names ${sys.device} too`);
+    expect(step?.detail).toContain('at boot systemd opens it as old-data');
+    expect(step?.hint).toContain('remove line 3 of');
+    expect(formatCheckReport(warned)).toMatch(/^warn {2}crypttab /m);
+
+    writeFileSync(deps.crypttabPath!, 'home /dev/absent-disk none luks\nbad UUID=has/slash none\n');
+    const clean = await checkVolume(deps, fakeConfig(sys));
+    expect(clean.steps.find((s) => s.name === 'crypttab')).toMatchObject({ ok: true, detail: `no line of ${deps.crypttabPath} names ${sys.device}` });
+    expect(clean.steps.find((s) => s.name === 'crypttab')?.warn).toBeUndefined();
   });
 
   it('reports a missing device without asking AWS', async () => {

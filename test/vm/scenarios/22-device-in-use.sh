@@ -5,9 +5,10 @@
 . /mnt/host/product.sh
 OTHER=other
 
-# refused_start VOLUME HOLDER: `luks-ssm start VOLUME` ends with DEVICE_IN_USE (88) and a line naming HOLDER.
+# refused_start VOLUME HOLDER: `luks-ssm start VOLUME` ends with DEVICE_IN_USE (88) and a line naming HOLDER; what it
+# printed is left in $out.
 refused_start() {
-  local t0 out rc
+  local t0 rc
   t0=$(date +%s%N)
   out=$(timeout 150 luks-ssm start "$1" 2>&1)
   rc=$?
@@ -37,7 +38,7 @@ SSM_PATH=$SSM_PATH
 $(TIMEOUT_SEC=30 emulator_config_lines)
 CONF
   refused_start $OTHER $MAP
-  local out rc
+  local rc
   out=$(timeout 150 luks-ssm check $OTHER 2>&1)
   rc=$?
   echo "luks-ssm check $OTHER: exit $rc: $(echo "$out" | grep -A1 '^FAIL')"
@@ -47,17 +48,28 @@ CONF
   mountpoint -q /srv/$OTHER && fail "/srv/$OTHER got mounted"
   rm -f /etc/luks-ssm/$OTHER.conf && rmdir /srv/$OTHER
 
-  # 2. The disk opened by hand under another name (a crypttab line left behind does the same at boot).
+  # 2. The disk opened by hand under another name, as the crypttab line left behind says (noauto: no boot effect on
+  # the scenarios after this one; without it systemd would open it at boot the same way).
   systemctl stop $DEP $UNIT || fail "systemctl stop $UNIT: exit $?"
   expect_closed
+  echo "byhand $DATA_DEV none luks,noauto" >>/etc/crypttab
   local key_file=/dev/shm/luks-ssm-in-use.key
   (umask 077 && printf '%s' "$BENCH_KEY" >$key_file)
   cryptsetup open --type luks --key-file=$key_file "$DATA_DEV" byhand || fail "cryptsetup open $DATA_DEV byhand: exit $?"
   rm -f $key_file
   refused_start $VOLUME byhand
+  echo "$out" | grep -q "/etc/crypttab:[0-9]* opens it as byhand: remove that line" || fail "start did not name the crypttab line as the cause: $out"
   [ -e /dev/mapper/byhand ] || fail "the mapping opened by hand is gone"
   is_mounted && fail "$MOUNT_POINT got mounted"
   cryptsetup close byhand || fail "cryptsetup close byhand: exit $?"
+
+  # 3. The line still there, the disk closed: check passes, with a warning naming the line.
+  out=$(timeout 150 luks-ssm check $VOLUME 2>&1)
+  rc=$?
+  echo "luks-ssm check $VOLUME: exit $rc: $(echo "$out" | grep -A1 '^warn  crypttab')"
+  expect_eq "exit status of luks-ssm check $VOLUME with a crypttab line for its disk" $rc 0
+  echo "$out" | grep -q "^warn  crypttab .*/etc/crypttab:[0-9]* names .* too" || fail "check did not warn about the crypttab line: $out"
+  sed -i '/^byhand /d' /etc/crypttab
 
   systemctl start $UNIT $DEP || fail "systemctl start $UNIT $DEP after the refusals: exit $?"
   expect_mounted
