@@ -35,23 +35,43 @@ export async function dmNamePresence(name: string, sysRoot: string = DEFAULT_SYS
   return names.includes(undefined) ? 'unknown' : 'absent';
 }
 
-/** A device the kernel has stacked on a disk: a device-mapper device (a LUKS open, LVM) or an md array. */
-export interface Holder {
+/** A device the kernel has stacked on a disk: a device-mapper one (a LUKS open, LVM, multipath) or an md array. */
+export interface StackedDevice {
   /** The kernel's name: dm-0, md127. */
   kernelName: string;
   /** A device-mapper device's own name (its /dev/mapper/ name); undefined for any other, or when it can't be read. */
   dmName?: string;
+  /** Its device-mapper uuid, whose prefix says who made it: CRYPT-…, LVM-…, mpath-…; undefined when none. */
+  dmUuid?: string;
 }
 
 /**
  * What the kernel has stacked on the block device `majorMinor` ("259:1"): its sysfs holders, each a link named by the
  * holder's kernel name. undefined when sysfs can't tell (no /sys/dev/block entry: not mounted, a container).
  */
-export async function holdersOf(majorMinor: string, sysRoot: string = DEFAULT_SYS_ROOT): Promise<Holder[] | undefined> {
+export async function holdersOf(majorMinor: string, sysRoot: string = DEFAULT_SYS_ROOT): Promise<StackedDevice[] | undefined> {
   const entries = await readdir(join(sysRoot, 'dev', 'block', majorMinor, 'holders')).catch(() => undefined);
   if (entries === undefined) return undefined;
   return Promise.all(entries.sort().map(async (kernelName) => {
-    const name = await readFile(join(sysRoot, 'block', kernelName, 'dm', 'name'), 'utf8').catch(() => undefined);
-    return name?.endsWith('\n') ? { kernelName, dmName: name.slice(0, -1) } : { kernelName };
+    const [name, uuid] = await Promise.all(['name', 'uuid'].map((file) => readLine(join(sysRoot, 'block', kernelName, 'dm', file))));
+    return { kernelName, ...(name === undefined ? {} : { dmName: name }), ...(uuid === undefined || uuid === '' ? {} : { dmUuid: uuid }) };
   }));
+}
+
+/**
+ * Whether the device-mapper device `name` is `kernelName` or stacked on it (within `depth` levels): cryptsetup puts a
+ * LUKS2 integrity volume's mapping on `<name>_dif`, and one being re-encrypted on `<name>-overlay`/`-hotzone-…`.
+ */
+export async function carries(kernelName: string, name: string, sysRoot: string = DEFAULT_SYS_ROOT, depth = 4): Promise<boolean> {
+  if ((await readLine(join(sysRoot, 'block', kernelName, 'dm', 'name'))) === name) return true;
+  if (depth === 0) return false;
+  const above = await readdir(join(sysRoot, 'block', kernelName, 'holders')).catch(() => [] as string[]);
+  for (const holder of above) if (await carries(holder, name, sysRoot, depth - 1)) return true;
+  return false;
+}
+
+/** A sysfs attribute's one line without its newline; undefined when it can't be read whole. */
+async function readLine(path: string): Promise<string | undefined> {
+  const text = await readFile(path, 'utf8').catch(() => undefined);
+  return text?.endsWith('\n') ? text.slice(0, -1) : undefined;
 }

@@ -10,7 +10,7 @@ import { CRYPTTAB_PATH, readCrypttab, type CrypttabEntry } from '../systemd/cryp
 import type { RunLock, VolumeDeps } from './deps.ts';
 import { denyExecmem } from './selinux.ts';
 import { explainTooCostly, slotCost } from './slot-cost.ts';
-import { refuseIfInUse } from './start-refusals.ts';
+import { describeStacked, inUseHint, othersOn } from './start-refusals.ts';
 import type { VolumeConfig } from '../types.ts';
 
 export interface CheckStep {
@@ -52,9 +52,16 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promi
           devRoot: deps.devRoot,
           allowRegularFile: true,
         });
-        // Open under another name, start would refuse it: say so here, before any key is fetched.
-        await refuseIfInUse(device, config, deps);
-        return device === config.device ? device : `${config.device} -> ${device}`;
+        const named = device === config.device ? device : `${config.device} -> ${device}`;
+        // Open under another name now (a crypttab open being migrated): start refuses it until that is closed, but the
+        // steps after this one test the key all the same (--test-passphrase works on an open disk).
+        const others = await othersOn(device, config, deps.sysRoot);
+        if (others === undefined || others.length === 0) return named;
+        return {
+          warn: true,
+          detail: `${named}, open as ${describeStacked(others)} now: start refuses it (exit 88) while it is`,
+          hint: await inUseHint(device, others, deps.crypttabPath),
+        };
       },
     },
     // Only where /etc/crypttab has lines: a line for this disk makes systemd open it at boot before luks-ssm can.

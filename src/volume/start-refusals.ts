@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { majorMinor } from '../device/device-number.ts';
 import { isUnlockError, printable, UnlockError } from '../errors.ts';
 import { isLuks } from '../luks/cryptsetup.ts';
-import { holdersOf, type Holder } from '../luks/dm-names.ts';
+import { carries, holdersOf, type StackedDevice } from '../luks/dm-names.ts';
 import { CRYPTTAB_PATH, readCrypttab } from '../systemd/crypttab.ts';
 import type { Clock, Runner, VolumeConfig } from '../types.ts';
 import type { VolumeDeps } from './deps.ts';
@@ -64,25 +64,46 @@ export async function refuseIfNotLuks(run: Runner, device: string, config: Volum
  * a "busy" SYSTEM failure that names neither cause nor fix. Read from sysfs; when sysfs can't tell, cryptsetup decides.
  */
 export async function refuseIfInUse(device: string, config: VolumeConfig, deps: Pick<VolumeDeps, 'sysRoot' | 'crypttabPath'>): Promise<void> {
-  const info = await stat(device).catch(() => undefined);
-  if (info === undefined || !info.isBlockDevice()) return;
-  // The volume's own mapping on it is no refusal: start mounts that one, check tests the key beside it.
-  const holders = (await holdersOf(majorMinor(info.rdev), deps.sysRoot))?.filter((holder) => holder.dmName !== config.mapName);
-  if (holders === undefined || holders.length === 0) return;
-  const dm = holders.find((holder) => holder.dmName !== undefined)?.dmName;
-  throw new UnlockError('DEVICE_IN_USE', `${device} (LUKS_DEVICE=${config.device}) is already open as ${holders.map(describeHolder).join(', ')}, refusing to open it as ${config.mapName}`, {
-    hint: dm === undefined ? `see lsblk ${device}: something else uses this disk; check LUKS_DEVICE` : await closeHint(dm, deps.crypttabPath),
+  const others = await othersOn(device, config, deps.sysRoot);
+  if (others === undefined || others.length === 0) return;
+  throw new UnlockError('DEVICE_IN_USE', `${device} (LUKS_DEVICE=${config.device}) is already open as ${describeStacked(others)}, refusing to open it as ${config.mapName}`, {
+    hint: await inUseHint(device, others, deps.crypttabPath),
   });
 }
 
-/** The fix for a mapping of another name; when /etc/crypttab opens it at boot, that line is the cause to remove. */
-async function closeHint(dm: string, crypttabPath = CRYPTTAB_PATH): Promise<string> {
-  const name = printable(dm);
-  const entry = (await readCrypttab(crypttabPath)).find((e) => e.name === dm);
-  if (entry !== undefined) return `${crypttabPath}:${entry.line} opens it as ${name}: remove that line (luks-ssm opens this disk), then cryptsetup close ${name} and start again`;
-  return `if nothing uses it: cryptsetup close ${name}, then start again; if another config opened it: one disk, one config`;
+/**
+ * What holds `device` besides the volume itself: not its own mapping, nor a helper cryptsetup put under it (LUKS2
+ * integrity, re-encryption), nor cryptsetup's own short-lived temporary-cryptsetup-* devices (key slot I/O without the
+ * kernel's crypto API), which a permanent refusal must not hang on. undefined when sysfs can't tell or no block device.
+ */
+export async function othersOn(device: string, config: VolumeConfig, sysRoot?: string): Promise<StackedDevice[] | undefined> {
+  const info = await stat(device).catch(() => undefined);
+  if (info === undefined || !info.isBlockDevice()) return undefined;
+  const holders = await holdersOf(majorMinor(info.rdev), sysRoot);
+  if (holders === undefined) return undefined;
+  const others: StackedDevice[] = [];
+  for (const holder of holders) {
+    if (holder.dmName?.startsWith('temporary-cryptsetup-') || holder.dmUuid?.startsWith('CRYPT-TEMP-')) continue;
+    if (await carries(holder.kernelName, config.mapName, sysRoot)) continue;
+    others.push(holder);
+  }
+  return others;
 }
 
-function describeHolder(holder: Holder): string {
-  return holder.dmName === undefined ? `${holder.kernelName} (/dev/${holder.kernelName})` : `${printable(holder.dmName)} (${mapperPath(printable(holder.dmName))})`;
+export function describeStacked(devices: StackedDevice[]): string {
+  return devices.map((d) => (d.dmName === undefined ? `${d.kernelName} (/dev/${d.kernelName})` : `${printable(d.dmName)} (${mapperPath(printable(d.dmName))})`)).join(', ');
+}
+
+/** The fix, by who made the first device-mapper holder (its uuid's prefix); for a crypttab line that opens it, that line. */
+export async function inUseHint(device: string, others: StackedDevice[], crypttabPath = CRYPTTAB_PATH): Promise<string> {
+  const dm = others.find((d) => d.dmName !== undefined);
+  if (dm?.dmName === undefined) return `see lsblk ${device}: something else uses this disk; check LUKS_DEVICE`;
+  const name = printable(dm.dmName);
+  const uuid = dm.dmUuid ?? '';
+  if (uuid.startsWith('LVM-')) return `LVM uses this disk (${name} is a logical volume on it): check LUKS_DEVICE`;
+  if (uuid.startsWith('mpath-')) return `${device} is one path of the multipath device ${name}: set LUKS_DEVICE=${mapperPath(name)}`;
+  if (!uuid.startsWith('CRYPT-')) return `see lsblk ${device} and dmsetup info ${name}: check LUKS_DEVICE`;
+  const entry = (await readCrypttab(crypttabPath)).find((e) => e.name === dm.dmName);
+  if (entry !== undefined) return `${crypttabPath}:${entry.line} opens it as ${name}: remove that line (luks-ssm opens this disk), then cryptsetup close ${name} and start again`;
+  return `if nothing uses it: cryptsetup close ${name}, then start again; if another luks-ssm config opened it: one disk, one config (luks-ssm status)`;
 }

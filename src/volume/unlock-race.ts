@@ -10,6 +10,7 @@ import type { VolumeConfig } from '../types.ts';
 import type { VolumeDeps } from './deps.ts';
 import { mapperPath } from './inspect.ts';
 import { explainTooCostly } from './slot-cost.ts';
+import { refuseIfInUse } from './start-refusals.ts';
 import type { StartStatus } from './start-status.ts';
 
 /** How many typed keys are tried before start fails with WRONG_PASSPHRASE. */
@@ -46,6 +47,8 @@ export async function openWithAwsOrTypedKey(deps: VolumeDeps, config: VolumeConf
         if (isUnlockError(error) && error.kind === 'WRONG_PASSPHRASE') return 'wrong' as const;
         // Out of memory for the slot's argon2: the same at every try and with every key, so one line and stop.
         if (isUnlockError(error) && error.kind === 'SLOT_TOO_COSTLY') throw await explainTooCostly(deps, config, device, error, `open ${device}`);
+        // Taken by something outside luks-ssm's locks since start looked (a late crypttab open): say what, not "busy".
+        if (isUnlockError(error) && error.kind === 'SYSTEM') await refuseIfInUse(device, config, deps);
         throw error;
       } finally {
         secret.wipe();

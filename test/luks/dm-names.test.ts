@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { dmNamePresence, holdersOf } from '../../src/luks/dm-names.ts';
+import { carries, dmNamePresence, holdersOf } from '../../src/luks/dm-names.ts';
 import { addDmDevice, addHolder, createSysfs, removeDmDevice } from '../support/fake-sysfs.ts';
 
 let dir: string;
@@ -59,7 +59,7 @@ describe('holdersOf', () => {
     addDmDevice(sys, 'elsewhere', undefined, '259:7');
     const dm = addDmDevice(sys, 'byhand', undefined, '259:1');
     addHolder(sys, '259:1', 'md127');
-    expect(await holdersOf('259:1', sys)).toEqual([{ kernelName: dm, dmName: 'byhand' }, { kernelName: 'md127' }]);
+    expect(await holdersOf('259:1', sys)).toEqual([{ kernelName: dm, dmName: 'byhand', dmUuid: 'CRYPT-LUKS2-00000000000000000000000000000000-byhand' }, { kernelName: 'md127' }]);
     removeDmDevice(sys, 'byhand');
     expect(await holdersOf('259:1', sys)).toEqual([{ kernelName: 'md127' }]);
   });
@@ -74,5 +74,19 @@ describe('holdersOf', () => {
     mkdirSync(join(sys, 'block', 'dm-9', 'dm'), { recursive: true });
     writeFileSync(join(sys, 'block', 'dm-9', 'dm', 'name'), 'half');
     expect(await holdersOf('259:1', sys)).toEqual([{ kernelName: 'dm-9' }]);
+  });
+});
+
+describe('carries', () => {
+  it('finds a mapping that is the device or stacked on it (LUKS2 integrity: data on data_dif)', async () => {
+    const dif = addDmDevice(sys, 'data_dif', 'CRYPT-SUBDEV-data_dif', '259:1');
+    addDmDevice(sys, 'data', undefined, dif);
+    const other = addDmDevice(sys, 'byhand', undefined, '259:2');
+    expect(await carries(dif, 'data', sys)).toBe(true);
+    expect(await carries(dif, 'data_dif', sys)).toBe(true);
+    expect(await carries(other, 'data', sys)).toBe(false);
+    expect(await carries(dif, 'data', sys, 0)).toBe(false);
+    removeDmDevice(sys, 'data');
+    expect(await carries(dif, 'data', sys)).toBe(false);
   });
 });

@@ -11,8 +11,9 @@ export function createSysfs(root: string): string {
 }
 
 /**
- * A device-mapper device named `name`, as the kernel lists it: dm-N/dm/name is the name and a newline. `on`, the
- * number ("240:0") of the disk it is stacked on, lists it among that disk's holders (dev/block/240:0/holders/dm-N).
+ * A device-mapper device named `name`, as the kernel lists it: dm-N/dm/name is the name and a newline. `on` lists it
+ * among the holders of what it is stacked on: a disk by number ("240:0": dev/block/240:0/holders/dm-N) or another
+ * device-mapper device by kernel name ("dm-0": block/dm-0/holders/dm-N).
  */
 export function addDmDevice(root: string, name: string, uuid = `CRYPT-LUKS2-00000000000000000000000000000000-${name}`, on?: string): string {
   const block = join(root, 'block');
@@ -47,15 +48,15 @@ export function removeDmDevice(root: string, name: string): void {
     })();
     if (!recorded?.equals(wanted)) continue;
     rmSync(join(block, entry), { recursive: true, force: true });
-    for (const disk of readdirSync(join(root, 'dev', 'block'), { withFileTypes: true }).filter((e) => e.isDirectory())) {
-      rmSync(join(root, 'dev', 'block', disk.name, 'holders', entry), { force: true });
+    for (const parent of [join(root, 'dev', 'block'), block]) {
+      for (const device of readdirSync(parent)) rmSync(join(parent, device, 'holders', entry), { force: true });
     }
   }
 }
 
-/** Lists `holder` (dm-0, md127) among the holders of the disk numbered `on` ("240:0"), as the kernel's sysfs links do. */
+/** Lists `holder` (dm-0, md127) among the holders of `on` (a disk's number "240:0", or a kernel name "dm-0"), as sysfs links do. */
 export function addHolder(root: string, on: string, holder: string): void {
-  const holders = join(root, 'dev', 'block', on, 'holders');
+  const holders = on.includes(':') ? join(root, 'dev', 'block', on, 'holders') : join(root, 'block', on, 'holders');
   mkdirSync(holders, { recursive: true });
   writeFileSync(join(holders, holder), '');
 }

@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { startVolume } from '../../src/volume/start.ts';
 import { UnlockError } from '../../src/errors.ts';
 import type { Secret } from '../../src/secret/secret.ts';
+import type { KeySource } from '../../src/secret/source.ts';
 import { majorMinor } from '../../src/device/device-number.ts';
-import { addHolder } from '../support/fake-sysfs.ts';
+import { addDmDevice, addHolder } from '../support/fake-sysfs.ts';
 import { createFakeSystem, fakeConfig, fakeDeps, keysSource, type FakeSystem } from '../support/fake-system.ts';
 
 const KEY = Buffer.from('correct horse\nbattery\0staple \xff', 'latin1');
@@ -278,6 +279,56 @@ describe('startVolume', () => {
     const error = await rejection(startVolume(deps, fakeConfig(sys)));
     expect(error.kind).toBe('DEVICE_IN_USE');
     expect(error.hint).toBe(`${deps.crypttabPath}:2 opens it as old-data: remove that line (luks-ssm opens this disk), then cryptsetup close old-data and start again`);
+  });
+
+  it('picks the fix by who made the holder: LVM, multipath, anything else', async () => {
+    const cases: Array<[string, string]> = [
+      ['LVM-abc', 'LVM uses this disk (vg-lv is a logical volume on it): check LUKS_DEVICE'],
+      ['mpath-3600', 'is one path of the multipath device vg-lv: set LUKS_DEVICE=/dev/mapper/vg-lv'],
+      ['', 'dmsetup info vg-lv: check LUKS_DEVICE'],
+    ];
+    for (const [uuid, hint] of cases) {
+      sys = createFakeSystem(KEY);
+      addDmDevice(sys.sysRoot, 'vg-lv', uuid, majorMinor(statSync(sys.device).rdev));
+      const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }]));
+      const error = await rejection(startVolume(deps, fakeConfig(sys)));
+      expect(error.kind).toBe('DEVICE_IN_USE');
+      expect(error.hint).toContain(hint);
+      sys.cleanup();
+    }
+  });
+
+  it('shows a holder name with control characters escaped', async () => {
+    sys = createFakeSystem(KEY);
+    addDmDevice(sys.sysRoot, 'x\x1b[2J', undefined, majorMinor(statSync(sys.device).rdev));
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }]));
+    const error = await rejection(startVolume(deps, fakeConfig(sys)));
+    expect(error.message).toContain('already open as x\\x1b[2J');
+    expect(error.message + (error.hint ?? '')).not.toContain('\x1b');
+  });
+
+  it('is not held up by cryptsetup\'s own short-lived temporary-cryptsetup-* device on the disk', async () => {
+    sys = createFakeSystem(KEY);
+    addDmDevice(sys.sysRoot, 'temporary-cryptsetup-4242', 'CRYPT-TEMP-temporary-cryptsetup-4242', majorMinor(statSync(sys.device).rdev));
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }]));
+    expect(await startVolume(deps, fakeConfig(sys))).toBe('unlocked');
+  });
+
+  it('names what took the disk between its look and the open (the open refused as busy), not "busy"', async () => {
+    sys = createFakeSystem(KEY);
+    const late: KeySource = {
+      description: 'SSM parameter /test/key',
+      async *keys() {
+        sys.mappings.set('late', sys.device);
+        yield* keysSource([{ bytes: KEY, version: 1 }]).keys(0);
+      },
+    };
+    const { deps } = fakeDeps(sys, late);
+    const error = await rejection(startVolume(deps, fakeConfig(sys)));
+    expect(error.kind).toBe('DEVICE_IN_USE');
+    expect(error.message).toContain('already open as late');
+    expect(cryptsetupOpens()).toHaveLength(1);
+    expect(sys.mappings.has('data')).toBe(false);
   });
 
   it('names a holder that is not device-mapper (md) by its kernel name', async () => {

@@ -1,6 +1,8 @@
 // status and check on a fake system: told from the dm table and mountinfo; check stops at the first FAIL.
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { majorMinor } from '../../src/device/device-number.ts';
+import { addDmDevice } from '../support/fake-sysfs.ts';
 import { join } from 'node:path';
 import { checkVolume, formatCheckReport } from '../../src/volume/check.ts';
 import { formatVolumeStatus, readVolumeStatus } from '../../src/volume/status.ts';
@@ -86,21 +88,28 @@ describe('checkVolume', () => {
     expect(text).toContain('fix: the parameter holds a different passphrase');
   });
 
-  it('fails at the device step when the disk is open under another name, fetching no key; its own mapping is fine', async () => {
+  it('warns at the device step when the disk is open under another name, and still tests the key; its own mapping is fine', async () => {
     sys = createFakeSystem(KEY);
-    let asked = 0;
-    const source: KeySource = { description: 'x', async *keys() { asked += 1; yield* keysSource([{ bytes: KEY, version: 2 }]).keys(0); } };
-    const { deps } = fakeDeps(sys, source);
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 2 }]));
     sys.mappings.set('byhand', sys.device);
-    const refused = await checkVolume(deps, fakeConfig(sys));
-    expect(refused.failure?.kind).toBe('DEVICE_IN_USE');
-    expect(refused.steps.map((s) => [s.name, s.ok])).toEqual([['config', true], ['device', false]]);
-    expect(formatCheckReport(refused)).toContain('is already open as byhand (/dev/mapper/byhand)');
-    expect(asked).toBe(0);
+    const warned = await checkVolume(deps, fakeConfig(sys));
+    expect(warned.failure).toBeUndefined();
+    expect(warned.steps.find((s) => s.name === 'device')).toMatchObject({ ok: true, warn: true });
+    expect(formatCheckReport(warned)).toMatch(/^warn {2}device .*open as byhand \(\/dev\/mapper\/byhand\) now: start refuses it \(exit 88\)/m);
+    expect(warned.steps.find((s) => s.name === 'key')).toMatchObject({ ok: true });
     sys.mappings.clear();
     sys.mappings.set('data', sys.device);
-    expect((await checkVolume(deps, fakeConfig(sys))).failure).toBeUndefined();
-    expect(asked).toBe(1);
+    expect((await checkVolume(deps, fakeConfig(sys))).steps.find((s) => s.name === 'device')?.warn).toBeUndefined();
+  });
+
+  it('takes a LUKS2 integrity volume\'s own mapping, stacked on its data_dif, as its own', async () => {
+    sys = createFakeSystem(KEY);
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 2 }]));
+    const dif = addDmDevice(sys.sysRoot, 'data_dif', 'CRYPT-SUBDEV-data_dif', majorMinor(statSync(sys.device).rdev));
+    addDmDevice(sys.sysRoot, 'data', undefined, dif);
+    const report = await checkVolume(deps, fakeConfig(sys));
+    expect(report.steps.find((s) => s.name === 'device')?.warn).toBeUndefined();
+    expect(report.failure).toBeUndefined();
   });
 
   it('warns when /etc/crypttab has a line for the same disk (by any name), and says so when its lines name others', async () => {
