@@ -1,9 +1,10 @@
 // Installs the fake cryptsetup/mount/umount/systemd-ask-password/systemd-notify/dumpe2fs (test/fixtures/sysbin) into a per-test bin dir and reads their records.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { appendFile, chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { majorMinor } from '../../src/device/device-number.ts';
 import { addDmDevice, removeDmDevice } from '../support/fake-sysfs.ts';
 import { REAL_CRYPTSETUP } from './luks-image.ts';
 
@@ -147,7 +148,9 @@ export async function installFakeSystem(dir: string, sysRoot: string, opts: { fl
     },
     async addMapping(mapName, device) {
       await writeFile(join(state, 'mappings', mapName), `${device}\n`);
-      addDmDevice(sysRoot, mapName);
+      // Listed among the disk's holders, as the kernel does, when the disk is one of the fake's nodes.
+      const disk = await stat(device).catch(() => undefined);
+      addDmDevice(sysRoot, mapName, undefined, disk?.isBlockDevice() ? majorMinor(disk.rdev) : undefined);
     },
     async removeMapping(mapName) {
       await rm(join(state, 'mappings', mapName));

@@ -58,6 +58,17 @@ describe.skipIf(!canRunCryptsetup)('fault matrix: device, mount point, config, r
     ctx.expect(result.stderr).toMatch(/is not a LUKS volume/);
   });
 
+  it('disk already open under another name: 88, before the key', async (ctx) => {
+    const scene = await sceneFor(ctx, 'in-use');
+    const vol = await scene.addVolume('data');
+    await scene.sys.addMapping('byhand', vol.device);
+    const result = await scene.run(['start', 'data']);
+    faultRow(ctx, { area: 'device', fault: 'disk already open under another name (a crypttab line, a second config)', injectedIn: 'fake', exitCode: 88, expected: 'refuses before fetching the key, names the mapping' },
+      scene.observe(result, await scene.untouched(vol), await scene.noSecret(result)));
+    ctx.expect(result.stderr).toMatch(/is already open as byhand \(\/dev\/mapper\/byhand\), refusing to open it as data/);
+    ctx.expect(scene.emulator.requests().filter((r) => r.action === 'GetParameter')).toEqual([]);
+  });
+
   it('the parameter holds a passphrase no keyslot knows: 80', async (ctx) => {
     const scene = await sceneFor(ctx, 'wrong-key');
     const vol = await scene.addVolume('data', { SSM_PATH: '/luks/wrong' });
