@@ -160,14 +160,21 @@ async function testUnderLocks(deps: VolumeDeps, volume: string, device: string, 
 async function crypttabLine(deps: VolumeDeps, entries: CrypttabEntry[], device: string, config: VolumeConfig): Promise<string | Warning> {
   const path = deps.crypttabPath ?? CRYPTTAB_PATH;
   for (const entry of entries) {
+    // Only what can name a disk at boot (a /dev path, UUID=…): a path elsewhere could hang a stat on a dead network mount.
+    if (!entry.device.startsWith('/dev/') && !/^[A-Z]+=/.test(entry.device)) continue;
     // As it is now, no waiting: a device not there, or a spec luks-ssm does not take, is not this disk.
-    const named = await resolveDevice(entry.device, { deadline: 0, clock: deps.clock, devRoot: deps.devRoot, allowRegularFile: true }).catch(() => undefined);
+    const named = await resolveDevice(entry.device, { deadline: 0, clock: deps.clock, devRoot: deps.devRoot }).catch(() => undefined);
     if (named !== device) continue;
     const name = printable(entry.name);
-    const when = entry.noauto ? `noauto, so not at boot, but once opened as ${name} luks-ssm refuses the disk` : `at boot systemd opens it as ${name} (or asks for its passphrase on the console) before luks-ssm, which then refuses the disk`;
+    const when = entry.noauto
+      ? `noauto: not opened by cryptsetup.target, but at boot all the same if anything needs /dev/mapper/${name} (an old fstab line)`
+      : 'at boot systemd opens it (with that line\'s key file, or asking on the console)';
+    const then = entry.name === config.mapName
+      ? `as ${name}, this volume's own mapping: luks-ssm then only mounts what it did not unlock`
+      : `as ${name}: luks-ssm then refuses the disk (exit 88)`;
     return {
       warn: true,
-      detail: `${path}:${entry.line} names ${device} too (${printable(entry.device)}): ${when} (exit 88)`,
+      detail: `${path}:${entry.line} names ${device} too (${printable(entry.device)}): ${when}, before luks-ssm, ${then}`,
       hint: `remove line ${entry.line} of ${path}: luks-ssm opens this disk (then systemctl daemon-reload)`,
     };
   }

@@ -32,6 +32,8 @@ export async function openWithAwsOrTypedKey(deps: VolumeDeps, config: VolumeConf
   const stopAsking = new AbortController();
   let opened: OpenedKey | undefined;
   let queue: Promise<unknown> = Promise.resolve();
+  /** What failed in cryptsetup's open, not in the key source: a typed key would fail the same way, so nobody is asked. */
+  const openFailures = new Set<unknown>();
 
   /** One cryptsetup open at a time; a key that arrives after the volume is open is only wiped. */
   const tryOpen = (secret: Secret, about: OpenedKey): Promise<'opened' | 'wrong' | 'late'> => {
@@ -45,11 +47,9 @@ export async function openWithAwsOrTypedKey(deps: VolumeDeps, config: VolumeConf
         return 'opened' as const;
       } catch (error) {
         if (isUnlockError(error) && error.kind === 'WRONG_PASSPHRASE') return 'wrong' as const;
-        // Out of memory for the slot's argon2: the same at every try and with every key, so one line and stop.
-        if (isUnlockError(error) && error.kind === 'SLOT_TOO_COSTLY') throw await explainTooCostly(deps, config, device, error, `open ${device}`);
-        // Taken by something outside luks-ssm's locks since start looked (a late crypttab open): say what, not "busy".
-        if (isUnlockError(error) && error.kind === 'SYSTEM') await refuseIfInUse(device, config, deps);
-        throw error;
+        const failure = await openFailure(deps, config, device, error);
+        openFailures.add(failure);
+        throw failure;
       } finally {
         secret.wipe();
       }
@@ -138,7 +138,7 @@ export async function openWithAwsOrTypedKey(deps: VolumeDeps, config: VolumeConf
       if (stopAws.signal.aborted) return { opened: opened !== undefined };
       // cryptsetup itself failing, or the host lock not coming in time, is not the key source's failure: a typed
       // key would fail the same way.
-      if (isUnlockError(error) && (error.kind === 'SYSTEM' || error.kind === 'SLOT_TOO_COSTLY' || error.kind === 'LOCKED')) throw error;
+      if (openFailures.has(error) || (isUnlockError(error) && (error.kind === 'SYSTEM' || error.kind === 'SLOT_TOO_COSTLY' || error.kind === 'LOCKED'))) throw error;
       return { opened: false, error };
     }
   };
@@ -161,6 +161,16 @@ export async function openWithAwsOrTypedKey(deps: VolumeDeps, config: VolumeConf
     stopAsking.abort();
     if (asking !== undefined) await asking;
   }
+}
+
+/** The error a failed open ends start with: with the figures, or with what took the disk, where that is the cause. */
+async function openFailure(deps: VolumeDeps, config: VolumeConfig, device: string, error: unknown): Promise<unknown> {
+  if (!isUnlockError(error)) return error;
+  // Out of memory for the slot's argon2: the same at every try and with every key, so one line and stop.
+  if (error.kind === 'SLOT_TOO_COSTLY') return explainTooCostly(deps, config, device, error, `open ${device}`);
+  // Taken by something outside luks-ssm's locks since start looked (a late crypttab open): say what, not "busy".
+  if (error.kind === 'SYSTEM') return refuseIfInUse(device, config, deps).then(() => error, (inUse: unknown) => inUse);
+  return error;
 }
 
 function describeKey(key: OpenedKey): string {

@@ -112,22 +112,29 @@ describe('checkVolume', () => {
     expect(report.failure).toBeUndefined();
   });
 
-  it('warns when /etc/crypttab has a line for the same disk (by any name), and says so when its lines name others', async () => {
+  it('warns when /etc/crypttab has a line for the same disk (by any /dev name), and says so when its lines name others', async () => {
     sys = createFakeSystem(KEY);
-    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 2 }]));
-    mkdirSync(join(sys.dir, 'by-name'));
-    symlinkSync(sys.device, join(sys.dir, 'by-name', 'disk'));
-    writeFileSync(deps.crypttabPath!, `# a comment\nhome /dev/absent-disk none luks\nold-data ${join(sys.dir, 'by-name', 'disk')} none luks\n`);
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 2 }]), { devRoot: join(sys.dir, 'dev') });
+    mkdirSync(join(sys.dir, 'dev', 'by-name'));
+    symlinkSync(sys.device, join(sys.dir, 'dev', 'by-name', 'disk'));
+    writeFileSync(deps.crypttabPath!, '# a comment\nhome /dev/absent-disk none luks\nold-data /dev/by-name/disk none luks\n');
     const warned = await checkVolume(deps, fakeConfig(sys));
     expect(warned.failure).toBeUndefined();
     const step = warned.steps.find((s) => s.name === 'crypttab');
     expect(step).toMatchObject({ ok: true, warn: true });
-    expect(step?.detail).toContain(`crypttab:3 names ${sys.device} too`);
-    expect(step?.detail).toContain('at boot systemd opens it as old-data');
+    expect(step?.detail).toContain(`crypttab:3 names ${sys.device} too (/dev/by-name/disk): at boot systemd opens it`);
+    expect(step?.detail).toContain('as old-data: luks-ssm then refuses the disk (exit 88)');
     expect(step?.hint).toContain('remove line 3 of');
     expect(formatCheckReport(warned)).toMatch(/^warn {2}crypttab /m);
 
-    writeFileSync(deps.crypttabPath!, 'home /dev/absent-disk none luks\nbad UUID=has/slash none\n');
+    // Its own mapping name: start would then only mount what systemd opened.
+    writeFileSync(deps.crypttabPath!, 'data /dev/by-name/disk none luks,noauto\n');
+    const own = (await checkVolume(deps, fakeConfig(sys))).steps.find((s) => s.name === 'crypttab');
+    expect(own?.detail).toContain('noauto: not opened by cryptsetup.target, but at boot all the same if anything needs /dev/mapper/data');
+    expect(own?.detail).toContain('as data, this volume\'s own mapping: luks-ssm then only mounts what it did not unlock');
+
+    // Lines for other disks, a spec luks-ssm does not take, and a path outside /dev (never stat'ed: it could hang).
+    writeFileSync(deps.crypttabPath!, `home /dev/absent-disk none luks\nbad UUID=has/slash none\nimage ${sys.device} none luks\n`);
     const clean = await checkVolume(deps, fakeConfig(sys));
     expect(clean.steps.find((s) => s.name === 'crypttab')).toMatchObject({ ok: true, detail: `no line of ${deps.crypttabPath} names ${sys.device}` });
     expect(clean.steps.find((s) => s.name === 'crypttab')?.warn).toBeUndefined();

@@ -51,8 +51,8 @@ CONF
   mountpoint -q /srv/$OTHER && fail "/srv/$OTHER got mounted"
   rm -f /etc/luks-ssm/$OTHER.conf && rmdir /srv/$OTHER
 
-  # 2. The disk opened by hand under another name, as the crypttab line left behind says (noauto: no boot effect on
-  # the scenarios after this one; without it systemd would open it at boot the same way).
+  # 2. The disk opened by hand under another name, as the crypttab line left behind says (noauto, and nothing needs
+  # /dev/mapper/byhand: no boot effect on the scenarios after this one; without it systemd would open it at boot).
   systemctl stop $DEP $UNIT || fail "systemctl stop $UNIT: exit $?"
   expect_closed
   echo "byhand $DATA_DEV none luks,noauto" >>/etc/crypttab
