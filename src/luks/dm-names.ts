@@ -52,10 +52,23 @@ export interface StackedDevice {
 export async function holdersOf(majorMinor: string, sysRoot: string = DEFAULT_SYS_ROOT): Promise<StackedDevice[] | undefined> {
   const entries = await readdir(join(sysRoot, 'dev', 'block', majorMinor, 'holders')).catch(() => undefined);
   if (entries === undefined) return undefined;
-  return Promise.all(entries.sort().map(async (kernelName) => {
-    const [name, uuid] = await Promise.all(['name', 'uuid'].map((file) => readLine(join(sysRoot, 'block', kernelName, 'dm', file))));
-    return { kernelName, ...(name === undefined ? {} : { dmName: name }), ...(uuid === undefined || uuid === '' ? {} : { dmUuid: uuid }) };
-  }));
+  return Promise.all(entries.sort().map((kernelName) => stackedDevice(kernelName, sysRoot)));
+}
+
+/** The device `kernelName` as sysfs shows it: its device-mapper name and uuid when it is one. */
+export async function stackedDevice(kernelName: string, sysRoot: string = DEFAULT_SYS_ROOT): Promise<StackedDevice> {
+  const [name, uuid] = await Promise.all(['name', 'uuid'].map((file) => readLine(join(sysRoot, 'block', kernelName, 'dm', file))));
+  return { kernelName, ...(name === undefined ? {} : { dmName: name }), ...(uuid === undefined || uuid === '' ? {} : { dmUuid: uuid }) };
+}
+
+/**
+ * The device at the top of what is stacked on `kernelName` (itself when nothing is), following the first holder of
+ * each level within `depth`: another volume's LUKS2 integrity helper `foo_dif` gives `foo`, the one a person closes.
+ */
+export async function topOf(kernelName: string, sysRoot: string = DEFAULT_SYS_ROOT, depth = 4): Promise<string> {
+  const above = await readdir(join(sysRoot, 'block', kernelName, 'holders')).catch(() => [] as string[]);
+  const next = above.sort()[0];
+  return next === undefined || depth === 0 ? kernelName : topOf(next, sysRoot, depth - 1);
 }
 
 /**

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { majorMinor } from '../device/device-number.ts';
 import { isUnlockError, printable, UnlockError } from '../errors.ts';
 import { isLuks } from '../luks/cryptsetup.ts';
-import { carries, holdersOf, type StackedDevice } from '../luks/dm-names.ts';
+import { carries, holdersOf, stackedDevice, topOf, type StackedDevice } from '../luks/dm-names.ts';
 import { CRYPTTAB_PATH, readCrypttab } from '../systemd/crypttab.ts';
 import type { Clock, Runner, VolumeConfig } from '../types.ts';
 import type { VolumeDeps } from './deps.ts';
@@ -85,7 +85,9 @@ export async function othersOn(device: string, config: VolumeConfig, sysRoot?: s
   for (const holder of holders) {
     if (holder.dmName?.startsWith('temporary-cryptsetup-') || holder.dmUuid?.startsWith('CRYPT-TEMP-')) continue;
     if (await carries(holder.kernelName, config.mapName, sysRoot)) continue;
-    others.push(holder);
+    // Named by what a person sees and closes: the top of its stack (foo, not its integrity helper foo_dif).
+    const top = await topOf(holder.kernelName, sysRoot);
+    others.push(top === holder.kernelName ? holder : await stackedDevice(top, sysRoot));
   }
   return others;
 }

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { carries, dmNamePresence, holdersOf } from '../../src/luks/dm-names.ts';
+import { carries, dmNamePresence, holdersOf, topOf } from '../../src/luks/dm-names.ts';
 import { addDmDevice, addHolder, createSysfs, removeDmDevice } from '../support/fake-sysfs.ts';
 
 let dir: string;
@@ -88,5 +88,16 @@ describe('carries', () => {
     expect(await carries(dif, 'data', sys, 0)).toBe(false);
     removeDmDevice(sys, 'data');
     expect(await carries(dif, 'data', sys)).toBe(false);
+  });
+});
+
+describe('topOf', () => {
+  it('follows the holders up to the device nothing is stacked on, within the depth given', async () => {
+    const dif = addDmDevice(sys, 'foo_dif', 'CRYPT-SUBDEV-foo_dif', '259:1');
+    const foo = addDmDevice(sys, 'foo', undefined, dif);
+    const lv = addDmDevice(sys, 'vg-lv', 'LVM-x', foo);
+    expect(await topOf(dif, sys)).toBe(lv);
+    expect(await topOf(dif, sys, 1)).toBe(foo);
+    expect(await topOf(lv, sys)).toBe(lv);
   });
 });

@@ -298,6 +298,17 @@ describe('startVolume', () => {
     }
   });
 
+  it('names another volume\'s LUKS2 integrity mapping by its top (foo), not its helper (foo_dif), with the crypttab line for it', async () => {
+    sys = createFakeSystem(KEY);
+    const dif = addDmDevice(sys.sysRoot, 'foo_dif', 'CRYPT-SUBDEV-foo_dif', majorMinor(statSync(sys.device).rdev));
+    addDmDevice(sys.sysRoot, 'foo', 'CRYPT-LUKS2-1234-foo', dif);
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }]));
+    writeFileSync(deps.crypttabPath!, `foo ${sys.device} none luks\n`);
+    const error = await rejection(startVolume(deps, fakeConfig(sys)));
+    expect(error.message).toContain('is already open as foo (/dev/mapper/foo), refusing');
+    expect(error.hint).toContain(':1 opens it as foo: remove that line');
+  });
+
   it('shows a holder name with control characters escaped', async () => {
     sys = createFakeSystem(KEY);
     addDmDevice(sys.sysRoot, 'x\x1b[2J', undefined, majorMinor(statSync(sys.device).rdev));
