@@ -1,7 +1,7 @@
 // Whether the kernel has a device-mapper device of a name, read from sysfs: at boot the mapping is never there, and
 // a `cryptsetup status` to learn that costs a process (0.1-0.35 s under emulation, read cold from disk; #13).
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, readdir, readFile, realpath } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 
 export const DEFAULT_SYS_ROOT = '/sys';
 
@@ -47,12 +47,18 @@ export interface StackedDevice {
 
 /**
  * What the kernel has stacked on the block device `majorMinor` ("259:1"): its sysfs holders, each a link named by the
- * holder's kernel name. undefined when sysfs can't tell (no /sys/dev/block entry: not mounted, a container).
+ * holder's kernel name, and for a partition its whole disk's too (multipath or md on the disk claims every partition).
+ * undefined when sysfs can't tell (no /sys/dev/block entry: not mounted, a container).
  */
 export async function holdersOf(majorMinor: string, sysRoot: string = DEFAULT_SYS_ROOT): Promise<StackedDevice[] | undefined> {
-  const entries = await readdir(join(sysRoot, 'dev', 'block', majorMinor, 'holders')).catch(() => undefined);
+  // /sys/dev/block/M:m links to the device's own directory; a partition's sits inside its disk's.
+  const dir = await realpath(join(sysRoot, 'dev', 'block', majorMinor)).catch(() => undefined);
+  if (dir === undefined) return undefined;
+  const entries = await readdir(join(dir, 'holders')).catch(() => undefined);
   if (entries === undefined) return undefined;
-  return Promise.all(entries.sort().map((kernelName) => stackedDevice(kernelName, sysRoot)));
+  const isPartition = await access(join(dir, 'partition')).then(() => true, () => false);
+  const ofDisk = isPartition ? await readdir(join(dirname(dir), 'holders')).catch(() => [] as string[]) : [];
+  return Promise.all([...entries.sort(), ...ofDisk.sort()].map((kernelName) => stackedDevice(kernelName, sysRoot)));
 }
 
 /** The device `kernelName` as sysfs shows it: its device-mapper name and uuid when it is one. */

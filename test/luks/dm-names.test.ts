@@ -1,5 +1,5 @@
 // Whether the kernel has a device-mapper device of a name, from sysfs: "absent" only when sysfs surely says so.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -62,6 +62,18 @@ describe('holdersOf', () => {
     expect(await holdersOf('259:1', sys)).toEqual([{ kernelName: dm, dmName: 'byhand', dmUuid: 'CRYPT-LUKS2-00000000000000000000000000000000-byhand' }, { kernelName: 'md127' }]);
     removeDmDevice(sys, 'byhand');
     expect(await holdersOf('259:1', sys)).toEqual([{ kernelName: 'md127' }]);
+  });
+
+  it('adds, for a partition, what is stacked on its whole disk (sysfs links the number into the disk\'s directory)', async () => {
+    const disk = join(sys, 'devices', 'pci0', 'sda');
+    mkdirSync(join(disk, 'sda1', 'holders'), { recursive: true });
+    mkdirSync(join(disk, 'holders'));
+    writeFileSync(join(disk, 'sda1', 'partition'), '1\n');
+    symlinkSync('../../devices/pci0/sda/sda1', join(sys, 'dev', 'block', '8:1'));
+    expect(await holdersOf('8:1', sys)).toEqual([]);
+    const mpath = addDmDevice(sys, 'mpatha', 'mpath-3600', undefined);
+    writeFileSync(join(disk, 'holders', mpath), '');
+    expect(await holdersOf('8:1', sys)).toEqual([{ kernelName: mpath, dmName: 'mpatha', dmUuid: 'mpath-3600' }]);
   });
 
   it('cannot tell (undefined) when sysfs has no entry for the disk', async () => {
