@@ -65,7 +65,7 @@ export function createVolumeDeps(opts: WiringOptions): VolumeDeps {
       const [{ acquireRunLocks, volumeLockNames }, { deviceLockNameOf }] = await Promise.all([import('../volume/run-lock.ts'), import('../volume/device-lock.ts')]);
       const deviceLock = device === undefined ? undefined : await deviceLockNameOf(device);
       const locks = await acquireRunLocks({ dir: runDir, names: volumeLockNames(config), alsoTry: deviceLock, deadline, now: Date.now, run });
-      return { release: locks.release, ...(locks.also && deviceLock ? { device: { name: deviceLock, lock: locks.also } } : {}) };
+      return { release: locks.release, ...(locks.waited ? { waited: locks.waited } : {}), ...(locks.also && deviceLock ? { device: { name: deviceLock, lock: locks.also } } : {}) };
     },
     acquireDeviceLock: async (device, holder, deadline, early) =>
       (await import('../volume/device-lock.ts')).acquireDeviceLock({ dir: runDir, device, holder, deadline, now: Date.now, run, early }),

@@ -36,7 +36,7 @@ export interface VolumeDeps {
    * The locks of one volume's run (its name, mapping and mount point), held for the whole run; gives up at `deadline`.
    * With `device` (as it is before the run looked for it), its device lock is tried in the same process: `device`.
    */
-  acquireVolumeLock(config: VolumeConfig, deadline: number, device?: string): Promise<RunLock & { device?: EarlyDeviceLock }>;
+  acquireVolumeLock(config: VolumeConfig, deadline: number, device?: string): Promise<RunLock & { device?: EarlyDeviceLock; waited?: true }>;
   /**
    * The lock of the resolved `device` (its device number), for `holder`'s run: configs naming one disk by different
    * names exclude each other. Taken after the volume locks, before the host lock (order: src/volume/device-lock.ts);

@@ -79,6 +79,8 @@ const AT_ONCE_TIMEOUT_MS = 5000;
 /** The locks of `names`, and the lock of `alsoTry` when it came with them. */
 export interface RunLocks extends RunLock {
   also?: RunLock;
+  /** Some lock was held elsewhere when asked for: another run (a stop, a start) came first and may have changed things. */
+  waited?: true;
 }
 
 /**
@@ -106,7 +108,7 @@ export async function acquireRunLocks(opts: { dir: string; names: string[]; also
     await releaseAll();
     throw error;
   }
-  return { release: releaseAll };
+  return { release: releaseAll, waited: true };
 }
 
 /**

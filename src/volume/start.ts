@@ -23,8 +23,12 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
   const present = await resolveDevice(config.device, { deadline: 0, clock, devRoot: deps.devRoot }).catch(() => undefined);
   // Asked of systemd now, answered while the locks are taken (the answer needs none of them); a failure waits for
   // its turn below.
-  const dependentsRunning = config.requiredBy.length === 0 ? Promise.resolve([]) : deps.activeDependents(config.requiredBy);
-  dependentsRunning.catch(() => undefined);
+  const askDependents = () => {
+    const answer = config.requiredBy.length === 0 ? Promise.resolve([]) : deps.activeDependents(config.requiredBy);
+    answer.catch(() => undefined);
+    return answer;
+  };
+  let dependentsRunning = askDependents();
   // Loading the SDK and fetching credentials need no secret and no lock: begun now, they run while the lock process
   // execs its flocks (0.3-0.6 s under TCG) and the checks below wait on D-Bus and the device (issue #13). The key
   // itself is still fetched only after every check.
@@ -37,6 +41,8 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
     warmUp?.stop();
     throw error;
   }
+  // Another run held the locks first: a stop it made stopped the dependents after systemd answered, so ask again.
+  if (lock.waited) dependentsRunning = askDependents();
   let deviceLock: RunLock | undefined;
   try {
     const state = await inspectVolume(run, config, deps.mountinfoPath, deps.sysRoot);

@@ -128,6 +128,7 @@ describe('acquireRunLocks (a volume run)', () => {
     const { run, calls } = recordingRunner();
     const lock = await acquireRunLocks({ dir, names, deadline: Date.now() + 1000, now: Date.now, run });
     expect(calls).toEqual([['sh', '-c', 'flock --exclusive --nonblock 3 && flock --exclusive --nonblock 4 && flock --exclusive --nonblock 5']]);
+    expect(lock.waited).toBeUndefined();
     expect(names.map((n) => freeForOthers(n))).toEqual([false, false, false]);
     await lock.release();
     expect(names.map((n) => freeForOthers(n))).toEqual([true, true, true]);
@@ -141,6 +142,7 @@ describe('acquireRunLocks (a volume run)', () => {
     const lock = await acquireRunLocks({ dir, names, deadline: Date.now() + 5000, now: Date.now, run });
     await freed;
     expect(calls.map((c) => c[0])).toEqual(['sh', 'flock', 'flock', 'flock']);
+    expect(lock.waited).toBe(true);
     expect(names.map((n) => freeForOthers(n))).toEqual([false, false, false]);
     await lock.release();
     expect(names.map((n) => freeForOthers(n))).toEqual([true, true, true]);

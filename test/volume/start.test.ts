@@ -237,6 +237,26 @@ describe('startVolume', () => {
     expect(cryptsetupOpens()).toEqual([]);
   });
 
+  it('asks systemd again about dependents when another run held the locks first (a stop stops them meanwhile)', async () => {
+    sys = createFakeSystem(KEY);
+    const answers = [['postgresql.service'], []];
+    const asked: number[] = [];
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }]), {
+      activeDependents: async () => (asked.push(asked.length), answers[asked.length - 1] ?? []),
+      acquireVolumeLock: async () => ({ release: async () => {}, waited: true }),
+    });
+    expect(await startVolume(deps, fakeConfig(sys, { requiredBy: ['postgresql.service'] }))).toBe('unlocked');
+    expect(asked).toEqual([0, 1]);
+  });
+
+  it('asks systemd once when the locks were free', async () => {
+    sys = createFakeSystem(KEY);
+    let asked = 0;
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }]), { activeDependents: async () => (asked += 1, []) });
+    expect(await startVolume(deps, fakeConfig(sys, { requiredBy: ['postgresql.service'] }))).toBe('unlocked');
+    expect(asked).toBe(1);
+  });
+
   it('refuses when another filesystem is mounted at the mount point', async () => {
     sys = createFakeSystem(KEY);
     mkdirSync(sys.mountPoint, { recursive: true });
