@@ -1,10 +1,14 @@
 // The entry point: the only place that reads argv and the environment and calls process.exit.
 import { runCli } from './cli/run-cli.ts';
+import { endChildrenWithProcess } from './exec/children.ts';
 
 declare const LUKS_SSM_VERSION: string | undefined;
 
 /** Replaced by the bundler with package.json's version; running from source says "dev". */
 const version = typeof LUKS_SSM_VERSION === 'string' ? LUKS_SSM_VERSION : 'dev';
+
+// Before any program starts: a signal then always finds its listener (src/exec/children.ts says why).
+endChildrenWithProcess();
 
 // process.exit, not exitCode: a lingering keep-alive socket must not hold a boot-time oneshot open.
 // stdout/stderr are synchronous for files, TTYs and pipes on Linux, so nothing written is lost.

@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream';
 import { execa } from 'execa';
 import { UnlockError } from '../errors.ts';
 import type { RunOptions, RunResult, Runner } from '../types.ts';
+import { track } from './children.ts';
 import { DEFAULT_EXEC_PATH } from './exec-path.ts';
 
 export { DEFAULT_EXEC_PATH } from './exec-path.ts';
@@ -41,7 +42,10 @@ export function createRunner(opts: { path?: string } = {}): Runner {
       ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
       killSignal: 'SIGTERM',
       forceKillAfterDelay: KILL_GRACE_MS,
+      // Not execa's per-program signal listeners (they lose a signal that lands as a program ends): children.ts.
+      cleanup: false,
     });
+    track(child, child);
     if (options.input !== undefined) writeInput(child.stdin, options.input);
     const result = await child;
     if (result.exitCode === undefined && !result.timedOut && result.signal === undefined) {
@@ -108,6 +112,7 @@ export interface SecretRunResult {
 export function runForSecret(file: string, args: readonly string[], opts: SecretRunOptions, path: string = DEFAULT_EXEC_PATH): Promise<SecretRunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, [...args], { env: { PATH: path, LC_ALL: 'C' }, stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'], shell: false });
+    track(child, new Promise((settled) => child.once('exit', settled).once('error', settled)));
     const chunks: Buffer[] = [];
     let stderr = '';
     let timedOut = false;

@@ -16,6 +16,8 @@ export interface CliResult {
   stdoutBytes: Buffer;
   stderrBytes: Buffer;
   elapsedMs: number;
+  /** True when the test's own bound (timeoutMs) ended the child with SIGKILL, not the child or the test. */
+  timedOut: boolean;
 }
 
 export interface CliOptions {
@@ -25,6 +27,8 @@ export interface CliOptions {
   uid?: number;
   /** Called with the child's pid once it runs (the memory-scan test reads /proc/<pid>/mem). */
   onSpawn?: (pid: number) => void;
+  /** Node's own options before the bundle (a test's `--import` hook). */
+  nodeArgs?: string[];
 }
 
 let warned = false;
@@ -53,19 +57,27 @@ export function childEnv(home: string, over: Record<string, string> = {}): Recor
 export function runCli(args: string[], opts: CliOptions): Promise<CliResult> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(cliNode(opts.uid), [...cliCommand(), ...args], {
+    const child = spawn(cliNode(opts.uid), [...(opts.nodeArgs ?? []), ...cliCommand(), ...args], {
       env: opts.env,
       stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: opts.timeoutMs ?? CLI_TIMEOUT_MS,
-      killSignal: 'SIGKILL',
       ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.uid, cwd: '/' }),
     });
+    // Our own timer, not spawn's `timeout`, so the result can tell this SIGKILL from one a test sent.
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, opts.timeoutMs ?? CLI_TIMEOUT_MS);
+    child.once('exit', () => clearTimeout(timer));
     if (child.pid !== undefined) opts.onSpawn?.(child.pid);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', reject);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
     child.on('close', (code, signal) => {
       const stdoutBytes = Buffer.concat(out);
       const stderrBytes = Buffer.concat(err);
@@ -77,6 +89,7 @@ export function runCli(args: string[], opts: CliOptions): Promise<CliResult> {
         stdoutBytes,
         stderrBytes,
         elapsedMs: performance.now() - started,
+        timedOut,
       });
     });
   });

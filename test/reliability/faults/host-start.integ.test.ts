@@ -3,6 +3,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { access, chmod, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'vitest';
 import { canRunCryptsetup } from '../../cli/luks-image.ts';
 import type { CliResult } from '../../support/cli.ts';
@@ -142,6 +143,9 @@ describe.skipIf(!canRunCryptsetup)('fault matrix: device, mount point, config, r
   });
 
   type Step = 'device' | 'key' | 'open' | 'mount';
+  /** How long start may take to reach the step, and to end once signalled (a SIGTERM'd start ends its children first). */
+  const REACH_MS = 30_000;
+  const KILLED_EXIT_MS = 15_000;
 
   /** True once `pid` has ended (a zombie counts as ended: nobody may be left to reap an orphan here). */
   async function ended(pid: number): Promise<boolean> {
@@ -151,10 +155,12 @@ describe.skipIf(!canRunCryptsetup)('fault matrix: device, mount point, config, r
 
   /**
    * Runs start until it reaches `step` and kills it with `signal`. A paused cryptsetup or mount is then let go:
-   * after SIGTERM the CLI has already ended it (execa kills children on the way out), after SIGKILL it is an
+   * after SIGTERM the CLI has already ended it (src/exec/children.ts ends them on the way out), after SIGKILL it is an
    * orphan that finishes its work, as the real program would. Then start runs again.
+   * The killed start's own bound lies well past the wait for the step, so the harness's SIGKILL at that bound is never
+   * read as the test's signal: a start that outlives the signal says so (CI once saw SIGKILL where SIGTERM was sent).
    */
-  async function killThenStart(scene: StartScene, vol: Volume, signal: NodeJS.Signals, step: Step): Promise<{ killed: CliResult; again: CliResult }> {
+  async function killThenStart(scene: StartScene, vol: Volume, signal: NodeJS.Signals, step: Step): Promise<{ killed: CliResult; again: CliResult; exitAfterKillMs: number }> {
     const paused = join(scene.sys.state, `${step}-paused`);
     if (step === 'key') scene.emulator.faults.set({ latencyMs: { 'ssm:GetParameter': 60_000 } });
     else if (step !== 'device') await writeFile(join(scene.sys.state, `pause-${step}`), '');
@@ -166,10 +172,12 @@ describe.skipIf(!canRunCryptsetup)('fault matrix: device, mount point, config, r
       : step === 'device' ? waiting : () => exists(paused);
     let pid: number | undefined;
     const underUnit = step === 'device' ? { env: { extra: { NOTIFY_SOCKET: join(scene.ws.dir, 'notify') } } } : {};
-    const running = scene.run(['start', vol.name], { ...underUnit, onSpawn: (p) => (pid = p) });
-    await waitFor(`start to reach ${step}`, reached);
+    const running = scene.run(['start', vol.name], { ...underUnit, onSpawn: (p) => (pid = p), timeoutMs: REACH_MS + KILLED_EXIT_MS });
+    await waitFor(`start to reach ${step}`, reached, REACH_MS);
     process.kill(pid!, signal);
+    const killedAt = performance.now();
     const killed = await running;
+    const exitAfterKillMs = performance.now() - killedAt;
     if (step === 'key') {
       scene.emulator.faults.reset();
     } else if (step === 'device') {
@@ -180,20 +188,35 @@ describe.skipIf(!canRunCryptsetup)('fault matrix: device, mount point, config, r
       await writeFile(join(scene.sys.state, `resume-${step}`), '');
       await waitFor(`the paused ${step} (pid ${child}) to end`, () => ended(child));
     }
-    return { killed, again: await scene.run(['start', vol.name]) };
+    return { killed, again: await scene.run(['start', vol.name]), exitAfterKillMs };
   }
 
   const steps: Array<[NodeJS.Signals, Step]> = [['SIGTERM', 'device'], ['SIGKILL', 'device'], ['SIGTERM', 'key'], ['SIGKILL', 'key'], ['SIGTERM', 'open'], ['SIGKILL', 'open'], ['SIGTERM', 'mount'], ['SIGKILL', 'mount']];
-  it.for(steps)('%s while start waits for %s: the next start mounts', async ([signal, step], ctx) => {
+  it.for(steps)('%s while start waits for %s: the next start mounts', { timeout: REACH_MS + KILLED_EXIT_MS + 30_000 }, async ([signal, step], ctx) => {
     const scene = await sceneFor(ctx, `kill-${step}`);
     const vol = await scene.addVolume('data', { DEVICE_TIMEOUT_SEC: '20' }, { device: step !== 'device' });
-    const { killed, again } = await killThenStart(scene, vol, signal, step);
+    const { killed, again, exitAfterKillMs } = await killThenStart(scene, vol, signal, step);
+    ctx.expect(killed.timedOut, `start outlived ${signal} by ${Math.round(exitAfterKillMs)} ms (the test's bound ended it)`).toBe(false);
     ctx.expect(killed.signal).toBe(signal);
     // Killed while waiting for the device: only the second start asked for the key.
     if (step === 'device') ctx.expect(scene.emulator.requests().filter((r) => r.action === 'GetParameter')).toHaveLength(1);
     const when = { device: 'the wait for the device', key: 'the key (GetParameter in flight)', open: 'cryptsetup open', mount: 'mount' }[step];
     faultRow(ctx, { area: 'signals', fault: `${signal} during ${when}, then start again`, injectedIn: 'host', exitCode: 0, expected: 'killed; the next start mounts' },
       scene.observe(again, await scene.mountedOnly(vol), await scene.noSecret(killed, again)));
+  });
+
+  it('a SIGTERM landing as a signal listener is removed is never lost: none is removed while start runs, or the signal ends it', async (ctx) => {
+    const scene = await sceneFor(ctx, 'signal-as-listener-goes');
+    const vol = await scene.addVolume('data');
+    const log = join(scene.ws.dir, 'signal-log');
+    const hook = fileURLToPath(new URL('../../support/signal-as-listener-goes.mjs', import.meta.url));
+    const result = await scene.run(['start', 'data'], { env: { extra: { LUKS_SSM_TEST_SIGNAL_LOG: log } }, nodeArgs: ['--import', hook] });
+    const removed = (await readFile(log, 'utf8').catch(() => '')).trim();
+    // Before the fix: execa's clean-up removed its signal listeners as the first program ended, the hook's SIGTERM was
+    // dropped, and start mounted the volume (exit 0) as if never told to stop.
+    const outcome = removed === '' ? `nothing removed, exit ${result.code}` : `${removed} listener removed, ended by ${result.signal ?? `exit ${result.code}`}`;
+    ctx.expect(outcome).toMatch(/^(nothing removed, exit 0|SIG[A-Z]+ listener removed, ended by SIGTERM)$/);
+    if (removed === '') ctx.expect((await scene.mountedOnly(vol)).problems).toEqual([]);
   });
 
   it('/run full (a 64 KiB tmpfs with no byte left): mounted, with a warning that status will not name the version', async (ctx) => {

@@ -7,7 +7,7 @@ import type { CliResult } from '../../support/cli.ts';
 import { sceneFor } from './world.ts';
 
 const output = (stdout: string): CliResult => ({
-  code: 0, signal: null, stdout, stderr: '', stdoutBytes: Buffer.from(stdout), stderrBytes: Buffer.alloc(0), elapsedMs: 0,
+  code: 0, signal: null, stdout, stderr: '', stdoutBytes: Buffer.from(stdout), stderrBytes: Buffer.alloc(0), elapsedMs: 0, timedOut: false,
 });
 
 describe.skipIf(!canRunCryptsetup)('fault matrix checks', { concurrent: true }, () => {

@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startEmulator, type Emulator } from '../../emulator/index.ts';
-import { logLines, plainLines, runCli, type CliOptions, type CliResult } from '../../support/cli.ts';
+import { CLI_TIMEOUT_MS, logLines, plainLines, runCli, type CliOptions, type CliResult } from '../../support/cli.ts';
 import { formatLuksImage, zeroImage } from '../../cli/luks-image.ts';
 import { filesUnder, findLeaks } from '../../cli/secret-scanner.ts';
 import { installFakeSystem, type FakeSystem } from '../../cli/sysbin.ts';
@@ -36,7 +36,7 @@ export interface StartScene {
   addVolume(name: string, over?: Record<string, string>, opts?: { device?: boolean; luks?: boolean }): Promise<Volume>;
   /** Makes the block node of a volume added with `device: false` (a disk attached late). */
   attach(volume: Volume): Promise<void>;
-  run(args: string[], opts?: { env?: EnvOptions; onSpawn?: CliOptions['onSpawn'] }): Promise<CliResult>;
+  run(args: string[], opts?: { env?: EnvOptions } & Pick<CliOptions, 'onSpawn' | 'timeoutMs' | 'nodeArgs'>): Promise<CliResult>;
   /** Problems if `volume` is open or mounted, its image changed, its mount point's contents changed, or the other volume moved. */
   untouched(volume: Volume, contents?: Record<string, string>): Promise<Check>;
   /** Problems if `volume` is not open and mounted at its mount point, its image changed, or the other volume moved. */
@@ -51,6 +51,11 @@ export interface StartScene {
 
 const sha256 = async (file: string): Promise<string> => createHash('sha256').update(await readFile(file)).digest('hex');
 const OTHER = 'other';
+/**
+ * The fault matrix runs beside a guest in CI (2 cores, TCG): under six busy loops here its slow-IMDS test took 10-13 s,
+ * so each run gets twice the usual bound. Every test's own timeout is 60 s.
+ */
+const SCENE_CLI_TIMEOUT_MS = 2 * CLI_TIMEOUT_MS;
 
 /**
  * The first line a user reads about the fault: the error line on stderr, else the first warning logged (a retry
@@ -118,7 +123,7 @@ export async function startScene(prefix: string): Promise<StartScene> {
       return volume;
     },
     attach: (volume) => sys.addDevice(volume.device, volume.image),
-    run: (args, opts = {}) => runCli(args, { env: env(opts.env), ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}) }),
+    run: (args, { env: envOpts, ...cli } = {}) => runCli(args, { ...cli, env: env(envOpts), timeoutMs: cli.timeoutMs ?? SCENE_CLI_TIMEOUT_MS }),
     async untouched(volume, contents) {
       const problems = [...(await imageChanged(volume)), ...(await otherMoved())];
       if ((await sys.mappings()).includes(volume.name)) problems.push(`${volume.name} is open`);
