@@ -1,4 +1,6 @@
-// The entry point: the only place that reads argv and the environment and calls process.exit.
+// The entry point: the only place that reads argv and the environment and calls process.exit (src/exec/children.ts
+// ends the process on a signal).
+import { isatty } from 'node:tty';
 import { runCli } from './cli/run-cli.ts';
 import { endChildrenWithProcess } from './exec/children.ts';
 
@@ -8,7 +10,7 @@ declare const LUKS_SSM_VERSION: string | undefined;
 const version = typeof LUKS_SSM_VERSION === 'string' ? LUKS_SSM_VERSION : 'dev';
 
 // Before any program starts: a signal then always finds its listener (src/exec/children.ts says why).
-endChildrenWithProcess();
+endChildrenWithProcess({ terminal: [0, 1, 2].some((fd) => isatty(fd)) });
 
 // process.exit, not exitCode: a lingering keep-alive socket must not hold a boot-time oneshot open.
 // stdout/stderr are synchronous for files, TTYs and pipes on Linux, so nothing written is lost.

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'vitest';
 import { canRunCryptsetup } from '../../cli/luks-image.ts';
-import type { CliResult } from '../../support/cli.ts';
+import { CLI_TIMEOUT_MS, type CliResult } from '../../support/cli.ts';
 import { faultRow } from '../fault-row.ts';
 import { firstLineOf, type StartScene, type Volume } from './start-scene.ts';
 import { sceneFor, waitFor } from './world.ts';
@@ -154,9 +154,10 @@ describe.skipIf(!canRunCryptsetup)('fault matrix: device, mount point, config, r
   }
 
   /**
-   * Runs start until it reaches `step` and kills it with `signal`. A paused cryptsetup or mount is then let go:
-   * after SIGTERM the CLI has already ended it (src/exec/children.ts ends them on the way out), after SIGKILL it is an
-   * orphan that finishes its work, as the real program would. Then start runs again.
+   * Runs start until it reaches `step` and kills it with `signal`. A paused cryptsetup or mount is then let go: after
+   * SIGTERM the CLI has told it to end on the way out (src/exec/children.ts), which ends mount, while cryptsetup, as
+   * the real one does, finishes the open it began; after SIGKILL either is an orphan that finishes its work. Then
+   * start runs again.
    * The killed start's own bound lies well past the wait for the step, so the harness's SIGKILL at that bound is never
    * read as the test's signal: a start that outlives the signal says so (CI once saw SIGKILL where SIGTERM was sent).
    */
@@ -192,7 +193,8 @@ describe.skipIf(!canRunCryptsetup)('fault matrix: device, mount point, config, r
   }
 
   const steps: Array<[NodeJS.Signals, Step]> = [['SIGTERM', 'device'], ['SIGKILL', 'device'], ['SIGTERM', 'key'], ['SIGKILL', 'key'], ['SIGTERM', 'open'], ['SIGKILL', 'open'], ['SIGTERM', 'mount'], ['SIGKILL', 'mount']];
-  it.for(steps)('%s while start waits for %s: the next start mounts', { timeout: REACH_MS + KILLED_EXIT_MS + 30_000 }, async ([signal, step], ctx) => {
+  // The longest a failing case takes: the wait for the step, the killed start's bound, the next start's bound.
+  it.for(steps)('%s while start waits for %s: the next start mounts', { timeout: REACH_MS + KILLED_EXIT_MS + 2 * CLI_TIMEOUT_MS + 10_000 }, async ([signal, step], ctx) => {
     const scene = await sceneFor(ctx, `kill-${step}`);
     const vol = await scene.addVolume('data', { DEVICE_TIMEOUT_SEC: '20' }, { device: step !== 'device' });
     const { killed, again, exitAfterKillMs } = await killThenStart(scene, vol, signal, step);
