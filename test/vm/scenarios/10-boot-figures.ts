@@ -16,5 +16,7 @@ export const bootFigures: Scenario = {
     for (const name of ['boot_overhead_vs_node', 'boot_restart_warm_overhead_vs_node']) {
       check(lines.some((line) => new RegExp(`^${name}=-?\\d+\\.\\d\\d$`).test(line)), `no ${name} line in: ${figures.stdout.trim().split('\n').slice(-5).join(' | ')}`);
     }
+    const span = /^boot_overhead_vs_node_span=(-?\d+\.\d\d)\.\.(-?\d+\.\d\d) /.exec(lines.find((line) => line.startsWith('boot_overhead_vs_node_span=')) ?? '');
+    check(span !== null && Number(span[1]) <= Number(span[2]), `no boot_overhead_vs_node_span=LOW..HIGH line in: ${lines.join(' | ')}`);
   },
 };
