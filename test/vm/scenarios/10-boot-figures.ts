@@ -1,6 +1,6 @@
 // The boot critical path, measured on every run: the unlock 02-enable-at-boot's reboot did at boot, split into
 // process start → key in hand, cryptsetup open and mount, beside `node -e 0` and a bare open + mount of the same
-// disk in the same boot. Prints the figures and boot_overhead_vs_node=N (README: "The unlock at boot").
+// disk in the same boot. Prints the figures and boot_overhead_vs_node=N (README: "Boot time").
 import { check, expectSuccess, guestScript, type Scenario } from '../lib/scenario.ts';
 
 export const bootFigures: Scenario = {
