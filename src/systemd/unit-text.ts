@@ -1,4 +1,4 @@
-// The one source of the unit text luks-ssm generates: the mount unit, dependent drop-ins, the timeout drop-in.
+// The one source of the unit text luks-ssm generates: the mount unit, dependent drop-ins, the service's drop-ins.
 import type { VolumeConfig } from '../types.ts';
 import { escapePath, mountUnitName, serviceNameOf } from './unit-name.ts';
 
@@ -101,6 +101,27 @@ TimeoutStartSec=${startTimeoutSec(config)}s
   };
 }
 
+/**
+ * `luks-ssm@<volume>.service.d/50-luks-ssm-mount.conf`: the service is active only while its volume is mounted at
+ * the mount point. Should the mount go (an umount, or a parent directory renamed with the mount in it), systemd
+ * stops the service: its dependents first, then `luks-ssm stop` closes the volume. Left active, a later start job of
+ * the mount unit (a `RequiresMountsFor=` unit restarting) would find the service already done and have systemd run
+ * mount(8) itself, past luks-ssm's walk of the path: systemd ignores a symlink chain it cannot resolve (over 32
+ * links) and mount(2) follows it, so whoever owns a parent directory could have the volume mounted elsewhere.
+ * Stopped, that start job starts the service again, whose own walk refuses the symlink (exit 82).
+ * Not a cycle: only the mount unit is ordered After= the service.
+ */
+export function renderMountBindDropIn(config: VolumeConfig): UnitFile {
+  return {
+    path: `${serviceNameOf(config.volume)}.d/${DROP_IN_PREFIX}-mount.conf`,
+    text: `${header(config)}
+# Active only while ${unitValue('LUKS_DEVICE_MOUNT_POINT', config.mountPoint)} is mounted: once it is not, systemd stops this service (which closes the volume).
+[Unit]
+BindsTo=${mountUnitName(config.mountPoint)}
+`,
+  };
+}
+
 /** TimeoutStartSec= of the start job, as the timeout drop-in sets it. */
 export function startTimeoutSec(config: VolumeConfig): number {
   return config.timeoutSec + START_TIMEOUT_MARGIN_SEC;
@@ -131,5 +152,5 @@ JobRunningTimeoutSec=${bound}s
 
 /** Every file the generator writes for one volume, mount unit first. */
 export function renderVolumeUnits(config: VolumeConfig): UnitFile[] {
-  return [renderMountUnit(config), renderTimeoutDropIn(config), renderDeviceDropIn(config), ...renderDependentDropIns(config)];
+  return [renderMountUnit(config), renderTimeoutDropIn(config), renderMountBindDropIn(config), renderDeviceDropIn(config), ...renderDependentDropIns(config)];
 }
