@@ -30,8 +30,22 @@ export const ORDERED_BEFORE_SERVICE: ReadonlyMap<string, string> = new Map([
   ['network-online.target', 'the passphrase comes over the network'],
 ]);
 
+/**
+ * Unit types whose default dependencies order every unit of the type before a target of basic.target, which every
+ * service is ordered after: `docker.socket` as a dependent is a cycle as surely as sockets.target (review 8).
+ */
+const TYPES_BEFORE_BASIC: ReadonlyMap<string, string> = new Map([
+  ['.socket', 'sockets.target'],
+  ['.path', 'paths.target'],
+]);
+
 /** The phrase completing "REQUIRED_BY=… names 'unit', …" for a unit that would make a cycle, else undefined. */
 export function orderingCycleOf(unit: string): string | undefined {
   const why = ORDERED_BEFORE_SERVICE.get(unit);
-  return why === undefined ? undefined : `names '${unit}', which luks-ssm@.service is itself ordered after (${why}): an ordering cycle, refusing`;
+  if (why !== undefined) return `names '${unit}', which luks-ssm@.service is itself ordered after (${why}): an ordering cycle, refusing`;
+  const type = unit.slice(unit.lastIndexOf('.'));
+  const target = TYPES_BEFORE_BASIC.get(type);
+  if (target === undefined) return undefined;
+  const service = `${unit.slice(0, -type.length)}.service`;
+  return `names '${unit}': every ${type.slice(1)} unit is ordered before ${target}, part of basic.target, which luks-ssm@.service is ordered after: an ordering cycle, refusing (name the service it starts, e.g. ${service})`;
 }
