@@ -91,11 +91,20 @@ function statOrFail(path: string): Stats {
 function checkOwnership(path: string, stats: Stats, requireRootOwned: boolean): void {
   const mode = (stats.mode & 0o7777).toString(8).padStart(4, '0');
   if ((stats.mode & 0o022) !== 0) {
-    throw new UnlockError('CONFIG', `${path}: writable by group/others (mode ${mode}), refusing; run: chmod go-w ${path}`);
+    throw new UnlockError('CONFIG', `${path}: writable by group/others (mode ${mode}), refusing; ${fixFor(path, stats, `chmod go-w ${path}`)}`);
   }
   if (requireRootOwned && stats.uid !== 0) {
-    throw new UnlockError('CONFIG', `${path}: owned by uid ${stats.uid}, not root, refusing; run: chown root: ${path}`);
+    throw new UnlockError('CONFIG', `${path}: owned by uid ${stats.uid}, not root, refusing; ${fixFor(path, stats, `chown root: ${path}`)}`);
   }
+}
+
+/**
+ * The command for a file, and for a directory of root's own; a directory others share or own (/tmp, a home) must
+ * not be changed for a config's sake (review 8: `chmod go-w /tmp`, `chown root:` of a home): the config moves.
+ */
+function fixFor(path: string, stats: Stats, command: string): string {
+  const shared = stats.isDirectory() && (stats.uid !== 0 || (stats.mode & STICKY) !== 0);
+  return shared ? `move the config into a directory only root can write (as /etc/luks-ssm), not ${path}'s owner or mode` : `run: ${command}`;
 }
 
 function decodeText(path: string, bytes: Buffer): string {

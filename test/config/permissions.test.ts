@@ -59,8 +59,16 @@ describe.skipIf(!isRoot)('owned by root (runs as root)', () => {
     chownSync(file, 0, 0);
     chownSync(dir, 1000, 1000);
     expect((await failureOf(() => loadVolumeConfig(optionsFor(dir, STRICT)))).message).toBe(
-      `${dir}: owned by uid 1000, not root, refusing; run: chown root: ${dir}`,
+      `${dir}: owned by uid 1000, not root, refusing; move the config into a directory only root can write (as /etc/luks-ssm), not ${dir}'s owner or mode`,
     );
+  });
+
+  it('says to move a config out of a shared sticky directory such as /tmp, not to chmod it (review 8)', async () => {
+    const dir = makeDir();
+    writeConf(dir, 'data.conf', REQUIRED_LINES);
+    chmodSync(dir, 0o1777);
+    const error = await failureOf(() => loadVolumeConfig(optionsFor(dir)));
+    expect([error.kind, error.message]).toEqual(['CONFIG', `${dir}: writable by group/others (mode 1777), refusing; move the config into a directory only root can write (as /etc/luks-ssm), not ${dir}'s owner or mode`]);
   });
 
   it('reports a file the caller cannot read as PERMISSION (exit 4)', async () => {
