@@ -78,10 +78,12 @@ function denied(err: unknown, ctx: AwsCallContext): UnlockError {
   }
   const action = /perform: ([a-z0-9-]+:[A-Za-z]+)/.exec(message)?.[1]
     ?? (message.includes('Service: AWSKMS') ? 'kms:Decrypt' : ctx.action);
-  const isKms = action.startsWith('kms:');
-  const resource = arnIn(message) ?? (isKms ? (arnIn(message, 'kms') ?? ctx.keyId ?? '<key-arn>') : parameterArn(ctx));
+  // GenerateRandom acts on no key: IAM grants it on "*" and no key policy governs it (review 8).
+  const keyless = action === 'kms:GenerateRandom';
+  const isKms = action.startsWith('kms:') && !keyless;
+  const resource = keyless ? '*' : arnIn(message) ?? (isKms ? (arnIn(message, 'kms') ?? ctx.keyId ?? '<key-arn>') : parameterArn(ctx));
   const statement = `{"Effect":"Allow","Action":"${action}","Resource":"${resource}"}`;
-  return new UnlockError('AWS_DENIED', `Failed to ${ctx.what}: access denied to ${action} on ${resource}`, {
+  return new UnlockError('AWS_DENIED', `Failed to ${ctx.what}: access denied to ${action}${keyless ? '' : ` on ${resource}`}`, {
     cause: err,
     hint: isKms
       ? `allow it in the instance role's policy, ${statement}, and in the KMS key policy`

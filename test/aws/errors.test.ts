@@ -47,6 +47,14 @@ describe('mapAwsError', () => {
     expect(err.hint).toContain('key policy');
   });
 
+  it('AccessDenied for kms:GenerateRandom asks for "Resource":"*" and no key policy: it acts on no key (review 8)', () => {
+    const message = 'User: arn:aws:sts::111122223333:assumed-role/r/i-0 is not authorized to perform: kms:GenerateRandom because no identity-based policy allows the kms:GenerateRandom action';
+    const err = mapAwsError(new AccessDeniedException({ message, Message: message, ...meta }), { ...kmsCtx, what: 'generate a passphrase', action: 'kms:GenerateRandom' });
+    expect(err.kind).toBe('AWS_DENIED');
+    expect(err.message).toBe('Failed to generate a passphrase: access denied to kms:GenerateRandom');
+    expect(err.hint).toBe(`allow it in the instance role's policy: {"Effect":"Allow","Action":"kms:GenerateRandom","Resource":"*"}`);
+  });
+
   it('the ambiguous "ciphertext refers to a key that does not exist" says both possibilities', () => {
     const message = viaSsm('The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.', 'AccessDeniedException');
     const err = mapAwsError(new AccessDeniedException({ message, Message: message, ...meta }), ssmCtx);
