@@ -41,6 +41,13 @@ export const COMBINATION_RULES: ReadonlyArray<(get: SettingLookup) => string | u
     if (!device || !overall || device.order < 0 || Number(device.value) < Number(overall.value)) return undefined;
     return `${describeOrigin(later(device, overall))}: ${shown('DEVICE_TIMEOUT_SEC', device)} must be less than ${shown('TIMEOUT_SEC', overall)}`;
   },
+  (get) => {
+    // Without it start would decrypt under whatever key the header's token names: a token put on the disk by someone
+    // with write access to it, under a key of theirs, would be taken (review 8).
+    const source = get('KEY_SOURCE');
+    if (source?.value !== 'kms' || get('KMS_KEY_ID') !== undefined) return undefined;
+    return `${describeOrigin(source)}: KEY_SOURCE=kms needs KMS_KEY_ID (the one key start decrypts the header's token under); set KMS_KEY_ID= the key id, ARN or alias/NAME enroll used`;
+  },
 ];
 
 export function checkCombinations(get: SettingLookup): void {

@@ -157,6 +157,12 @@ describe('refusals (one line each, naming file:line)', () => {
     expect((await loadWith(['TIMEOUT_SEC=20', 'DEVICE_TIMEOUT_SEC=19'])).config).toMatchObject({ timeoutSec: 20, deviceTimeoutSec: 19 });
   });
 
+  it('KEY_SOURCE=kms needs KMS_KEY_ID: without it start would decrypt under whatever key the header token names (review 8)', async () => {
+    expect(await messageFor(['KEY_SOURCE=kms'])).toBe("FILE:5: KEY_SOURCE=kms needs KMS_KEY_ID (the one key start decrypts the header's token under); set KMS_KEY_ID= the key id, ARN or alias/NAME enroll used");
+    expect((await loadWith(['KEY_SOURCE=kms', 'KMS_KEY_ID=alias/luks'])).config).toMatchObject({ keySource: 'kms', kmsKeyId: 'alias/luks' });
+    expect((await loadWith(['KEY_SOURCE=ssm'])).config).toMatchObject({ keySource: 'ssm' });
+  });
+
   it('TIMEOUT_SEC=20 alone is accepted: an unset DEVICE_TIMEOUT_SEC follows the deadline (half of it, at most 30)', async () => {
     expect((await loadWith(['TIMEOUT_SEC=20'])).config).toMatchObject({ timeoutSec: 20, deviceTimeoutSec: 10 });
     expect((await loadWith(['TIMEOUT_SEC=5'])).config).toMatchObject({ timeoutSec: 5, deviceTimeoutSec: 2 });
