@@ -85,6 +85,10 @@ function framingOf(head: Head, noBody: boolean): Framing {
 export function createResponseParser(limits: ResponseLimits, options: { headRequest?: boolean } = {}): ResponseParser {
   // Every byte read is copied in here (the socket's read buffer is reused), and zeroed once the reply is whole.
   const received = createByteStore(16 * 1024);
+  // All of a response together: the head and the body, with as much again for framing (chunk lines, interim 1xx heads,
+  // trailers). Each of those is bounded line by line too, but not their number: endless `100 Continue` heads or
+  // trailer lines from a metadata or loopback answerer grew this store until the request timed out (review 9).
+  const maxResponseBytes = 2 * (limits.maxHeaderBytes + limits.maxBodyBytes);
   let at = 0;
   let head: Head | undefined;
   let framing: Framing | undefined;
@@ -182,8 +186,9 @@ export function createResponseParser(limits: ResponseLimits, options: { headRequ
   return {
     push(chunk) {
       if (done !== undefined) return done;
-      received.append(chunk);
       try {
+        if (received.length + chunk.length > maxResponseBytes) throw framingError(`response larger than ${maxResponseBytes} bytes`);
+        received.append(chunk);
         return advance();
       } catch (error) {
         wipeAll();

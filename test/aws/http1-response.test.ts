@@ -105,4 +105,14 @@ describe('createResponseParser', () => {
     expect(errorOf(() => parse(`HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n${'b'.repeat(5000)}`, 512)).message).toBe('malformed HTTP response: body larger than 4096 bytes');
     expect(errorOf(() => parse(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1388\r\n${'c'.repeat(5000)}`)).message).toBe('malformed HTTP response: body larger than 4096 bytes');
   });
+
+  it('bounds the whole response: endless interim 1xx heads or trailer lines end in an error, not a growing buffer (review 9)', () => {
+    const continues = 'HTTP/1.1 100 Continue\r\n\r\n'.repeat(2000);
+    expect(errorOf(() => parse(continues, 64)).message).toBe('malformed HTTP response: response larger than 10240 bytes');
+    const trailers = `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n${'X: y\r\n'.repeat(5000)}`;
+    expect(errorOf(() => parse(trailers, 64)).message).toBe('malformed HTTP response: response larger than 10240 bytes');
+    // A few interim heads and trailers still parse.
+    const fine = `${'HTTP/1.1 100 Continue\r\n\r\n'.repeat(3)}HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nX: y\r\n\r\n`;
+    expect(parse(fine, 7)?.body.toString()).toBe('a');
+  });
 });
