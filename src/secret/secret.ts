@@ -59,6 +59,21 @@ export class Secret {
   }
 }
 
+/**
+ * Whether the key ends in a line break: the bytes are used exactly, but a shell script's `$(aws ssm get-parameter …)`
+ * dropped it, so a volume keyed through one opens with the value minus it (review 8). Reads one byte; says nothing
+ * else about the key.
+ */
+export function endsWithNewline(secret: Secret): boolean {
+  const bytes = secret.bytes();
+  return bytes.length > 0 && bytes[bytes.length - 1] === 0x0a;
+}
+
+/** The hint for a key that opens nothing and ends in a line break. */
+export const TRAILING_NEWLINE_HINT =
+  "the value ends with a line break, which luks-ssm keeps (a shell script's $(aws ssm get-parameter …) dropped it): " +
+  'if the volume was keyed without it, store the value again without the trailing line break';
+
 /** Runs `use` with the secret and wipes it afterwards, whatever happens. */
 export async function withSecret<T>(secret: Secret, use: (secret: Secret) => Promise<T>): Promise<T> {
   try {

@@ -5,7 +5,7 @@ import { resolveDevice } from '../device/resolve.ts';
 import { isLuks } from '../luks/cryptsetup.ts';
 import { slotOpenedBy } from '../luks/keyslots.ts';
 import { describeRecovery, readRecoverySlots } from '../luks/recovery-token.ts';
-import { withSecret, type Secret } from '../secret/secret.ts';
+import { endsWithNewline, TRAILING_NEWLINE_HINT, withSecret, type Secret } from '../secret/secret.ts';
 import { CRYPTTAB_PATH, readCrypttab, type CrypttabEntry } from '../systemd/crypttab.ts';
 import type { RunLock, VolumeDeps } from './deps.ts';
 import { denyExecmem } from './selinux.ts';
@@ -81,8 +81,10 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promi
       run: async () => {
         // Keys in start's order: an older one opening means start works, but a rotation was left unfinished.
         let first: string | undefined;
+        let newline = false;
         for await (const key of deps.keySource(config).keys(deadline)) {
           const found = await withSecret(key.secret, async (secret) => {
+            newline ||= endsWithNewline(secret);
             const fetched = `${key.source}${key.version === undefined ? '' : ` version ${key.version}`}${key.region ? ` (${key.region})` : ''}: ${secret.length} bytes`;
             first ??= fetched;
             const tested = await testUnderLocks(deps, config.volume, device, secret, deadline).catch(async (error: unknown) => {
@@ -101,7 +103,7 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promi
         }
         if (first === undefined) throw new UnlockError('INTERNAL', `${deps.keySource(config).description} offered no key`);
         throw new UnlockError('WRONG_PASSPHRASE', `${first}, but it opens no keyslot of ${device}`, {
-          hint: 'the parameter holds a different passphrase: check SSM_PATH and the parameter version',
+          hint: newline ? TRAILING_NEWLINE_HINT : 'the parameter holds a different passphrase: check SSM_PATH and the parameter version',
         });
       },
     },

@@ -4,7 +4,7 @@
 import { isUnlockError, UnlockError } from '../errors.ts';
 import { openLuks } from '../luks/cryptsetup.ts';
 import { normalizeTypedKey } from '../secret/recovery-key.ts';
-import type { Secret } from '../secret/secret.ts';
+import { endsWithNewline, TRAILING_NEWLINE_HINT, type Secret } from '../secret/secret.ts';
 import type { FetchedKey, KeySource } from '../secret/source.ts';
 import type { VolumeConfig } from '../types.ts';
 import type { VolumeDeps } from './deps.ts';
@@ -106,6 +106,7 @@ export async function openWithAwsOrTypedKey(deps: VolumeDeps, config: VolumeConf
 
   const awsTask = async (): Promise<Outcome> => {
     let tried = 0;
+    let newline = false;
     try {
       const keys = source.keys(deadline, {
         signal: stopAws.signal,
@@ -119,6 +120,7 @@ export async function openWithAwsOrTypedKey(deps: VolumeDeps, config: VolumeConf
         const { secret, ...about } = key;
         deps.log.info({ volume: config.volume, device, source: about.source, version: about.version }, `fetched ${describeKey(about)}, opening ${device}`);
         status.awsDone(`opening ${device} with ${describeKey(about)}`);
+        newline ||= endsWithNewline(secret);
         const result = await tryOpen(secret, about);
         if (result === 'late') return { opened: true };
         if (result === 'opened') {
@@ -131,7 +133,7 @@ export async function openWithAwsOrTypedKey(deps: VolumeDeps, config: VolumeConf
       return {
         opened: false,
         error: new UnlockError('WRONG_PASSPHRASE', `No keyslot of ${device} opens with ${source.description} (${tried} version${tried === 1 ? '' : 's'} tried)`, {
-          hint: 'check SSM_PATH and SSM_PARAMETER_VERSION/LABEL; `luks-ssm check` shows which key the parameter holds',
+          hint: newline ? TRAILING_NEWLINE_HINT : 'check SSM_PATH and SSM_PARAMETER_VERSION/LABEL; `luks-ssm check` shows which key the parameter holds',
         }),
       };
     } catch (error) {

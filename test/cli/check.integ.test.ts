@@ -69,6 +69,19 @@ describe.skipIf(!canRunCryptsetup)('check on LUKS2 image files', () => {
     ]);
   });
 
+  // Review 8: a value stored with a trailing newline that the shell script's $(aws ssm …) dropped opens nothing here.
+  it('key: a value ending in a line break that opens nothing gets the line-break fix', async ({ expect }) => {
+    const p = passphrases().find((x) => x.name === 'spaces')!;
+    await formatLuksImage(join(ws.devRoot, 'nl'), p.key);
+    emulator.putParameter('/luks/nl', `${p.ssmValue}\n`);
+    await writeVolumeConfig(ws, 'nl', { LUKS_DEVICE: '/dev/nl', LUKS_DEVICE_MAP: 'nl', LUKS_DEVICE_MOUNT_POINT: '/srv/nl', SSM_PATH: '/luks/nl', SSM_VALUE_ENCODING: 'text' });
+    const miss = await runCli(['check', 'nl'], { env: volumeEnv(ws, emulator), timeoutMs: 90_000 });
+    expect(miss.code).toBe(80);
+    expect(stepLines(miss.stdout, ['key']).at(-1)).toBe(
+      "      fix: the value ends with a line break, which luks-ssm keeps (a shell script's $(aws ssm get-parameter …) dropped it): if the volume was keyed without it, store the value again without the trailing line break",
+    );
+  });
+
   // Any local process that reaches IMDS can take the role's credentials (issue #10, item 14): check says whether
   // a user other than root can, by asking for a token as uid 65534. Here "IMDS" is the emulator on loopback.
   it.skipIf(process.getuid?.() !== 0)('imds: warns when uid 65534 gets a token, and says so when it cannot', async ({ expect }) => {

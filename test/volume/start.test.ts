@@ -94,6 +94,19 @@ describe('startVolume', () => {
     expect(sys.mappings.size + sys.mounts.size).toBe(0);
   });
 
+  it('says so when a key that opens nothing ends with a line break a shell script would have dropped (review 8)', async () => {
+    sys = createFakeSystem(Buffer.from('migrated passphrase'));
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: Buffer.from('migrated passphrase\n'), version: 1 }]));
+    const error = await rejection(startVolume(deps, fakeConfig(sys)));
+    expect(error.exitCode).toBe(80);
+    expect(error.hint).toMatch(/^the value ends with a line break, which luks-ssm keeps \(a shell script's \$\(aws ssm get-parameter …\) dropped it\)/);
+    // Any other wrong key keeps the usual hint.
+    sys.cleanup();
+    sys = createFakeSystem(Buffer.from('something else'));
+    const other = await rejection(startVolume(fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }])).deps, fakeConfig(sys)));
+    expect(other.hint).toMatch(/^check SSM_PATH/);
+  });
+
   it('refuses a device that is not LUKS without asking for the key', async () => {
     sys = createFakeSystem(KEY);
     sys.luksDevices.clear();
