@@ -2,6 +2,7 @@
 import { exitCodeOf, printable, toUnlockError, UnlockError } from '../errors.ts';
 import { loadVolumeConfig } from '../config/load.ts';
 import { DEFAULT_RUN_DIR } from '../volume/unlock-record.ts';
+import { checkRunDir } from '../volume/run-dir.ts';
 import { parseCommand, type Command } from './args.ts';
 import { formatUsage } from './usage.ts';
 import { createLazyBus, createVolumeDeps } from './wiring.ts';
@@ -53,6 +54,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
       env: ctx.env,
     });
     const runDir = ctx.env.LUKS_SSM_RUN_DIR ?? DEFAULT_RUN_DIR;
+    if (ctx.env.LUKS_SSM_RUN_DIR !== undefined) checkRunDir(runDir, ctx.uid);
     const deps = createVolumeDeps({ env: ctx.env, log, runDir, bus });
     return await runVolumeVerb(command, config, deps, { bus, stdout: ctx.stdout, env: ctx.env, stdoutIsTty: ctx.isTty });
   } catch (error) {

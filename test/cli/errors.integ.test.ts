@@ -1,5 +1,5 @@
 // Failures before AWS is asked: usage, permissions, config, device; each exit code with the line a user reads.
-import { chmod, copyFile, mkdir, readFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, it } from 'vitest';
@@ -71,6 +71,19 @@ describe.skipIf(!canRunCryptsetup)('CLI errors before AWS (built CLI, real crypt
     const file = await writeVolumeConfig(scene.ws, 'loose', { LUKS_DEVICE: '/dev/disk0' }, 0o666);
     const result = await scene.check('loose');
     expect(result).toMatchObject({ code: 78, stderr: `luks-ssm check loose: ${file}: writable by group/others (mode 0666), refusing; run: chmod go-w ${file}\n` });
+  });
+
+  it('a LUKS_SSM_RUN_DIR others can write: 78, before any lock file is made there (review 9)', async ({ expect }) => {
+    const runDir = join(scene.ws.dir, 'open-run');
+    await mkdir(runDir, { mode: 0o777 });
+    await chmod(runDir, 0o777);
+    await scene.volume('rundir', { LUKS_DEVICE: '/dev/disk0' });
+    const result = await runCli(['check', 'rundir'], { env: { ...env(), LUKS_SSM_RUN_DIR: runDir } });
+    expect(result).toMatchObject({
+      code: 78,
+      stderr: `luks-ssm check rundir: LUKS_SSM_RUN_DIR: ${runDir} is writable by group/others (mode 0777), refusing: root writes lock files there (unset LUKS_SSM_RUN_DIR, or name a directory only root can write)\n`,
+    });
+    expect(await readdir(runDir)).toEqual([]);
   });
 
   it('not LUKS: 65, and nothing is written to the device', async ({ expect }) => {

@@ -80,7 +80,8 @@ describe('checkVolume', () => {
 
   it('stops at the first failure and prints the fix', async () => {
     sys = createFakeSystem(Buffer.from('another key'));
-    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 2 }]));
+    // Not KEY: it ends in a line break, which gets a fix line of its own (test/cli/check.integ.test.ts).
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: Buffer.from('a wrong key'), version: 2 }]));
     const report = await checkVolume(deps, fakeConfig(sys));
     expect(report.failure?.exitCode).toBe(80);
     const text = formatCheckReport(report);
