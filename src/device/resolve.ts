@@ -55,5 +55,7 @@ async function probe(spec: string, path: string, allowRegularFile: boolean): Pro
   }
   if (info.isBlockDevice() || (allowRegularFile && info.isFile())) return realpath(path);
   const what = allowRegularFile ? 'a block device or a regular file' : 'a block device';
-  throw new UnlockError('DEVICE_MISSING', `Device ${spec} (${path}) is not ${what}, refusing.`);
+  // There, but not a disk (a character device, or a file a `dd` made before the disk was attached): waiting will not
+  // change it, so a config error, not DEVICE_MISSING's "did not appear" (review 8).
+  throw new UnlockError('CONFIG', `Device ${spec} (${path}) is not ${what}, refusing.`, { hint: 'check LUKS_DEVICE' });
 }

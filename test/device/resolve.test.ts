@@ -112,7 +112,7 @@ describe('resolveDevice', () => {
     const image = join(devRoot, 'disk.img');
     await writeFile(image, Buffer.alloc(1024));
     await expect(resolveDevice(image, { deadline: START + 1000, clock: fakeClock(), devRoot })).rejects.toMatchObject({
-      kind: 'DEVICE_MISSING',
+      kind: 'CONFIG',
       message: `Device ${image} (${image}) is not a block device, refusing.`,
     });
     const resolved = await resolveDevice(image, { deadline: START, clock: fakeClock(), devRoot, allowRegularFile: true });
