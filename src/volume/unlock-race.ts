@@ -59,9 +59,11 @@ export async function openWithAwsOrTypedKey(deps: VolumeDeps, config: VolumeConf
   };
 
   let asking: Promise<Outcome> | undefined;
+  /** Whether a question is open, or startAsking would open one. */
+  const askingOrCanAsk = () => asking !== undefined || (deps.askPassword !== undefined && config.askPassword !== false &&
+    !stopAsking.signal.aborted && deadline - clock.now() >= ASK_MIN_SEC * 1000);
   const startAsking = () => {
-    if (asking !== undefined || deps.askPassword === undefined || config.askPassword === false || stopAsking.signal.aborted) return;
-    if (deadline - clock.now() < ASK_MIN_SEC * 1000) return;
+    if (asking !== undefined || !askingOrCanAsk()) return;
     asking = askLoop().catch((error: unknown) => {
       stopAws.abort();
       return { opened: false, error } as Outcome;
@@ -152,6 +154,11 @@ export async function openWithAwsOrTypedKey(deps: VolumeDeps, config: VolumeConf
     if (!aws.opened) {
       // AWS is done for this start (a refusal, or no version opens): from here only the question is waited for.
       status.awsDone(`AWS gave no key that opens ${device} (${aws.error instanceof Error ? aws.error.message : 'unknown'}), not retrying`);
+      // Said before the question, not only once it is answered or times out: whoever is asked should know why (review 8).
+      if (askingOrCanAsk() && aws.error instanceof Error) {
+        const hint = isUnlockError(aws.error) && aws.error.hint ? ` (${aws.error.hint})` : '';
+        log.warn({ volume: config.volume, device }, `AWS gave no key for ${config.volume}: ${aws.error.message}${hint}; only a typed key can open ${device} now`);
+      }
       startAsking();
     }
     const asked = asking === undefined ? undefined : await asking;

@@ -183,9 +183,14 @@ describe('start with AWS down and nobody answering', () => {
 describe('AWS refuses for good and nobody answers', () => {
   it('waits only for the question, open until the deadline, then fails with AWS\'s refusal, not a timeout', async () => {
     const who = person([undefined]);
-    const { deps, config, statusLine } = setup(outage({ fail: new UnlockError('AWS_DENIED', 'AccessDenied') }).source, who.ask, 6);
+    const { deps, log, config, statusLine } = setup(outage({ fail: new UnlockError('AWS_DENIED', 'AccessDenied', { hint: 'allow ssm:GetParameter' }) }).source, who.ask, 6);
     await expect(startVolume(deps, config)).rejects.toMatchObject({ kind: 'AWS_DENIED' });
     expect(who.asked).toHaveLength(1);
+    // The refusal is logged as the question opens, not only once it is answered or times out (review 8).
+    const said = log.lines.findIndex((l) => l.level === 'warn' && l.msg === 'AWS gave no key for data: AccessDenied (allow ssm:GetParameter); only a typed key can open ' + sys.device + ' now');
+    const asked = log.lines.findIndex((l) => l.msg?.startsWith('asking for a recovery key or passphrase for data'));
+    expect(said).toBeGreaterThanOrEqual(0);
+    expect(asked).toBeGreaterThan(said);
     expect(who.asked[0]!.timeoutSec).toBeGreaterThanOrEqual(5);
     // What `systemctl status` says meanwhile: AWS is done, the question is what it waits for.
     expect(statusLine.lines.some((l) => /^AWS gave no key that opens .* \(AccessDenied\), not retrying; asking for a recovery key/.test(l))).toBe(true);
