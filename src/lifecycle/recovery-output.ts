@@ -30,7 +30,7 @@ export async function openRecoveryOutput(opts: { file: string | undefined; stdou
         opts.stdout(`A recovery key for volume ${about.volume} (${about.device}) is in key slot ${about.slot}:\n\n    `);
         opts.stdout(secret.bytes());
         opts.stdout(`\n\nIt is shown this once and stored nowhere by luks-ssm. Keep it away from this instance (a password\n`
-          + `manager, a safe). It can be typed wherever the volume's passphrase is asked for (see README "Locked out?").\n`);
+          + `manager, a safe). It can be typed wherever the volume's passphrase is asked for (luks-ssm(8), recovery-key).\n`);
       },
       abandon: async () => {},
     };

@@ -201,7 +201,7 @@ function describeImdsExposure(exposure: ImdsExposure & { endpoint?: string }): s
   return {
     warn: true,
     detail: `a non-root user (uid ${PROBE_UID}) got a token from ${at}: any local process can take the instance role's credentials and read the passphrase`,
-    hint: `let only root reach it: iptables -A OUTPUT -d 169.254.169.254 -p tcp -m owner ! --uid-owner 0 -j REJECT (made persistent; see README "Security")`,
+    hint: `let only root reach it: iptables -A OUTPUT -d 169.254.169.254 -p tcp -m owner ! --uid-owner 0 -j REJECT (made persistent, e.g. with iptables-persistent)`,
   };
 }
 

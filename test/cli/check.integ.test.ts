@@ -94,7 +94,7 @@ describe.skipIf(!canRunCryptsetup)('check on LUKS2 image files', () => {
     expect(reachable.code).toBe(0);
     expect(stepLines(reachable.stdout, ['imds'])).toEqual([
       `warn  imds     a non-root user (uid 65534) got a token from ${emulator.url}: any local process can take the instance role's credentials and read the passphrase`,
-      '      fix: let only root reach it: iptables -A OUTPUT -d 169.254.169.254 -p tcp -m owner ! --uid-owner 0 -j REJECT (made persistent; see README "Security")',
+      '      fix: let only root reach it: iptables -A OUTPUT -d 169.254.169.254 -p tcp -m owner ! --uid-owner 0 -j REJECT (made persistent, e.g. with iptables-persistent)',
     ]);
     await writeVolumeConfig(ws, 'imds', { ...settings, IMDS_ENDPOINT: 'http://127.0.0.1:1' });
     const closed = await runCli(['check', 'imds'], { env: volumeEnv(ws, emulator), timeoutMs: 90_000 });
