@@ -107,12 +107,17 @@ function keyUnusable(err: unknown, ctx: AwsCallContext, name: string): UnlockErr
 }
 
 function credentialsRejected(err: unknown, ctx: AwsCallContext, name: string): UnlockError {
-  const hint = /Signature/.test(name)
+  // AWS's own words when the request was signed for another region than the endpoint's (a VPC endpoint, an
+  // SSM_ENDPOINT of another region): not the clock or the secret key (review 8).
+  const otherRegion = /scoped to a valid region|scoped to correct region/i.test(messageOf(err));
+  const hint = otherRegion
+    ? `the endpoint is not in ${ctx.region}: set SSM_REGION to the endpoint's region, or use an endpoint in ${ctx.region}`
+    : /Signature/.test(name)
     ? 'check the system clock (requests are valid for 5 minutes) and AWS_SECRET_ACCESS_KEY'
     : /Expired/.test(name)
       ? 'the session token has expired: refresh AWS_SESSION_TOKEN, or unset the environment credentials to use the instance profile'
       : 'check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or the instance profile';
-  return new UnlockError('AWS_DENIED', `Failed to ${ctx.what}: credentials rejected (${name})`, { cause: err, hint });
+  return new UnlockError('AWS_DENIED', `Failed to ${ctx.what}: credentials rejected (${name}${otherRegion ? ': signed for another region than the endpoint\'s' : ''})`, { cause: err, hint });
 }
 
 /** One UnlockError per SDK failure. Messages name actions and resources, never request or parameter values. */

@@ -95,6 +95,14 @@ describe('mapAwsError', () => {
     expect(err.hint).toBeTruthy();
   });
 
+  it('a signature scoped to another region than the endpoint\'s names the region, not the clock or the secret key (review 8)', () => {
+    const message = "Credential should be scoped to a valid region, not 'eu-west-1'. ";
+    const err = mapAwsError(new SSMServiceException({ name: 'InvalidSignatureException', $fault: 'client', message, ...meta }), ssmCtx);
+    expect(err.kind).toBe('AWS_DENIED');
+    expect(err.message).toBe("Failed to get SSM parameter /luks/data: credentials rejected (InvalidSignatureException: signed for another region than the endpoint's)");
+    expect(err.hint).toBe('the endpoint is not in eu-west-1: set SSM_REGION to the endpoint\'s region, or use an endpoint in eu-west-1');
+  });
+
   it('a transient error outside the retry loop is AWS_UNAVAILABLE and retryable', () => {
     const err = mapAwsError(new ThrottlingException({ message: "Rate exceeded", Message: "Rate exceeded", ...meta }), ssmCtx);
     expect(err.kind).toBe('AWS_UNAVAILABLE');
