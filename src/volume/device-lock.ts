@@ -9,7 +9,7 @@
 // took all of its own first, and one device only); the host lock's holder waits for nothing. So every wait points
 // from a lock to a later one in this order, and a cycle of waits cannot close.
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { majorMinor } from '../device/device-number.ts';
 import { isUnlockError, printable, UnlockError } from '../errors.ts';
@@ -79,7 +79,8 @@ export async function acquireDeviceLock(opts: { dir: string; device: string; hol
  * run keeps open, and closing another never drops it (flock(2), unlike fcntl locks). Best effort.
  */
 async function writeHolder(path: string, holder: string): Promise<void> {
-  await writeFile(path, `${holder}\n`).catch(() => {});
+  // O_NOFOLLOW: a symlink planted in the run directory is not written through (review 9).
+  await writeFile(path, `${holder}\n`, { flag: constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW }).catch(() => {});
 }
 
 /** The volume whose run last took the lock (the one holding it, when it is held), or undefined. */

@@ -1,33 +1,41 @@
 // The run directory's trust check: root creates, truncates and renames files there (locks, holders, unlock records),
 // so a directory another user can write would let them plant symlinks that root then writes through (review 9).
-import { lstatSync, type Stats } from 'node:fs';
-import { dirname } from 'node:path';
+import { lstatSync, realpathSync, type Stats } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { UnlockError } from '../errors.ts';
 
 /** The sticky bit (S_ISVTX, inode(7)); node's fs.constants does not export it. */
 const STICKY = 0o1000;
 
 /**
- * Refuses an overridden run directory (LUKS_SSM_RUN_DIR) that anyone but `uid` could write: the directory if it
- * exists (not a symlink, owned by `uid`, not group/other-writable), else the directory it will be created in (the
- * same, or root's sticky /tmp). The default, /run/luks-ssm, is made 0700 under root's /run and needs no check.
+ * Refuses an overridden run directory (LUKS_SSM_RUN_DIR) that anyone but `uid` (or root) could change: a symlink
+ * anywhere on its path, or the directory or one above it owned by another user or writable by group/others (a
+ * root-owned sticky directory such as /tmp passes above it: others cannot rename what they don't own). When it is
+ * still to be made, the same of the directory it goes in. The default, /run/luks-ssm, is made 0700 under root's /run.
  */
 export function checkRunDir(dir: string, uid: number): void {
-  const own = lstatOrUndefined(dir);
-  if (own !== undefined) {
-    if (own.isSymbolicLink() || !own.isDirectory()) throw refusal(dir, 'is not a directory (a symlink or a file)');
-    checkWritableByOwnerOnly(dir, own, uid);
-    return;
+  const path = resolve(dir);
+  const own = lstatOrUndefined(path);
+  if (own !== undefined && (own.isSymbolicLink() || !own.isDirectory())) throw refusal(path, 'is not a directory (a symlink or a file)');
+  const first = own === undefined ? dirname(path) : path;
+  let real: string;
+  try {
+    real = realpathSync(first);
+  } catch {
+    throw refusal(path, `cannot be created: ${first} does not exist`);
   }
-  const parent = dirname(dir);
-  const above = lstatOrUndefined(parent);
-  if (above === undefined || !above.isDirectory()) throw refusal(dir, `cannot be created: ${parent} is not a directory`);
-  if ((above.mode & STICKY) !== 0 && above.uid === 0) return;
-  checkWritableByOwnerOnly(parent, above, uid);
+  if (real !== first) throw refusal(path, `has a symlink on its path (${first} is ${real})`);
+  for (let current = real; ; current = dirname(current)) {
+    const stats = lstatOrUndefined(current);
+    if (stats === undefined || !stats.isDirectory()) throw refusal(path, `cannot be checked: ${current} is not a directory`);
+    const stickyRoot = current !== real && (stats.mode & STICKY) !== 0 && stats.uid === 0;
+    if (!stickyRoot) checkWritableByOwnerOnly(current, stats, uid);
+    if (current === '/') return;
+  }
 }
 
 function checkWritableByOwnerOnly(path: string, stats: Stats, uid: number): void {
-  if (stats.uid !== uid) throw refusal(path, `is owned by uid ${stats.uid}, not ${uid}`);
+  if (stats.uid !== uid && stats.uid !== 0) throw refusal(path, `is owned by uid ${stats.uid}, not ${uid}`);
   if ((stats.mode & 0o022) !== 0) throw refusal(path, `is writable by group/others (mode ${(stats.mode & 0o7777).toString(8).padStart(4, '0')})`);
 }
 

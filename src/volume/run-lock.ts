@@ -2,6 +2,7 @@
 // volume locks (a run of one volume excludes other runs of it, and of volumes that share its mapping or mount point).
 import { createHash } from 'node:crypto';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { UnlockError } from '../errors.ts';
 import { createRunner } from '../exec/run.ts';
@@ -45,7 +46,8 @@ export async function acquireRunLock(opts: { dir: string; timeoutMs: number; run
 export async function openLockFile(dir: string, name: string): Promise<{ path: string; file: FileHandle }> {
   const path = join(dir, name);
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  return { path, file: await open(path, 'a', 0o600) };
+  // O_NOFOLLOW: a symlink planted in the run directory is not opened through (review 9).
+  return { path, file: await open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600) };
 }
 
 /** Why flock(1) did not take `path`: LOCKED when the wait ran out (retryable), else flock's own first line. */

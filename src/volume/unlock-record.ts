@@ -1,5 +1,6 @@
 // What `start` leaves in /run/luks-ssm for `status`: which parameter version opened the volume and when, never the key.
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
 import { join } from 'node:path';
 
 export const DEFAULT_RUN_DIR = '/run/luks-ssm';
@@ -26,7 +27,8 @@ export async function writeUnlockRecord(runDir: string, record: UnlockRecord): P
   const path = recordPath(runDir, record.volume);
   const temp = `${path}.tmp`;
   try {
-    await writeFile(temp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+    // O_NOFOLLOW: a symlink planted in the run directory is not written through (review 9).
+    await writeFile(temp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600, flag: constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW });
     await rename(temp, path);
   } catch (error) {
     // A full /run leaves an empty or partial temp file: never leave it behind for status to trip on.
