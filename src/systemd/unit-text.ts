@@ -37,14 +37,23 @@ function configSource(config: VolumeConfig): string {
   return config.sources.at(-1) ?? `${config.volume}.conf`;
 }
 
+/** The mount unit's What=: under root's 0700 run directory, and never made by luks-ssm (so mount(8) fails on it). */
+export const NEVER_MOUNTED = '/run/luks-ssm/mounted-by-luks-ssm-not-by-systemd';
+
 /**
  * `<escaped mount point>.mount`: gives `RequiresMountsFor=<mount point>` a loaded unit to attach to, so users'
  * units are ordered after the unlock (a mount the service makes by itself is only synthesised once it exists).
- * The service still does the mounting; stopping the service unmounts this first (plain umount, never lazy
- * or forced). DefaultDependencies=no: the implicit Before=local-fs.target would cycle with a network service.
+ * The service does the mounting; stopping the service unmounts this first (plain umount, never lazy or forced).
+ * DefaultDependencies=no: the implicit Before=local-fs.target would cycle with a network service.
  * This unit turns active when the mount shows up in mountinfo, a moment before the service exits (seen in
  * the VM: ~1 s under TCG): RequiresMountsFor= dependents start once the filesystem is there; REQUIRED_BY
  * dependents (ordered on the service) once start has finished entirely.
+ * systemd must never mount the volume itself: a start job of this unit while the service is active but the volume
+ * is not mounted here (an umount, a parent directory renamed with the mount in it) would run mount(8) past
+ * luks-ssm's walk of the path, and systemd ignores a symlink chain it cannot resolve (over 32 links) that mount(2)
+ * follows, so whoever owns a parent directory could have the volume mounted anywhere (review 9). So What= names
+ * NEVER_MOUNTED, which does not exist: such a mount(8) fails, and the job with it. systemd shows the real source
+ * from mountinfo while mounted, and with no device in What= it queues no job for the mapper's device either.
  */
 export function renderMountUnit(config: VolumeConfig): UnitFile {
   const service = serviceNameOf(config.volume);
@@ -60,7 +69,8 @@ Conflicts=umount.target
 Before=umount.target
 
 [Mount]
-What=${unitValue('LUKS_DEVICE_MAP', `/dev/mapper/${config.mapName}`)}
+# luks-ssm@${config.volume}.service mounts the volume here; systemd never does: What= does not exist, on purpose.
+What=${NEVER_MOUNTED}
 Where=${unitValue('LUKS_DEVICE_MOUNT_POINT', config.mountPoint)}
 Type=${unitValue('LUKS_DEVICE_FS', config.fsType)}
 Options=${unitValue('LUKS_DEVICE_MOUNT_OPT', config.mountOptions)}
@@ -101,56 +111,12 @@ TimeoutStartSec=${startTimeoutSec(config)}s
   };
 }
 
-/**
- * `luks-ssm@<volume>.service.d/50-luks-ssm-mount.conf`: the service is active only while its volume is mounted at
- * the mount point. Should the mount go (an umount, or a parent directory renamed with the mount in it), systemd
- * stops the service: its dependents first, then `luks-ssm stop` closes the volume. Left active, a later start job of
- * the mount unit (a `RequiresMountsFor=` unit restarting) would find the service already done and have systemd run
- * mount(8) itself, past luks-ssm's walk of the path: systemd ignores a symlink chain it cannot resolve (over 32
- * links) and mount(2) follows it, so whoever owns a parent directory could have the volume mounted elsewhere.
- * Stopped, that start job starts the service again, whose own walk refuses the symlink (exit 82).
- * Not a cycle: only the mount unit is ordered After= the service.
- */
-export function renderMountBindDropIn(config: VolumeConfig): UnitFile {
-  return {
-    path: `${serviceNameOf(config.volume)}.d/${DROP_IN_PREFIX}-mount.conf`,
-    text: `${header(config)}
-# Active only while ${unitValue('LUKS_DEVICE_MOUNT_POINT', config.mountPoint)} is mounted: once it is not, systemd stops this service (which closes the volume).
-[Unit]
-BindsTo=${mountUnitName(config.mountPoint)}
-`,
-  };
-}
-
 /** TimeoutStartSec= of the start job, as the timeout drop-in sets it. */
 export function startTimeoutSec(config: VolumeConfig): number {
   return config.timeoutSec + START_TIMEOUT_MARGIN_SEC;
 }
 
-/**
- * `dev-mapper-<map>.device.d/50-luks-ssm-timeout.conf`. The mount unit's What= makes it BindsTo= the mapper's
- * device unit, so a unit with RequiresMountsFor= queues a job waiting for the device, which by default gives
- * up after 90 s, failing the dependent while the unlock is still retrying. systemd-cryptsetup-generator
- * disables that timeout for the same reason (a passphrase prompt takes a while); here it is bounded by the
- * longest the unlock can take: the service's start timeout, after its wait for network-online.target (the
- * device job runs from the moment a dependent is queued, early in boot; systemd-networkd-wait-online and
- * NetworkManager-wait-online give up after 120 s and 60 s by default).
- */
-export const NETWORK_WAIT_SEC = 120;
-
-export function renderDeviceDropIn(config: VolumeConfig): UnitFile {
-  const bound = NETWORK_WAIT_SEC + startTimeoutSec(config);
-  return {
-    path: `${escapePath(`/dev/mapper/${config.mapName}`)}.device.d/${DROP_IN_PREFIX}-timeout.conf`,
-    text: `${header(config)}
-# ${NETWORK_WAIT_SEC} s for network-online.target, then TimeoutStartSec of luks-ssm@${config.volume}.service: the longest it can take to open this device.
-[Unit]
-JobRunningTimeoutSec=${bound}s
-`,
-  };
-}
-
 /** Every file the generator writes for one volume, mount unit first. */
 export function renderVolumeUnits(config: VolumeConfig): UnitFile[] {
-  return [renderMountUnit(config), renderTimeoutDropIn(config), renderMountBindDropIn(config), renderDeviceDropIn(config), ...renderDependentDropIns(config)];
+  return [renderMountUnit(config), renderTimeoutDropIn(config), ...renderDependentDropIns(config)];
 }

@@ -2,7 +2,6 @@
 import { UnlockError } from '../errors.ts';
 import { resolveDevice } from '../device/resolve.ts';
 import { recordedErrors } from '../mount/fs-errors.ts';
-import { serviceNameOf } from '../systemd/unit-name.ts';
 import { mountFilesystem } from '../mount/mount.ts';
 import { openMountPoint } from '../mount/mount-point.ts';
 import { writeUnlockRecord, type UnlockRecord } from './unlock-record.ts';
@@ -134,18 +133,13 @@ async function mountVolume(deps: VolumeDeps, config: VolumeConfig, deadline: num
   await warnIfErrorsRecorded(deps, config, deadline);
 }
 
-/**
- * Mounted, but the kernel or a past fsck recorded errors in it: fsck needs it unmounted, so only a person can choose
- * when. Not by a bare umount: the unit is bound to its mount (src/systemd/unit-text.ts), so that stops the service,
- * which closes the volume too.
- */
+/** Mounted, but the kernel or a past fsck recorded errors in it: fsck needs it unmounted, so only a person can choose when. */
 async function warnIfErrorsRecorded(deps: VolumeDeps, config: VolumeConfig, deadline: number): Promise<void> {
   const device = mapperPath(config.mapName);
   const state = await recordedErrors(deps.run, device, config.fsType, deadline - deps.clock.now());
   if (state === undefined) return;
-  const service = serviceNameOf(config.volume);
   deps.log.warn({ volume: config.volume, device, state },
-    `${device} has errors recorded (filesystem state: ${state}), mounted it anyway: run fsck -f ${device} while it is unmounted (umount stops ${service}, which closes it; so: systemctl stop ${service}, cryptsetup open ${config.device} ${config.mapName} with the recovery key, fsck -f ${device}, cryptsetup close ${config.mapName}, systemctl start ${service})`);
+    `${device} has errors recorded (filesystem state: ${state}), mounted it anyway: run fsck -f ${device} while it is unmounted (umount ${config.mountPoint} first; luks-ssm start ${config.volume} mounts it again)`);
 }
 
 function remaining(deadline: number, now: number): number {

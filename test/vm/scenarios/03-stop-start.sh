@@ -56,23 +56,15 @@ start_by_uuid() {
   systemctl start $DEP || fail "systemctl start $DEP"
 }
 
-# unit_inactive: for wait_for.
-unit_inactive() {
-  [ "$(prop $UNIT ActiveState)" = inactive ] && [ "$(prop $UNIT SubState)" = dead ]
-}
-
-# umount_stops_unit: an umount by hand stops the unit (dependent first) and closes the volume, since the unit is bound
-# to its mount. Then the attack that binding closes (review 9): whoever owns a parent of the mount point puts a chain
-# of 35 symlinks where it was (over systemd's 32, under the kernel's 40) and a unit with RequiresMountsFor= on it
-# starts. Bound, that start job starts luks-ssm again, whose walk refuses the symlink: nothing is mounted anywhere.
-# Unbound (before), the unit stayed active and systemd ran mount(8) itself, onto the chain's target.
-umount_stops_unit() {
+# umount_then_symlink_chain: systemd never mounts the volume itself (review 9). After an umount by hand the unit stays
+# active with the volume open; whoever owns a parent of the mount point puts a chain of 35 symlinks where it was
+# (over systemd's 32, under the kernel's 40) and a unit with RequiresMountsFor= on it starts. Its start job of the
+# mount unit runs mount(8) with the unit's What=, which does not exist: the job fails and nothing is mounted anywhere.
+# Before (What=/dev/mapper/data), systemd mounted the volume onto the chain's target.
+umount_then_symlink_chain() {
   [ "$(prop $UNIT ActiveState)" = active ] && is_mounted || fail "needs $UNIT active and $MOUNT_POINT mounted"
+  systemctl stop $DEP || fail "systemctl stop $DEP"
   umount $MOUNT_POINT || fail "umount $MOUNT_POINT: exit $?"
-  wait_for 60 unit_inactive || fail "$UNIT still $(prop $UNIT ActiveState)/$(prop $UNIT SubState) 60 s after umount $MOUNT_POINT (expected stopped: it is bound to its mount)"
-  expect_eq "$DEP after the umount" "$(prop $DEP ActiveState)" inactive
-  expect_closed
-
   local target=/srv/chain-target chain=/srv/chain i
   rm -rf $target $chain; install -d -m 0755 $target $chain
   ln -s $target $chain/l34
@@ -87,12 +79,10 @@ umount_stops_unit() {
   findmnt -n $target >/dev/null && fail "systemd mounted the volume on $target through the symlink chain at $MOUNT_POINT"
   [ -z "$mounted_at" ] || fail "the volume is mounted at $mounted_at"
   [ $rc -ne 0 ] || fail "a unit with RequiresMountsFor=$MOUNT_POINT started with a symlink chain there"
-  expect_eq "$UNIT result" "$(prop $UNIT Result)" exit-code
-  expect_eq "$UNIT exit status (82: a symlink on the mount point path)" "$(prop $UNIT ExecMainStatus)" 82
-  is_open && fail "/dev/mapper/$MAP open after the refused start"
+  echo "RequiresMountsFor= unit: systemd-run exit $rc; $MOUNT_UNIT $(prop $MOUNT_UNIT ActiveState)/$(prop $MOUNT_UNIT Result); nothing mounted"
   rmdir $target
-  systemctl reset-failed $UNIT vm-needs-mount.service 2>/dev/null
-  systemctl start $UNIT || fail "systemctl start $UNIT after the chain was removed: exit $?"
+  systemctl reset-failed vm-needs-mount.service $MOUNT_UNIT 2>/dev/null
+  systemctl restart $UNIT || fail "systemctl restart $UNIT after the chain was removed: exit $?"
   expect_mounted
   systemctl start $DEP || fail "systemctl start $DEP"
 }
