@@ -51,9 +51,11 @@ export const NEVER_MOUNTED = '/run/luks-ssm/mounted-by-luks-ssm-not-by-systemd';
  * systemd must never mount the volume itself: a start job of this unit while the service is active but the volume
  * is not mounted here (an umount, a parent directory renamed with the mount in it) would run mount(8) past
  * luks-ssm's walk of the path, and systemd ignores a symlink chain it cannot resolve (over 32 links) that mount(2)
- * follows, so whoever owns a parent directory could have the volume mounted anywhere (review 9). So What= names
- * NEVER_MOUNTED, which does not exist: such a mount(8) fails, and the job with it. systemd shows the real source
- * from mountinfo while mounted, and with no device in What= it queues no job for the mapper's device either.
+ * follows, so whoever owns a parent directory could have the volume mounted anywhere (review 9). So the unit asserts
+ * NEVER_MOUNTED exists, which it never does: such a start fails before systemd creates Where= (its mkdir follows the
+ * chain too, review 11) or runs mount(8); an active unit (mounted by the service) passes a start job without the
+ * assert. What= names it as well, so a mount(8) could not succeed either. systemd shows the real source from
+ * mountinfo while mounted, and with no device in What= it queues no job for the mapper's device.
  */
 export function renderMountUnit(config: VolumeConfig): UnitFile {
   const service = serviceNameOf(config.volume);
@@ -67,9 +69,11 @@ Requires=${service}
 After=${service}
 Conflicts=umount.target
 Before=umount.target
+# luks-ssm@${config.volume}.service mounts the volume here; systemd never does: a start of this unit while the volume
+# is not mounted fails here, before systemd would create Where= or run mount(8). What= does not exist either.
+AssertPathExists=${NEVER_MOUNTED}
 
 [Mount]
-# luks-ssm@${config.volume}.service mounts the volume here; systemd never does: What= does not exist, on purpose.
 What=${NEVER_MOUNTED}
 Where=${unitValue('LUKS_DEVICE_MOUNT_POINT', config.mountPoint)}
 Type=${unitValue('LUKS_DEVICE_FS', config.fsType)}
@@ -82,16 +86,18 @@ Options=${unitValue('LUKS_DEVICE_MOUNT_OPT', config.mountOptions)}
  * `<unit>.d/50-luks-ssm-<volume>.conf` for each REQUIRED_BY unit. Requires= rather than BindsTo=: the service
  * is a RemainAfterExit oneshot, so it only goes inactive through a stop job, and Requires= already stops the
  * dependent first then. BindsTo= would add only its side effect: a dependent started by hand while the volume
- * is failed is stopped again at once, with no message saying why.
+ * is failed is stopped again at once, with no message saying why. The mount unit too: after an umount the service
+ * stays active, and a dependent (re)started then must fail, not run on whatever directory is left (review 11).
  */
 export function renderDependentDropIns(config: VolumeConfig): UnitFile[] {
   const service = serviceNameOf(config.volume);
+  const mount = mountUnitName(config.mountPoint);
   return config.requiredBy.map((unit) => ({
     path: `${unit}.d/${DROP_IN_PREFIX}-${config.volume}.conf`,
     text: `${header(config)}
 [Unit]
-Requires=${service}
-After=${service}
+Requires=${service} ${mount}
+After=${service} ${mount}
 `,
   }));
 }

@@ -59,8 +59,9 @@ start_by_uuid() {
 # umount_then_symlink_chain: systemd never mounts the volume itself (review 9). After an umount by hand the unit stays
 # active with the volume open; whoever owns a parent of the mount point puts a chain of 35 symlinks where it was
 # (over systemd's 32, under the kernel's 40) and a unit with RequiresMountsFor= on it starts. Its start job of the
-# mount unit runs mount(8) with the unit's What=, which does not exist: the job fails and nothing is mounted anywhere.
-# Before (What=/dev/mapper/data), systemd mounted the volume onto the chain's target.
+# mount unit fails its assertion (the path What= names does not exist) before systemd would create the mount point
+# or run mount(8): nothing is mounted anywhere, and a REQUIRED_BY unit started then fails too. Before (What=/dev/mapper/data),
+# systemd mounted the volume onto the chain's target.
 umount_then_symlink_chain() {
   [ "$(prop $UNIT ActiveState)" = active ] && is_mounted || fail "needs $UNIT active and $MOUNT_POINT mounted"
   systemctl stop $DEP || fail "systemctl stop $DEP"
@@ -74,6 +75,9 @@ umount_then_symlink_chain() {
   [ "$(readlink -f $MOUNT_POINT)" = $target ] || fail "the chain does not reach $target"
   systemd-run --quiet --unit vm-needs-mount -p RequiresMountsFor=$MOUNT_POINT -p Type=oneshot /bin/true
   local rc=$?
+  # A REQUIRED_BY unit started now fails too (its drop-in requires the mount unit), instead of writing through the chain.
+  systemctl start $DEP && fail "$DEP (REQUIRED_BY) started with the volume unmounted and a symlink chain at $MOUNT_POINT"
+  [ -e $target/dependent.log ] && fail "$DEP wrote into $target through the symlink chain"
   local mounted_at; mounted_at=$(findmnt -n -o TARGET -S /dev/mapper/$MAP)
   rm -f $MOUNT_POINT; rm -rf $chain
   findmnt -n $target >/dev/null && fail "systemd mounted the volume on $target through the symlink chain at $MOUNT_POINT"
