@@ -1,6 +1,6 @@
-// The one source of the unit text luks-ssm generates: the mount unit, dependent drop-ins, the service's drop-ins.
+// The one source of the unit text luks-ssm generates: the mount unit, dependent drop-ins, the service's timeout drop-in.
 import type { VolumeConfig } from '../types.ts';
-import { escapePath, mountUnitName, serviceNameOf } from './unit-name.ts';
+import { mountUnitName, serviceNameOf } from './unit-name.ts';
 
 /** A file to write under the generator's output directory, by path relative to it. */
 export interface UnitFile {
