@@ -1,13 +1,11 @@
 // Reads one config file safely: only root may be able to change it, since it decides what is opened and mounted.
 // Synchronous on purpose: a few small files read once per run, and each async call costs a thread-pool round
 // trip at boot (about 2.5 ms for the two files, measured on the fetch path).
-import { closeSync, constants, fstatSync, openSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, realpathSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { UnlockError } from '../errors.ts';
+import { directoryChainFault, isSticky, modeText, ownershipFault, type OwnerRule, type PathFault } from '../trusted-path.ts';
 import { parseKeyValueText, type ParsedConfigFile } from './parse.ts';
-
-/** The sticky bit (S_ISVTX, inode(7)); node's fs.constants does not export it. */
-const STICKY = 0o1000;
 
 /** Config files are a few lines; anything this big is not one. */
 export const CONFIG_FILE_MAX_BYTES = 64 * 1024;
@@ -31,7 +29,8 @@ export function readConfigFile(path: string, options: ReadConfigOptions): Parsed
   } catch (error) {
     return missingOr(path, error, options);
   }
-  checkDirectoryChain(dir, options.requireRootOwned);
+  const mayOwn: OwnerRule = () => !options.requireRootOwned;
+  refuseFault(directoryChainFault(dir, mayOwn));
   let fd: number;
   try {
     // O_NONBLOCK: a FIFO planted as a config file must be refused below, not block start-up here.
@@ -43,7 +42,7 @@ export function readConfigFile(path: string, options: ReadConfigOptions): Parsed
   try {
     const stats = fstatSync(fd);
     if (!stats.isFile()) throw new UnlockError('CONFIG', `${path}: not a regular file, refusing`);
-    checkOwnership(path, stats, options.requireRootOwned);
+    refuseFault(ownershipFault(path, stats, mayOwn));
     if (stats.size > CONFIG_FILE_MAX_BYTES) throw new UnlockError('CONFIG', `${path}: larger than 64 KiB, refusing`);
     return parseKeyValueText(decodeText(path, readOrFail(path, fd)), path);
   } finally {
@@ -58,19 +57,6 @@ function missingOr(path: string, error: unknown, options: ReadConfigOptions): un
   return undefined;
 }
 
-/**
- * `dir` (a real path) and each directory above it: not writable by group/others, and root's when required.
- * Above the file's own directory a root-owned sticky directory (/tmp) passes: others cannot rename what they don't own.
- */
-function checkDirectoryChain(dir: string, requireRootOwned: boolean): void {
-  for (let current = dir, first = true; ; current = dirname(current), first = false) {
-    const stats = statOrFail(current);
-    const stickyRoot = !first && (stats.mode & STICKY) !== 0 && stats.uid === 0;
-    if (!stickyRoot) checkOwnership(current, stats, requireRootOwned);
-    if (current === '/') return;
-  }
-}
-
 function readOrFail(path: string, fd: number): Buffer {
   try {
     return readFileSync(fd);
@@ -79,22 +65,19 @@ function readOrFail(path: string, fd: number): Buffer {
   }
 }
 
-function statOrFail(path: string): Stats {
-  try {
-    return statSync(path);
-  } catch (error) {
-    throw readFailure(path, error);
-  }
-}
-
-/** The same rule systemd and sshd apply to files that grant power: writable by root alone. */
-function checkOwnership(path: string, stats: Stats, requireRootOwned: boolean): void {
-  const mode = (stats.mode & 0o7777).toString(8).padStart(4, '0');
-  if ((stats.mode & 0o022) !== 0) {
-    throw new UnlockError('CONFIG', `${path}: writable by group/others (mode ${mode}), refusing; ${fixFor(path, stats, `chmod go-w ${path}`)}`);
-  }
-  if (requireRootOwned && stats.uid !== 0) {
-    throw new UnlockError('CONFIG', `${path}: owned by uid ${stats.uid}, not root, refusing; ${fixFor(path, stats, `chown root: ${path}`)}`);
+/** A fault of the config or its directories as one refusal naming the fix. */
+function refuseFault(fault: PathFault | undefined): void {
+  if (fault === undefined) return;
+  const { path } = fault;
+  switch (fault.kind) {
+    case 'writable':
+      throw new UnlockError('CONFIG', `${path}: writable by group/others (mode ${modeText(fault.stats)}), refusing; ${fixFor(path, fault.stats, `chmod go-w ${path}`)}`);
+    case 'owner':
+      throw new UnlockError('CONFIG', `${path}: owned by uid ${fault.stats.uid}, not root, refusing; ${fixFor(path, fault.stats, `chown root: ${path}`)}`);
+    case 'not-directory':
+      throw new UnlockError('CONFIG', `${path}: not a directory, refusing`);
+    case 'unreadable':
+      throw readFailure(path, fault.error);
   }
 }
 
@@ -103,7 +86,7 @@ function checkOwnership(path: string, stats: Stats, requireRootOwned: boolean): 
  * not be changed for a config's sake (review 8: `chmod go-w /tmp`, `chown root:` of a home): the config moves.
  */
 function fixFor(path: string, stats: Stats, command: string): string {
-  const shared = stats.isDirectory() && (stats.uid !== 0 || (stats.mode & STICKY) !== 0);
+  const shared = stats.isDirectory() && (stats.uid !== 0 || isSticky(stats));
   return shared ? `move the config into a directory only root can write (as /etc/luks-ssm), not ${path}'s owner or mode` : `run: ${command}`;
 }
 

@@ -3,9 +3,7 @@
 import { lstatSync, realpathSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UnlockError } from '../errors.ts';
-
-/** The sticky bit (S_ISVTX, inode(7)); node's fs.constants does not export it. */
-const STICKY = 0o1000;
+import { directoryChainFault, modeText } from '../trusted-path.ts';
 
 /**
  * Refuses an overridden run directory (LUKS_SSM_RUN_DIR) that anyone but `uid` (or root) could change: a symlink
@@ -25,18 +23,19 @@ export function checkRunDir(dir: string, uid: number): void {
     throw refusal(path, `cannot be created: ${first} does not exist`);
   }
   if (real !== first) throw refusal(path, `has a symlink on its path (${first} is ${real})`);
-  for (let current = real; ; current = dirname(current)) {
-    const stats = lstatOrUndefined(current);
-    if (stats === undefined || !stats.isDirectory()) throw refusal(path, `cannot be checked: ${current} is not a directory`);
-    const stickyRoot = current !== real && (stats.mode & STICKY) !== 0 && stats.uid === 0;
-    if (!stickyRoot) checkWritableByOwnerOnly(current, stats, uid);
-    if (current === '/') return;
+  const fault = directoryChainFault(real, (owner) => owner === uid);
+  switch (fault?.kind) {
+    case undefined:
+      return;
+    case 'writable':
+      throw refusal(fault.path, `is writable by group/others (mode ${modeText(fault.stats)})`);
+    case 'owner':
+      throw refusal(fault.path, `is owned by uid ${fault.stats.uid}, not ${uid}`);
+    case 'not-directory':
+      throw refusal(path, `cannot be checked: ${fault.path} is not a directory`);
+    case 'unreadable':
+      throw refusal(path, `cannot be checked: ${fault.path} cannot be read`);
   }
-}
-
-function checkWritableByOwnerOnly(path: string, stats: Stats, uid: number): void {
-  if (stats.uid !== uid && stats.uid !== 0) throw refusal(path, `is owned by uid ${stats.uid}, not ${uid}`);
-  if ((stats.mode & 0o022) !== 0) throw refusal(path, `is writable by group/others (mode ${(stats.mode & 0o7777).toString(8).padStart(4, '0')})`);
 }
 
 function refusal(path: string, what: string): UnlockError {
