@@ -38,12 +38,12 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   },
   {
     name: 'LUKS_DEVICE_FS', required: false, default: 'ext4', origin: 'luks-mount', check: v.checkFsType,
-    syntax: 'filesystem type', description: 'Filesystem type passed to mount -t.',
+    syntax: 'filesystem type', description: 'Filesystem type passed to mount -t: one on a device (not tmpfs, nfs and the like).',
     apply: (d, value) => { d.fsType = value; },
   },
   {
     name: 'LUKS_DEVICE_MOUNT_OPT', required: false, default: 'defaults', origin: 'luks-mount', check: v.checkMountOptions,
-    syntax: 'comma-separated list, no spaces', description: 'Mount options passed to mount -o.',
+    syntax: 'comma-separated list, no spaces', description: 'Mount options passed to mount -o (not bind, rbind, move, remount or loop).',
     apply: (d, value) => { d.mountOptions = value; },
   },
   {

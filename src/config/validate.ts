@@ -49,11 +49,28 @@ export const checkMapName: Check = (value) => {
   return value.startsWith('-') ? "starts with '-', which cryptsetup would take for an option, refusing" : undefined;
 };
 
-export const checkFsType: Check = (value) =>
-  /^[a-z0-9.]{1,32}$/.test(value) ? undefined : 'is not a filesystem type name (like ext4 or xfs)';
+/**
+ * Types that mount no device (proc(5) lists them as "nodev"): the opened volume would not be what is mounted,
+ * and the generated mount unit's never-existing What= would mount anyway (review 11: tmpfs).
+ */
+const NO_DEVICE_FS_TYPES = new Set([
+  'tmpfs', 'ramfs', 'proc', 'sysfs', 'devtmpfs', 'devpts', 'cgroup', 'cgroup2', 'bpf', 'tracefs', 'debugfs',
+  'securityfs', 'hugetlbfs', 'mqueue', 'pstore', 'configfs', 'fusectl', 'autofs', 'binfmt_misc', 'efivarfs',
+  'rpc_pipefs', 'nfsd', 'overlay', 'nfs', 'nfs4', 'cifs', 'smb3', '9p', 'virtiofs', 'none', 'swap', 'rootfs',
+]);
+/** Options that make mount(8) do something other than mount the device: the volume would not be what is mounted. */
+const NOT_A_DEVICE_MOUNT = /^(bind|rbind|move|remount|loop(=.*)?|offset=.*|sizelimit=.*)$/;
 
-export const checkMountOptions: Check = (value) =>
-  /^[^\s,]+(,[^\s,]+)*$/.test(value) ? undefined : 'is not a comma-separated option list without spaces';
+export const checkFsType: Check = (value) => {
+  if (!/^[a-z0-9._-]{1,32}$/.test(value)) return 'is not a filesystem type name (like ext4 or xfs)';
+  return NO_DEVICE_FS_TYPES.has(value) ? 'mounts no device, refusing: name the filesystem on the volume (like ext4 or xfs)' : undefined;
+};
+
+export const checkMountOptions: Check = (value) => {
+  if (!/^[^\s,]+(,[^\s,]+)*$/.test(value)) return 'is not a comma-separated option list without spaces';
+  const other = value.split(',').find((option) => NOT_A_DEVICE_MOUNT.test(option));
+  return other === undefined ? undefined : `has '${other}', which does not mount the opened volume, refusing`;
+};
 
 export const checkMountPoint: Check = (value) => {
   if (!value.startsWith('/')) return 'is not an absolute path';

@@ -72,8 +72,14 @@ const CASES: Record<string, { valid: Valid[]; invalid: Invalid[] }> = {
     ],
   },
   LUKS_DEVICE_FS: {
-    valid: [['xfs', { fsType: 'xfs' }], ['fuse.sshfs', { fsType: 'fuse.sshfs' }]],
-    invalid: [['Ext4', 'is not a filesystem type name (like ext4 or xfs)'], ['ext4,xfs', 'is not a filesystem type name (like ext4 or xfs)']],
+    valid: [['xfs', { fsType: 'xfs' }], ['fuse.ntfs-3g', { fsType: 'fuse.ntfs-3g' }]],
+    invalid: [
+      ['Ext4', 'is not a filesystem type name (like ext4 or xfs)'],
+      ['ext4,xfs', 'is not a filesystem type name (like ext4 or xfs)'],
+      // Review 11: these mount no device, so not the opened volume (and the mount unit's What= would not stop them).
+      ['tmpfs', 'mounts no device, refusing: name the filesystem on the volume (like ext4 or xfs)'],
+      ['nfs4', 'mounts no device, refusing: name the filesystem on the volume (like ext4 or xfs)'],
+    ],
   },
   LUKS_DEVICE_MOUNT_OPT: {
     valid: [['defaults,noatime', { mountOptions: 'defaults,noatime' }], ['ro', { mountOptions: 'ro' }]],
@@ -81,6 +87,10 @@ const CASES: Record<string, { valid: Valid[]; invalid: Invalid[] }> = {
       ['rw, noatime', 'is not a comma-separated option list without spaces'],
       ['rw,,noatime', 'is not a comma-separated option list without spaces'],
       ['rw,', 'is not a comma-separated option list without spaces'],
+      ['bind', "has 'bind', which does not mount the opened volume, refusing"],
+      ['noatime,rbind', "has 'rbind', which does not mount the opened volume, refusing"],
+      ['remount,ro', "has 'remount', which does not mount the opened volume, refusing"],
+      ['loop=/dev/loop7', "has 'loop=/dev/loop7', which does not mount the opened volume, refusing"],
     ],
   },
   LUKS_DEVICE_MOUNT_POINT: {
