@@ -11,7 +11,7 @@ import { isUnlockError, UnlockError } from '../errors.ts';
 import { isLuks } from '../luks/cryptsetup.ts';
 import { describeContents, formatLuks2, isBlank, probeDevice } from '../luks/format.ts';
 import { addKey, slotOpenedBy } from '../luks/keyslots.ts';
-import type { Secret } from '../secret/secret.ts';
+import { endsWithNewline, type Secret } from '../secret/secret.ts';
 import type { VolumeConfig } from '../types.ts';
 import { makeFilesystemOnVolume } from './mkfs.ts';
 import type { KmsStore } from './kms-store.ts';
@@ -57,6 +57,11 @@ export async function enrollVolume(deps: LifecycleDeps, config: VolumeConfig, op
         throw new UnlockError('MOUNT_REFUSED', `${device} already holds a LUKS volume that no key in ${store.description} opens, refusing to format it`, {
           hint: 'take it over with --add-to-existing; or, if an earlier enroll --format was interrupted, wipe it (wipefs -a) and enroll again',
         });
+      }
+      if (opts.addToExisting) {
+        // Tested before the plan too: a dry run with a wrong existing passphrase fails as the real run would (review 8).
+        const slot = await slotOfExisting(deps, device, opts.existingKey as Secret);
+        if (opts.dryRun) report.say(`the existing passphrase opens key slot ${slot} of ${device}`);
       }
       if (opts.dryRun) return planOnly(report, store, stored, device, opts);
       const reuse = stored.length > 0 && !opts.force ? stored[0] : undefined;
@@ -138,10 +143,20 @@ async function formatWith(deps: LifecycleDeps, config: VolumeConfig, report: Rep
   return target;
 }
 
+/** For `echo secret | luks-ssm enroll …`: the line break is part of the key (cryptsetup --key-file reads it so too). */
+export const EXISTING_KEY_NEWLINE_HINT =
+  "it ends with a line break, which counts as part of it: if the volume's passphrase has none, give it without " +
+  "(printf '%s' 'passphrase' | …, not echo; or a key file with no newline at its end)";
+
+/** The key slot the existing passphrase opens (cryptsetup open --test-passphrase: reads the header, changes nothing). */
+async function slotOfExisting(deps: LifecycleDeps, device: string, existing: Secret): Promise<number> {
+  const slot = await slotOpenedBy(deps.run, device, existing);
+  if (slot !== undefined) return slot;
+  throw new UnlockError('WRONG_PASSPHRASE', `The existing passphrase given opens no key slot of ${device}, refusing`,
+    endsWithNewline(existing) ? { hint: EXISTING_KEY_NEWLINE_HINT } : {});
+}
+
 async function addWith(deps: LifecycleDeps, config: VolumeConfig, report: Report, store: KeyStore, device: string, reuse: StoredKey | undefined, existing: Secret, create: boolean): Promise<StoredKey> {
-  if ((await slotOpenedBy(deps.run, device, existing)) === undefined) {
-    throw new UnlockError('WRONG_PASSPHRASE', `The existing passphrase given opens no key slot of ${device}, refusing`);
-  }
   const target = reuse ?? (await storeNew(deps, report, store, create));
   await step(deps, report, 'add-key', `added ${target.label} to ${device}, authorised by the existing passphrase`,
     () => addKey(deps.run, device, existing, target.secret, pbkdfForKey(config, target)));

@@ -116,6 +116,36 @@ describe.skipIf(!canRunCryptsetup)('enroll (SSM, real cryptsetup)', () => {
     expect(await history()).toEqual([]);
   });
 
+  it('--add-to-existing with the passphrase plus a line break (echo): 80, the newline kept, and a hint that says so', async () => {
+    const { config, device } = await setup('luks');
+    const deps = lifecycleDeps(world.emulator, world.dev);
+    const refused = await enrollVolume(deps, config, { addToExisting: true, existingKey: key('admin-passphrase\n') }).catch((error: unknown) => error);
+    expect(refused).toMatchObject({
+      kind: 'WRONG_PASSPHRASE', message: `The existing passphrase given opens no key slot of ${device}, refusing`, hint: expect.stringMatching(/ends with a line break.*printf/),
+    });
+    expect(await history()).toEqual([]);
+    expect(JSON.stringify([refused, deps.log.lines])).not.toContain('admin-passphrase');
+    // Without the line break it was a wrong passphrase, not a newline: no hint that would mislead.
+    await expect(enrollVolume(deps, config, { addToExisting: true, existingKey: key('wrong') })).rejects.toMatchObject({ hint: undefined });
+  });
+
+  it('--add-to-existing --dry-run tests the existing passphrase: a wrong one fails as the real run would, a right one plans', async () => {
+    const { config, device } = await setup('luks');
+    await expect(enrollVolume(lifecycleDeps(world.emulator, world.dev), config, { addToExisting: true, dryRun: true, existingKey: key('wrong') })).rejects.toMatchObject({
+      kind: 'WRONG_PASSPHRASE', message: `The existing passphrase given opens no key slot of ${device}, refusing`,
+    });
+    const plan = await enrollVolume(lifecycleDeps(world.emulator, world.dev), config, { addToExisting: true, dryRun: true, existingKey: key('admin-passphrase') });
+    expect(plan.lines).toEqual([
+      `the existing passphrase opens key slot 0 of ${device}`,
+      `would generate a passphrase with KMS GenerateRandom and store it in SSM parameter ${NAME}`,
+      `would add it to a free key slot of ${device}, authorised by the existing passphrase`,
+      'would verify it opens its key slot',
+    ]);
+    expect(plan.changed).toBe(false);
+    expect(await history()).toEqual([]);
+    expect((await readLuksHeader(run, device)).keyslots).toEqual([0]);
+  });
+
   it('flags: exactly one of --format and --add-to-existing; --dry-run changes nothing', async () => {
     const { config, device } = await setup('blank');
     await expect(enrollVolume(lifecycleDeps(world.emulator, world.dev), config, {})).rejects.toMatchObject({ kind: 'USAGE' });
