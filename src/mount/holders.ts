@@ -1,5 +1,5 @@
 // Names the processes that keep a mount busy, so a refused stop can say who to stop first (like fuser -m).
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { open, readdir, readlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { printable } from '../errors.ts';
 import { findMountAt } from './mountinfo.ts';
@@ -10,7 +10,20 @@ export interface Holder {
   command: string;
 }
 
+export interface HolderScan {
+  holders: Holder[];
+  /** False when the budget ran out first: a process could not be read in time (a stalled FUSE file, review 9). */
+  complete: boolean;
+}
+
 export const COMMAND_LINE_MAX = 120;
+/** stop runs under TimeoutStopSec: the list of holders is a hint, never worth a stop that hangs. */
+export const HOLDER_SCAN_BUDGET_MS = 5_000;
+/** Enough of a command line to show; maps of a process with very many mappings are cut (the answer is a hint). */
+const CMDLINE_READ_MAX = 4 * 1024;
+const MAPS_READ_MAX = 8 * 1024 * 1024;
+const READ_CHUNK = 64 * 1024;
+const TIMED_OUT = Symbol('timed out');
 
 /** Links under /proc/<pid> that pin a mount: working dir, root dir, executable, open files. */
 const LINKS = ['cwd', 'root', 'exe'];
@@ -18,19 +31,40 @@ const LINKS = ['cwd', 'root', 'exe'];
 /**
  * Scans /proc/<pid>/{cwd,root,exe,fd/*,maps} for paths at or under `target`, and maps for files on the
  * mounted device (seen through another path, e.g. a bind mount). Processes that vanish or that we may not
- * inspect are skipped: the answer is a hint for the user, not a guarantee.
+ * inspect are skipped: the answer is a hint for the user, not a guarantee. Any local user can make a process
+ * slow or impossible to read (argv or maps on a FUSE file that never answers), so the scan stops at `budgetMs`
+ * with what it found; a read still blocked then is left to finish on its own (the CLI ends by process.exit).
  */
-export async function findHolders(target: string, opts: { procRoot?: string } = {}): Promise<Holder[]> {
+export async function findHolders(target: string, opts: { procRoot?: string; budgetMs?: number } = {}): Promise<HolderScan> {
   const procRoot = opts.procRoot ?? '/proc';
+  const deadline = Date.now() + (opts.budgetMs ?? HOLDER_SCAN_BUDGET_MS);
   const mount = resolve(target);
   const device = (await findMountAt(mount, join(procRoot, 'self', 'mountinfo')).catch(() => undefined))?.majorMinor;
   const pids = (await readdir(procRoot)).filter((name) => /^\d+$/.test(name)).map(Number);
   const holders: Holder[] = [];
   for (const pid of pids.sort((a, b) => a - b)) {
-    const dir = join(procRoot, String(pid));
-    if (await holds(dir, mount, device)) holders.push({ pid, command: await describe(dir) });
+    const found = await within(deadline - Date.now(), examine(pid, join(procRoot, String(pid)), mount, device));
+    if (found === TIMED_OUT) return { holders, complete: false };
+    if (found !== undefined) holders.push(found);
   }
-  return holders;
+  return { holders, complete: true };
+}
+
+async function examine(pid: number, dir: string, mount: string, device: string | undefined): Promise<Holder | undefined> {
+  return (await holds(dir, mount, device)) ? { pid, command: await describe(dir) } : undefined;
+}
+
+async function within<T>(ms: number, work: Promise<T>): Promise<T | typeof TIMED_OUT> {
+  if (ms <= 0) return TIMED_OUT;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function holds(dir: string, mount: string, device: string | undefined): Promise<boolean> {
@@ -40,7 +74,7 @@ async function holds(dir: string, mount: string, device: string | undefined): Pr
     const path = await readlink(join(dir, link)).catch(() => undefined);
     if (path !== undefined && isUnder(stripDeleted(path), mount)) return true;
   }
-  const maps = await readFile(join(dir, 'maps'), 'utf8').catch(() => '');
+  const maps = await readHead(join(dir, 'maps'), MAPS_READ_MAX).catch(() => '');
   return maps.split('\n').some((line) => {
     const fields = line.split(/\s+/);
     const path = fields.slice(5).join(' ');
@@ -66,12 +100,30 @@ function stripDeleted(path: string): string {
 
 async function describe(dir: string): Promise<string> {
   // Both are set by the process's owner, any local user: control characters are shown, never printed.
-  const comm = printable((await readFile(join(dir, 'comm'), 'utf8').catch(() => '?')).replace(/\n$/, ''));
-  const cmdline = printable((await readFile(join(dir, 'cmdline'), 'utf8').catch(() => ''))
+  const comm = printable((await readHead(join(dir, 'comm'), 64).catch(() => '?')).replace(/\n$/, ''));
+  const cmdline = printable((await readHead(join(dir, 'cmdline'), CMDLINE_READ_MAX).catch(() => ''))
     .split('\0')
     .filter((arg) => arg !== '')
     .join(' '));
   if (cmdline === '') return comm;
   const shown = cmdline.length > COMMAND_LINE_MAX ? `${cmdline.slice(0, COMMAND_LINE_MAX - 1)}…` : cmdline;
   return `${comm} (${shown})`;
+}
+
+/** At most `max` bytes of a file, as text (a process's cmdline and maps are as long as its owner makes them). */
+async function readHead(path: string, max: number): Promise<string> {
+  const handle = await open(path, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    for (let total = 0; total < max; ) {
+      const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK, max - total));
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) break;
+      chunks.push(chunk.subarray(0, bytesRead));
+      total += bytesRead;
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }

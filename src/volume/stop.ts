@@ -1,7 +1,7 @@
 // `stop`: unmount (never forced; if busy, name who holds it and change nothing), then close the mapping.
 import { isUnlockError, UnlockError } from '../errors.ts';
 import { closeLuks } from '../luks/cryptsetup.ts';
-import { findHolders } from '../mount/holders.ts';
+import { findHolders, HOLDER_SCAN_BUDGET_MS } from '../mount/holders.ts';
 import { unmountFilesystem } from '../mount/mount.ts';
 import { MOUNTINFO_PATH } from '../mount/mountinfo.ts';
 import { removeUnlockRecord } from './unlock-record.ts';
@@ -71,15 +71,18 @@ async function lockMappedDevice(deps: VolumeDeps, config: VolumeConfig, device: 
 }
 
 async function busyError(deps: VolumeDeps, mountPoint: string): Promise<UnlockError> {
-  const holders = await findHolders(mountPoint, { procRoot: deps.procRoot });
+  const { holders, complete } = await findHolders(mountPoint, { procRoot: deps.procRoot });
   const described = await Promise.all(
     holders.map(async (h) => {
       const unit = await deps.unitOfPid(h.pid);
       return `pid ${h.pid} (${h.command})${unit ? ` in unit ${unit}` : ''}`;
     }),
   );
-  const who = described.length > 0 ? `held by ${described.join(', ')}` : 'held by a process luks-ssm cannot see (a bind mount or another namespace?)';
-  return new UnlockError('BUSY', `${mountPoint} is busy, ${who}; left mounted and open`, {
+  const who = described.length > 0
+    ? `held by ${described.join(', ')}${complete ? '' : ' and maybe others'}`
+    : complete ? 'held by a process luks-ssm cannot see (a bind mount or another namespace?)' : 'held by a process not found yet';
+  const cut = complete ? '' : ` (the scan of processes stopped after ${HOLDER_SCAN_BUDGET_MS / 1000} s: fuser -vm ${mountPoint} lists them all)`;
+  return new UnlockError('BUSY', `${mountPoint} is busy, ${who}${cut}; left mounted and open`, {
     hint: 'stop those processes (or order their units after this volume), then stop again',
   });
 }

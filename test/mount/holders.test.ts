@@ -1,5 +1,6 @@
 // Who keeps a mount busy: a fake /proc tree for every kind of reference, and the real /proc with a child we start.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
 import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,7 +52,7 @@ describe('findHolders with a fake /proc', () => {
     await mkdir(join(procRoot, 'self'));
     await writeFile(join(procRoot, 'version'), 'Linux');
 
-    expect(await findHolders('/srv/data/', { procRoot })).toEqual([
+    expect((await findHolders('/srv/data/', { procRoot })).holders).toEqual([
       { pid: 10, command: 'bash (-bash)' },
       { pid: 11, command: 'chrooted' },
       { pid: 12, command: 'tool' },
@@ -68,23 +69,45 @@ describe('findHolders with a fake /proc', () => {
     );
     await addProcess(40, { comm: 'viaBind', maps: ['/mnt/bind/lib.so'], mapsDev: 'fd:01' });
     await addProcess(41, { comm: 'rootfs', maps: ['/mnt/bind/lib.so'], mapsDev: '08:01' });
-    expect(await findHolders('/srv/data', { procRoot })).toEqual([{ pid: 40, command: 'viaBind' }]);
+    expect(await findHolders('/srv/data', { procRoot })).toEqual({ holders: [{ pid: 40, command: 'viaBind' }], complete: true });
   });
 
   // Any local user names its own process: a newline would forge a journal line, an escape rewrite the terminal.
   it('shows control characters in a command name or line as \\xNN', async () => {
     await addProcess(40, { comm: 'sh\x1b[2J', cmdline: ['sleep', '9\nluks-ssm[1]: Stopped volume data\r'], cwd: '/srv/data' });
-    const [holder] = await findHolders('/srv/data', { procRoot });
+    const [holder] = (await findHolders('/srv/data', { procRoot })).holders;
     expect(holder!.command).toBe('sh\\x1b[2J (sleep 9\\x0aluks-ssm[1]: Stopped volume data\\x0d)');
   });
 
   it('truncates long command lines and survives processes it cannot read', async () => {
     await addProcess(30, { comm: 'java', cmdline: ['java', ...Array(40).fill('-Dx=yyyyyy')], cwd: '/srv/data' });
     await mkdir(join(procRoot, '31'));
-    const [holder] = await findHolders('/srv/data', { procRoot });
+    const [holder] = (await findHolders('/srv/data', { procRoot })).holders;
     expect(holder!.pid).toBe(30);
     expect(holder!.command.length).toBeLessThanOrEqual('java ()'.length + 120);
     expect(holder!.command.endsWith('…)')).toBe(true);
+  });
+});
+
+describe('findHolders within its budget (review 9: any user can make a process unreadable)', () => {
+  it('stops at the budget with what it found when reading a process blocks (a FIFO here, a stalled FUSE file there)', async () => {
+    await addProcess(10, { comm: 'bash', cwd: '/srv/data' });
+    await addProcess(20, { comm: 'staller', cwd: '/srv/data' });
+    await addProcess(30, { comm: 'later', cwd: '/srv/data' });
+    const fifo = join(procRoot, '20', 'cmdline');
+    await rm(fifo);
+    execFileSync('mkfifo', [fifo]);
+    try {
+      expect(await findHolders('/srv/data', { procRoot, budgetMs: 1_000 })).toEqual({ holders: [{ pid: 10, command: 'bash' }], complete: false });
+    } finally {
+      // The blocked open(2) waits for a writer: be one, so the read ends and frees its thread.
+      closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+    }
+  });
+
+  it('reads at most 4 KiB of a command line', async () => {
+    await addProcess(10, { comm: 'big', cmdline: ['x'.repeat(64 * 1024)], cwd: '/srv/data' });
+    expect(await findHolders('/srv/data', { procRoot })).toEqual({ holders: [{ pid: 10, command: `big (${'x'.repeat(119)}…)` }], complete: true });
   });
 });
 
@@ -95,7 +118,7 @@ describe('findHolders with the real /proc', () => {
     const child = spawn('sleep', ['30'], { cwd: join(mount, 'sub'), stdio: 'ignore' });
     try {
       await new Promise((resolve, reject) => child.once('spawn', resolve).once('error', reject));
-      const holders = await findHolders(mount);
+      const { holders } = await findHolders(mount);
       expect(holders).toContainEqual({ pid: child.pid, command: 'sleep (sleep 30)' });
       expect(holders.map((h) => h.pid)).not.toContain(process.pid);
     } finally {

@@ -63,7 +63,7 @@ describe.skipIf(!canLoopMount())('mount and umount on a loop-mounted image (root
       await new Promise((resolve, reject) => child.once('spawn', resolve).once('error', reject));
       expect(await unmountFilesystem(run, target)).toBe('busy');
       expect(await findMountAt(target)).toBeDefined();
-      expect(await findHolders(target)).toContainEqual({ pid: child.pid, command: 'sleep (sleep 30)' });
+      expect((await findHolders(target)).holders).toContainEqual({ pid: child.pid, command: 'sleep (sleep 30)' });
     } finally {
       child.kill('SIGKILL');
     }

@@ -1,7 +1,9 @@
 // stop: unmount then close, never forced; a busy mount names its holders and changes nothing.
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdirSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { stopVolume } from '../../src/volume/stop.ts';
 import { startVolume } from '../../src/volume/start.ts';
 import { UnlockError } from '../../src/errors.ts';
@@ -48,6 +50,32 @@ describe('stopVolume', () => {
       holder.kill();
     }
   });
+
+  it('when busy and a process cannot be read in time: names what it found, says the list may be cut, still BUSY (review 9)', async () => {
+    sys = createFakeSystem(KEY);
+    const procRoot = join(sys.dir, 'proc');
+    for (const [pid, comm] of [[10, 'bash'], [20, 'staller']] as const) {
+      mkdirSync(join(procRoot, String(pid), 'fd'), { recursive: true });
+      writeFileSync(join(procRoot, String(pid), 'comm'), `${comm}\n`);
+      symlinkSync(sys.mountPoint, join(procRoot, String(pid), 'cwd'));
+    }
+    writeFileSync(join(procRoot, '10', 'cmdline'), '');
+    const fifo = join(procRoot, '20', 'cmdline');
+    execFileSync('mkfifo', [fifo]);
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 3 }]), { procRoot });
+    await startVolume(deps, fakeConfig(sys));
+    sys.busy.add(sys.mountPoint);
+    try {
+      const error = (await stopVolume(deps, fakeConfig(sys)).catch((e: unknown) => e)) as UnlockError;
+      expect([error.exitCode, error.message]).toEqual([
+        81,
+        `${sys.mountPoint} is busy, held by pid 10 (bash) and maybe others (the scan of processes stopped after 5 s: fuser -vm ${sys.mountPoint} lists them all); left mounted and open`,
+      ]);
+      expect(sys.mappings.has('data')).toBe(true);
+    } finally {
+      closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+    }
+  }, 20_000);
 
   it('leaves a foreign filesystem at the mount point alone', async () => {
     sys = createFakeSystem(KEY);
