@@ -26,8 +26,9 @@ const EXT2_ERROR_FS = 0x2;
  * when it did not answer in time.
  */
 export async function recordedErrors(run: Runner, device: string, fsType: string, maxMs = DUMPE2FS_TIMEOUT_MS): Promise<string | undefined> {
-  if (!EXT.has(fsType)) return undefined;
-  const timeoutMs = Math.max(1, Math.min(DUMPE2FS_TIMEOUT_MS, maxMs));
+  // With start's deadline already past, the hint is not worth a wait of any length.
+  if (!EXT.has(fsType) || maxMs <= 0) return undefined;
+  const timeoutMs = Math.min(DUMPE2FS_TIMEOUT_MS, maxMs);
   const superblock = await readBytesAt(device, SUPERBLOCK_OFFSET + S_MAGIC, S_STATE + 2 - S_MAGIC, timeoutMs);
   // A device that did not answer here would hang dumpe2fs too: no second wait.
   if (superblock === TIMED_OUT) return undefined;
