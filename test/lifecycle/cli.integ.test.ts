@@ -1,10 +1,11 @@
 // The lifecycle verbs through the built CLI: enroll, check, rotate, migrate, with real cryptsetup and the emulator.
-import { readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { chmod, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { testPassphrase } from '../../src/luks/cryptsetup.ts';
 import { startEmulator, type Emulator } from '../emulator/index.ts';
-import { runCli } from '../support/cli.ts';
+import { cliCommand, CLI_TIMEOUT_MS, runCli } from '../support/cli.ts';
 import { createWorkspace, volumeEnv, writeVolumeConfig, type Workspace } from '../cli/workspace.ts';
 import { canRunCryptsetup, createImageDir, key, run, type ImageDir } from './images.ts';
 
@@ -65,6 +66,43 @@ describe.skipIf(!canRunCryptsetup)('lifecycle verbs (built CLI, real cryptsetup,
     expect((await runCli(['check', v.name], { env: v.env })).code).toBe(0);
   });
 
+  it('enroll --add-to-existing at a terminal: asks through systemd-ask-password (stdin the terminal), never in argv or output', async () => {
+    const v = await volume('luks');
+    const bin = join(ws.dir, `${v.name}-bin`);
+    await mkdir(bin);
+    // A fake systemd-ask-password answering as a person would at the terminal: only when its stdin is one.
+    await writeFile(join(bin, 'systemd-ask-password'), `#!/bin/sh\nprintf '%s\\n' "$@" > ${bin}/argv\n[ -t 0 ] || { echo 'stdin is not a terminal' >&2; exit 1; }\nprintf 'admin-passphrase\\n'\n`);
+    await chmod(join(bin, 'systemd-ask-password'), 0o755);
+    const result = await inTerminal(['enroll', '--add-to-existing', v.name], { ...v.env, LUKS_SSM_TEST_EXEC_PATH: bin });
+    expect(result.code).toBe(0);
+    expect(result.output).toContain(`authorised by the existing passphrase`);
+    const argv = (await readFile(join(bin, 'argv'), 'utf8')).split('\n');
+    expect(argv).toEqual(expect.arrayContaining([`--id=luks-ssm-enroll:${v.name}`, `Existing passphrase of ${v.name} (/dev/${v.name}), to authorise adding the luks-ssm key:`]));
+    expect(`${argv.join(' ')}${result.output}`).not.toContain('admin-passphrase');
+    expect(await testPassphrase(run, v.device, key('admin-passphrase'))).toBe(true);
+    expect((await runCli(['check', v.name], { env: v.env })).code).toBe(0);
+  });
+
+  it('enroll --add-to-existing with stdin neither a terminal nor a pipe (/dev/null): 2, one line, nothing stored', async () => {
+    const v = await volume('luks');
+    const result = await runCli(['enroll', '--add-to-existing', v.name], { env: v.env });
+    expect([result.code, result.stderr]).toEqual([2, `luks-ssm enroll ${v.name}: --add-to-existing needs the existing passphrase, but stdin is not a terminal and gave none, refusing (run it at a terminal to be asked, pipe it in (printf '%s' …), or pass --existing-key-file FILE)\n`]);
+    expect(emulator.requests().filter((r) => r.action === 'PutParameter')).toEqual([]);
+  });
+
+  it('echo passphrase | enroll --add-to-existing: 80 with the line-break hint, the passphrase in no output; --dry-run fails the same', async () => {
+    const v = await volume('luks');
+    for (const extra of [['--dry-run'], []]) {
+      const result = await withStdin(['enroll', '--add-to-existing', ...extra, v.name], v.env, 'admin-passphrase\n');
+      expect(result.code).toBe(80);
+      expect(result.stderr).toMatch(/^luks-ssm enroll v\d+: The existing passphrase given opens no key slot of \S+, refusing \(it ends with a line break, .*printf.*\)\n$/);
+      expect(`${result.stdout}${result.stderr}`).not.toContain('admin-passphrase');
+    }
+    expect(emulator.requests().filter((r) => r.action === 'PutParameter')).toEqual([]);
+    const piped = await withStdin(['enroll', '--add-to-existing', v.name], v.env, 'admin-passphrase');
+    expect(piped.code).toBe(0);
+  });
+
   it('enroll on a device with a filesystem: 82 and one line', async () => {
     const v = await volume('blank');
     const { execFileSync } = await import('node:child_process');
@@ -110,3 +148,31 @@ describe.skipIf(!canRunCryptsetup)('lifecycle verbs (built CLI, real cryptsetup,
     await expect(stat(join(ws.confDir, 'x2.conf'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
+
+/** The built CLI with `input` piped to its stdin. */
+function withStdin(args: string[], env: Record<string, string>, input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...cliCommand(), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: CLI_TIMEOUT_MS });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+/** The built CLI on a terminal of its own (util-linux script(1)): stdin, stdout and stderr are the pty. */
+function inTerminal(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
+  const command = [process.execPath, ...cliCommand(), ...args].map(quote).join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('/usr/bin/script', ['-qec', command, '/dev/null'], { env: { ...env, SHELL: '/bin/sh' }, stdio: ['ignore', 'pipe', 'pipe'], timeout: CLI_TIMEOUT_MS });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
