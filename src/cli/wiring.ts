@@ -70,6 +70,7 @@ export function createVolumeDeps(opts: WiringOptions): VolumeDeps {
     acquireDeviceLock: async (device, holder, deadline, early) =>
       (await import('../volume/device-lock.ts')).acquireDeviceLock({ dir: runDir, device, holder, deadline, now: Date.now, run, early }),
     keySource: (config) => deferKeySource(async () => (await keySources()).createKeySource(config, sourceDeps)),
+    awsAccess: async (config, deadline) => (await import('../volume/check-aws.ts')).checkAwsAccess(config, sourceDeps, deadline),
     kmsKeyState: async (config, deadline) => (await keySources()).checkVolumeKmsKey(config, sourceDeps, deadline),
     imdsExposure: async (config) => {
       const { imdsDisabled, imdsEndpointOf } = await import('../aws/imds.ts');

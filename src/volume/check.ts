@@ -75,6 +75,9 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promi
         return 'LUKS header found';
       },
     },
+    // Before any AWS call: a missing region or credentials, or a refused endpoint, is named as such, not as the first
+    // AWS step's failure.
+    ...(deps.awsAccess === undefined ? [] : [{ name: 'aws', run: () => deps.awsAccess!(config, deadline) }]),
     ...(deps.kmsKeyState === undefined ? [] : [{ name: 'kms-key', run: () => deps.kmsKeyState!(config, deadline) }]),
     {
       name: 'key',

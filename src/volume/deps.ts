@@ -44,6 +44,8 @@ export interface VolumeDeps {
    */
   acquireDeviceLock(device: string, holder: string, deadline: number, early?: EarlyDeviceLock): Promise<RunLock>;
   keySource(config: VolumeConfig): KeySource;
+  /** check's aws step: region, credentials and endpoints, one line naming where each came from (throws what start would meet). */
+  awsAccess?(config: VolumeConfig, deadline: number): Promise<string>;
   /** check's kms-key step: the state of the KMS key behind the passphrase, one line (throws for an unusable key). */
   kmsKeyState?(config: VolumeConfig, deadline: number): Promise<string>;
   /** check's imds step: whether a user other than root can get an instance metadata token (README "Security"). */

@@ -153,6 +153,30 @@ describe('checkVolume', () => {
     expect(asked).toBe(false);
   });
 
+  // Review 8, finding 8: no region or credentials was reported as `FAIL kms-key`, the first step to call AWS.
+  it('judges AWS set-up in an aws step after the local ones and before any AWS step, which it stops on failure', async () => {
+    sys = createFakeSystem(KEY);
+    const asked: string[] = [];
+    const source: KeySource = { description: 'x', async *keys() { asked.push('key'); } };
+    const noRegion = new UnlockError('AWS_UNAVAILABLE', 'No AWS region: set SSM_REGION in data.conf, or AWS_REGION, or run on EC2 with IMDS reachable (…)');
+    const { deps } = fakeDeps(sys, source, {
+      awsAccess: async () => { throw noRegion; },
+      kmsKeyState: async () => { asked.push('kms-key'); return 'KMS key k is enabled'; },
+    });
+    const report = await checkVolume(deps, fakeConfig(sys));
+    expect(report.steps.map((s) => [s.name, s.ok])).toEqual([['config', true], ['device', true], ['luks', true], ['aws', false]]);
+    expect(report.failure).toBe(noRegion);
+    expect(asked).toEqual([]);
+
+    const { deps: good } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }]), {
+      awsAccess: async () => 'region us-east-1 (SSM_REGION), credentials from the instance profile, SSM and KMS at their regional endpoints',
+      kmsKeyState: async () => 'KMS key k is enabled',
+    });
+    const passed = await checkVolume(good, fakeConfig(sys));
+    expect(passed.failure).toBeUndefined();
+    expect(passed.steps.map((s) => s.name)).toEqual(['config', 'device', 'luks', 'aws', 'kms-key', 'key', 'keyslot', 'recovery']);
+  });
+
   it('tests the key under the device lock and the host lock (argon2 slots take GiBs each), timing cryptsetup only, and holds neither otherwise', async () => {
     sys = createFakeSystem(KEY);
     const events: string[] = [];
