@@ -40,9 +40,9 @@ export async function runVolumeVerb(command: VolumeCommand, config: VolumeConfig
       return exitCodeOf(status.active ? 'OK' : 'NOT_ACTIVE');
     }
     case 'check': {
-      const { checkVolume, formatCheckReport } = await import('../volume/check.ts');
-      const report = await checkVolume(deps, config);
-      io.stdout(formatCheckReport(report));
+      const { checkVolume, formatCheckStep } = await import('../volume/check.ts');
+      // Each line as its step ends: a step waiting for a device or for AWS shows what passed before it.
+      const report = await checkVolume(deps, config, (step) => io.stdout(formatCheckStep(step)));
       return report.failure ? report.failure.exitCode : exitCodeOf('OK');
     }
     case 'fetch': {

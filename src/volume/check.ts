@@ -32,7 +32,8 @@ type Opened = { fetched: string; slot: number; ms: number };
 type Warning = { warn: true; detail: string; hint: string };
 type Step = { name: string; run: () => Promise<string | Warning> };
 
-export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promise<CheckReport> {
+/** `onStep` is called as each step ends, so the caller can print it then (a device wait is not 30 s of silence). */
+export async function checkVolume(deps: VolumeDeps, config: VolumeConfig, onStep?: (step: CheckStep) => void): Promise<CheckReport> {
   const deadline = deps.clock.now() + config.timeoutSec * 1000;
   let device = '';
   /** Which key slot the key step's key opened, and how long cryptsetup took to say so. */
@@ -126,15 +127,18 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig): Promi
 
   const report: CheckReport = { steps: [], failure: undefined };
   for (const step of steps) {
+    let done: CheckStep;
     try {
       const result = await step.run();
-      report.steps.push(typeof result === 'string' ? { name: step.name, ok: true, detail: result } : { name: step.name, ok: true, ...result });
+      done = typeof result === 'string' ? { name: step.name, ok: true, detail: result } : { name: step.name, ok: true, ...result };
     } catch (error) {
       if (!isUnlockError(error)) throw error;
-      report.steps.push({ name: step.name, ok: false, detail: error.message, hint: error.hint });
+      done = { name: step.name, ok: false, detail: error.message, hint: error.hint };
       report.failure = error;
-      break;
     }
+    report.steps.push(done);
+    onStep?.(done);
+    if (report.failure) break;
   }
   return report;
 }
@@ -208,9 +212,12 @@ function describeImdsExposure(exposure: ImdsExposure & { endpoint?: string }): s
   };
 }
 
+/** One step's line, and its fix line when it has one. */
+export function formatCheckStep(s: CheckStep): string {
+  // Details quote outside text (AWS messages, a probe's answer): each stays one line, shown, never obeyed.
+  return `${s.ok ? (s.warn ? 'warn' : 'ok  ') : 'FAIL'}  ${s.name.padEnd(8)} ${printable(s.detail)}${s.hint ? `\n      fix: ${printable(s.hint)}` : ''}\n`;
+}
+
 export function formatCheckReport(report: CheckReport): string {
-  return report.steps
-    // Details quote outside text (AWS messages, a probe's answer): each stays one line, shown, never obeyed.
-    .map((s) => `${s.ok ? (s.warn ? 'warn' : 'ok  ') : 'FAIL'}  ${s.name.padEnd(8)} ${printable(s.detail)}${s.hint ? `\n      fix: ${printable(s.hint)}` : ''}\n`)
-    .join('');
+  return report.steps.map(formatCheckStep).join('');
 }
