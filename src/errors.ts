@@ -3,6 +3,7 @@
 /**
  * Exit codes. Where sysexits(3) or systemd.exec(5) already give a number a meaning we use it.
  * `permanent`: no retry can fix it, so `start` gives up at once instead of retrying until TIMEOUT_SEC.
+ * In code order: --help, the man page and the README list them as written here.
  */
 export const EXIT_CODES = {
   OK: { code: 0, permanent: false, meaning: 'success (also: already in the requested state)' },
@@ -11,14 +12,14 @@ export const EXIT_CODES = {
   NOT_ACTIVE: { code: 3, permanent: false, meaning: 'status: volume is not open and mounted' },
   PERMISSION: { code: 4, permanent: true, meaning: 'not root, or a file luks-ssm needs is not accessible' },
   NOT_CONFIGURED: { code: 6, permanent: true, meaning: 'no config file for this volume' },
-  CONFIG: { code: 78, permanent: true, meaning: 'config file invalid (unknown key, bad value, unsafe permissions)' },
-  DEVICE_MISSING: { code: 66, permanent: false, meaning: 'device did not appear within DEVICE_TIMEOUT_SEC' },
   NOT_LUKS: { code: 65, permanent: true, meaning: 'device is not a LUKS volume (refusing to touch it)' },
-  AWS_DENIED: { code: 77, permanent: true, meaning: 'AWS denied access (IAM policy, or KMS key policy)' },
+  DEVICE_MISSING: { code: 66, permanent: false, meaning: 'device did not appear within DEVICE_TIMEOUT_SEC' },
   AWS_NOT_FOUND: { code: 67, permanent: true, meaning: 'SSM parameter (or version/label) not found' },
   KMS_KEY_UNUSABLE: { code: 68, permanent: true, meaning: 'KMS key disabled, pending deletion, not found or without key material' },
   AWS_UNAVAILABLE: { code: 69, permanent: false, meaning: 'AWS unreachable, no credentials or region, or throttled past the deadline' },
   TIMEOUT: { code: 75, permanent: false, meaning: 'overall deadline (TIMEOUT_SEC) passed' },
+  AWS_DENIED: { code: 77, permanent: true, meaning: 'AWS denied access (IAM policy, or KMS key policy)' },
+  CONFIG: { code: 78, permanent: true, meaning: 'config file invalid (unknown key, bad value, unsafe permissions)' },
   WRONG_PASSPHRASE: { code: 80, permanent: true, meaning: 'passphrase from SSM opens no keyslot of the device' },
   BUSY: { code: 81, permanent: false, meaning: 'mount point busy: stop refused, nothing changed' },
   MOUNT_REFUSED: { code: 82, permanent: true, meaning: 'refusing to mount: mount point not empty, a symlink on its path, replaced meanwhile, or a dependent already running' },

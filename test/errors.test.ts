@@ -1,6 +1,6 @@
 // The error line's last guards: text of external origin is printable, a parser's message is never shown.
 import { describe, expect, it } from 'vitest';
-import { printable, toUnlockError, UnlockError } from '../src/errors.ts';
+import { EXIT_CODES, printable, toUnlockError, UnlockError } from '../src/errors.ts';
 
 describe('printable', () => {
   it('shows C0, DEL and C1 control characters and the Unicode line breaks escaped and keeps everything else', () => {
@@ -28,5 +28,12 @@ describe('toUnlockError', () => {
   it('passes an UnlockError through', () => {
     const error = new UnlockError('BUSY', 'busy');
     expect(toUnlockError(error)).toBe(error);
+  });
+});
+
+describe('EXIT_CODES', () => {
+  it('is written in code order, as --help, the man page and the README list it (review 8)', () => {
+    const codes = Object.values(EXIT_CODES).map((row) => row.code);
+    expect(codes).toEqual([...codes].sort((a, b) => a - b));
   });
 });
