@@ -4,7 +4,7 @@ import { loadVolumeConfig } from '../config/load.ts';
 import { DEFAULT_RUN_DIR } from '../volume/unlock-record.ts';
 import { checkRunDir } from '../volume/run-dir.ts';
 import { parseCommand, type Command } from './args.ts';
-import { formatUsage } from './usage.ts';
+import { formatUsage, formatVerbUsage } from './usage.ts';
 import { createLazyBus, createVolumeDeps } from './wiring.ts';
 import { runVolumeVerb } from './verbs.ts';
 import type { Logger } from '../types.ts';
@@ -28,7 +28,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
   try {
     command = parseCommand(argv);
     if (command.verb === 'help') {
-      ctx.stdout(formatUsage(ctx.version));
+      ctx.stdout(command.topic === undefined ? formatUsage(ctx.version) : formatVerbUsage(ctx.version, command.topic));
       return exitCodeOf('OK');
     }
     if (command.verb === 'version') {

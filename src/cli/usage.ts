@@ -11,9 +11,12 @@ Verbs:
   start <volume>     fetch the passphrase, open the LUKS device, mount it (idempotent)
   stop <volume>      unmount (never forced) and close; if busy, name the holders and change nothing
   status <volume>    what is open and mounted, which parameter version unlocked it, dependents
+                     (--json: as JSON)
   check <volume>     pre-flight that changes nothing: config, device, AWS access, passphrase opens a keyslot
   enable <volume>    enable luks-ssm@<volume>.service at boot and order REQUIRED_BY units after it
   disable <volume>   undo enable (does not stop or close anything)
+  fetch <volume>     fetch the passphrase and print its size, never the key; touches no device (times the
+                     boot path's start-up to key in hand; needs no root)
 
 ${LIFECYCLE_USAGE}
 Options:
@@ -32,3 +35,23 @@ Exit codes:
 ${formatExitCodeTable()}
 `;
 }
+
+/** `luks-ssm <verb> --help`: that verb's lines of the full text (continuation lines included), and where the rest is. */
+export function formatVerbUsage(version: string, verb: string): string {
+  const lines = formatUsage(version).split('\n');
+  const own: string[] = [];
+  lines.forEach((line, index) => {
+    if (!line.startsWith(`  ${verb} `)) return;
+    own.push(line);
+    for (let next = index + 1; lines[next]?.startsWith(' '.repeat(CONTINUATION_INDENT)); next++) own.push(lines[next]!);
+  });
+  return `Usage:
+${own.join('\n')}
+
+  -c, --config FILE and -v, --verbose go with every verb.
+  luks-ssm --help lists every verb, option, file and exit code.
+`;
+}
+
+/** Where a verb's description continues on the next line. */
+const CONTINUATION_INDENT = 21;
