@@ -4,7 +4,11 @@ import { createCredentialProvider } from '../aws/credential-chain.ts';
 import { createImdsClient, imdsEndpointOf, type Env } from '../aws/imds.ts';
 import { resolveRegion } from '../aws/region.ts';
 import { callWithRetry } from '../aws/retry.ts';
+import { isUnlockError, UnlockError } from '../errors.ts';
 import type { Clock, Logger, VolumeConfig } from '../types.ts';
+
+/** As src/aws/credential-chain.ts words it, so both ways of not getting credentials read alike. */
+const NO_CREDENTIALS = 'No AWS credentials: attach an instance profile with ssm:GetParameter, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY';
 
 export interface AwsAccessDeps {
   env: Env;
@@ -28,7 +32,13 @@ export async function checkAwsAccess(config: VolumeConfig, deps: AwsAccessDeps, 
   const credentials = createCredentialProvider({ env, deadline, clock, imds });
   const fromEnv = Boolean(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY);
   // The provider tries once; a network error is retried within the deadline, as the SDK's first call would be.
-  await callWithRetry(() => credentials(), { deadline, clock, log, what: `get AWS credentials from instance metadata at ${imds.endpoint}` });
+  const what = 'get AWS credentials';
+  await callWithRetry(() => credentials(), { deadline, clock, log, what }).catch((error: unknown) => {
+    // Only the deadline's error comes back from callWithRetry as ours: said like the provider's own "No AWS credentials".
+    if (!isUnlockError(error) || error.message.startsWith('No AWS credentials')) throw error;
+    const detail = error.message.replace(`Failed to ${what}: `, '').replace(/^instance metadata: /, '');
+    throw new UnlockError(error.kind, `${NO_CREDENTIALS} (instance metadata at ${imds.endpoint}: ${detail})`, { cause: error, retryable: error.retryable });
+  });
   const regionFrom = config.region ? 'SSM_REGION' : env.AWS_REGION ? 'AWS_REGION' : env.AWS_DEFAULT_REGION ? 'AWS_DEFAULT_REGION' : 'instance metadata';
   const credentialsFrom = fromEnv ? 'the environment (AWS_ACCESS_KEY_ID)' : 'the instance profile';
   const where = endpoints.every((e) => e.url === undefined) ? ['SSM and KMS at their regional endpoints'] : endpoints.map((e) => e.text);

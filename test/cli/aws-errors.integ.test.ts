@@ -124,6 +124,17 @@ describe.skipIf(!canRunCryptsetup)('CLI errors from AWS (built CLI, real SDK, em
     });
   });
 
+  it('IMDS absent, a region set, no credentials in the environment: 69 at the aws step once the deadline passes', async ({ expect }) => {
+    const file = await scene.volume('no-imds-creds', { TIMEOUT_SEC: String(DEADLINE_SEC) });
+    await withOwnEmulator({ faults: { imds: 'absent' } }, async (emulator) => {
+      const result = await scene.check('no-imds-creds', { withCredentials: false }, emulator);
+      expectAwsFailure(expect, result, file, 69,
+        new RegExp(`^No AWS credentials: attach an instance profile with ssm:GetParameter, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY \\(instance metadata at http://127\\.0\\.0\\.1:\\d+: network error \\(ECONNRESET\\) ${GAVE_UP}\\)$`),
+        undefined, SETUP_STEP);
+      expect(emulator.requests().filter((r) => r.service !== 'imds')).toEqual([]);
+    });
+  });
+
   it('AWS_ENDPOINT_URL_SSM over plain http to another host: 78 at the aws step, naming the variable', async ({ expect }) => {
     const file = await scene.volume('http-ssm');
     const result = await scene.check('http-ssm', { extra: { AWS_ENDPOINT_URL_SSM: 'http://10.0.0.1' } });
