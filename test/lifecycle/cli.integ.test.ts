@@ -1,5 +1,6 @@
 // The lifecycle verbs through the built CLI: enroll, check, rotate, migrate, with real cryptsetup and the emulator.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -83,6 +84,19 @@ describe.skipIf(!canRunCryptsetup)('lifecycle verbs (built CLI, real cryptsetup,
     expect((await runCli(['check', v.name], { env: v.env })).code).toBe(0);
   });
 
+  it.skipIf(!existsSync('/usr/bin/systemd-ask-password'))('enroll --add-to-existing at a terminal, the real systemd-ask-password: typed without echo, enrolled', async () => {
+    const v = await volume('luks');
+    const prompt = `Existing passphrase of ${v.name} (/dev/${v.name}), to authorise adding the luks-ssm key:`;
+    // Typed once systemd-ask-password has turned echo off: it writes its "(press TAB for no echo)" after that, the
+    // question before (keys typed in between would echo, as they would for a person typing that fast).
+    const result = await inTerminal(['enroll', '--add-to-existing', v.name], v.env, { prompt: 'for no echo)', keys: 'admin-passphrase' });
+    expect(result.code).toBe(0);
+    expect(result.output).toContain(prompt);
+    expect(result.output).not.toContain('admin-passphrase');
+    expect((await runCli(['check', v.name], { env: v.env })).code).toBe(0);
+    expect(await testPassphrase(run, v.device, key('admin-passphrase'))).toBe(true);
+  });
+
   it('enroll --add-to-existing with stdin neither a terminal nor a pipe (/dev/null): 2, one line, nothing stored', async () => {
     const v = await volume('luks');
     const result = await runCli(['enroll', '--add-to-existing', v.name], { env: v.env });
@@ -163,15 +177,26 @@ function withStdin(args: string[], env: Record<string, string>, input: string): 
   });
 }
 
-/** The built CLI on a terminal of its own (util-linux script(1)): stdin, stdout and stderr are the pty. */
-function inTerminal(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+/**
+ * The built CLI on a terminal of its own (util-linux script(1)): stdin, stdout and stderr are the pty. `typed` is
+ * typed at the terminal, Enter included, once `prompt` shows there.
+ */
+function inTerminal(args: string[], env: Record<string, string>, typed?: { prompt: string; keys: string }): Promise<{ code: number | null; output: string }> {
   const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
   const command = [process.execPath, ...cliCommand(), ...args].map(quote).join(' ');
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/script', ['-qec', command, '/dev/null'], { env: { ...env, SHELL: '/bin/sh' }, stdio: ['ignore', 'pipe', 'pipe'], timeout: CLI_TIMEOUT_MS });
+    const child = spawn('/usr/bin/script', ['-qec', command, '/dev/null'], { env: { ...env, SHELL: '/bin/sh' }, stdio: ['pipe', 'pipe', 'pipe'], timeout: CLI_TIMEOUT_MS });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    let pending = typed;
+    const read = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (pending !== undefined && output.includes(pending.prompt)) {
+        child.stdin.write(`${pending.keys}\r`);
+        pending = undefined;
+      }
+    };
+    child.stdout.on('data', read);
+    child.stderr.on('data', read);
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, output }));
   });
