@@ -7,7 +7,7 @@ import { readConfigFile } from './read.ts';
 import { checkCombinations, type Setting } from './rules.ts';
 import { suggestName } from './suggest.ts';
 import { checkRegion } from './validate.ts';
-import { assertVolumeName, volumeConfigPath } from './volumes.ts';
+import { assertVolumeName, nearestConfiguredVolume, volumeConfigPath } from './volumes.ts';
 
 export interface LoadConfigOptions {
   /** Instance name, [A-Za-z0-9_.@-]+; anything else is UnlockError('USAGE'). */
@@ -27,6 +27,11 @@ export interface LoadConfigOptions {
 /** Where the packages install the commented example. */
 export const SAMPLE_CONFIG_PATH = '/etc/luks-ssm/example.conf.sample';
 
+function missingVolumeHint(confDir: string, volume: string): string {
+  const near = nearestConfiguredVolume(confDir, volume);
+  return near === undefined ? `create it from ${SAMPLE_CONFIG_PATH}` : `did you mean '${near}'? Otherwise create it from ${SAMPLE_CONFIG_PATH}`;
+}
+
 export async function loadVolumeConfig(opts: LoadConfigOptions): Promise<VolumeConfig> {
   assertVolumeName(opts.volume);
   const requireRootOwned = opts.requireRootOwned ?? true;
@@ -36,7 +41,7 @@ export async function loadVolumeConfig(opts: LoadConfigOptions): Promise<VolumeC
     requireRootOwned,
     onMissing: (missing) =>
       new UnlockError('NOT_CONFIGURED', `${missing}: no such config file for volume '${opts.volume}'`, {
-        hint: opts.configFile === undefined ? `create it from ${SAMPLE_CONFIG_PATH}` : 'check the --config path',
+        hint: opts.configFile === undefined ? missingVolumeHint(opts.confDir, opts.volume) : 'check the --config path',
       }),
   })!;
   const defaults = readConfigFile(opts.defaultsFile, { requireRootOwned, onMissing: () => undefined });

@@ -1,7 +1,9 @@
 // Volume names (the systemd instance) and the per-volume files they name: <confDir>/<volume>.conf.
+import { readdirSync, type Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnlockError } from '../errors.ts';
+import { suggestName } from './suggest.ts';
 
 /** Instance-safe for luks-ssm@<volume>.service, and short enough that "<volume>.conf" fits NAME_MAX. */
 const VOLUME_NAME = /^[A-Za-z0-9_.@-]{1,250}$/;
@@ -36,6 +38,26 @@ export async function listConfiguredVolumes(confDir: string): Promise<string[]> 
     if (code === 'EACCES') throw new UnlockError('PERMISSION', `${confDir}: permission denied`, { cause: error, hint: 'run luks-ssm as root' });
     throw new UnlockError('CONFIG', `Failed to list ${confDir}: ${code ?? String(error)}`, { cause: error });
   }
+  return volumesAmong(entries);
+}
+
+/**
+ * For a volume with no config: the configured volume the user probably meant (`status data.conf` → data, a
+ * typo → the nearest name), or undefined. Only a hint, so an unreadable directory just means none.
+ */
+export function nearestConfiguredVolume(confDir: string, volume: string): string | undefined {
+  let volumes: string[];
+  try {
+    volumes = volumesAmong(readdirSync(confDir, { withFileTypes: true }));
+  } catch {
+    return undefined;
+  }
+  const stem = volume.endsWith(CONF_SUFFIX) ? volume.slice(0, -CONF_SUFFIX.length) : undefined;
+  if (stem !== undefined && volumes.includes(stem)) return stem;
+  return suggestName(volume, volumes);
+}
+
+function volumesAmong(entries: Dirent[]): string[] {
   return entries
     .filter((entry) => (entry.isFile() || entry.isSymbolicLink()) && entry.name.endsWith(CONF_SUFFIX))
     .map((entry) => entry.name.slice(0, -CONF_SUFFIX.length))

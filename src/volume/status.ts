@@ -53,9 +53,15 @@ async function recoveryOf(deps: VolumeDeps, config: VolumeConfig): Promise<Volum
   return readRecoverySlots(deps.run, device);
 }
 
+/** Open but not mounted is a state of its own (review 8): start mounts it, without asking AWS again. */
+function headline(s: VolumeStatus): string {
+  if (s.active) return 'unlocked and mounted';
+  return s.mapping.open && !s.mount.mounted ? `open but not mounted: luks-ssm start ${s.volume} mounts it` : 'not active';
+}
+
 export function formatVolumeStatus(s: VolumeStatus): string {
   const lines = [
-    `volume:     ${s.volume} (${s.active ? 'unlocked and mounted' : 'not active'})`,
+    `volume:     ${s.volume} (${headline(s)})`,
     `config:     ${s.configFiles.join(', ')}`,
     `device:     ${s.device}${s.mapping.device ? ` -> ${s.mapping.device}` : ''}`,
     `mapping:    ${s.mapping.path} ${s.mapping.open ? 'open' : 'closed'}`,

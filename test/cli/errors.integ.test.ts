@@ -80,6 +80,16 @@ describe.skipIf(!canRunCryptsetup)('CLI errors before AWS (built CLI, real crypt
     });
   });
 
+  it('no config for a name near a configured volume: 6, with a did-you-mean (review 8: status data.conf)', async ({ expect }) => {
+    await scene.volume('mydata');
+    const [withSuffix, typo] = await Promise.all([scene.check('mydata.conf'), scene.check('mydta')]);
+    expect(withSuffix).toMatchObject({
+      code: 6,
+      stderr: `luks-ssm check mydata.conf: ${scene.ws.confDir}/mydata.conf.conf: no such config file for volume 'mydata.conf' (did you mean 'mydata'? Otherwise create it from /etc/luks-ssm/example.conf.sample)\n`,
+    });
+    expect([typo.code, typo.stderr]).toEqual([6, expect.stringContaining("(did you mean 'mydata'? Otherwise create it from")]);
+  });
+
   it('--config naming a missing file: 6', async ({ expect }) => {
     const missing = join(scene.ws.dir, 'missing.conf');
     const result = await runCli(['check', '--config', missing, 'data'], { env: env() });
