@@ -102,6 +102,11 @@ describe.skipIf(!canRunCryptsetup)('lifecycle verbs (built CLI, real cryptsetup,
     const result = await runCli(['enroll', '--add-to-existing', v.name], { env: v.env });
     expect([result.code, result.stderr]).toEqual([2, `luks-ssm enroll ${v.name}: --add-to-existing needs the existing passphrase, but stdin is not a terminal and gave none, refusing (run it at a terminal to be asked, pipe it in (printf '%s' …), or pass --existing-key-file FILE)\n`]);
     expect(emulator.requests().filter((r) => r.action === 'PutParameter')).toEqual([]);
+    // With --recovery-key --output, the file made for the key is removed again: a second run is not refused for it.
+    const output = join(ws.dir, `${v.name}.recovery`);
+    const withOutput = await runCli(['enroll', '--add-to-existing', '--recovery-key', '--output', output, v.name], { env: v.env });
+    expect(withOutput.code).toBe(2);
+    await expect(stat(output)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('echo passphrase | enroll --add-to-existing: 80 with the line-break hint, the passphrase in no output; --dry-run fails the same', async () => {
