@@ -17,7 +17,7 @@ export interface LifecycleIo {
   stdout: (text: string | Buffer) => void;
   stdoutIsTty?: boolean;
   env: Record<string, string | undefined>;
-  /** All of stdin as bytes; undefined when stdin is a terminal (a typed key would echo). */
+  /** All of stdin as bytes; undefined when stdin is a terminal (the passphrase is then asked for without echo, not read). */
   readStdin?: () => Promise<Buffer | undefined>;
 }
 
