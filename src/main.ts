@@ -2,7 +2,7 @@
 // ends the process on a signal).
 import { isatty } from 'node:tty';
 import { runCli } from './cli/run-cli.ts';
-import { endChildrenWithProcess } from './exec/children.ts';
+import { endChildrenWithProcess, isEnding } from './exec/children.ts';
 
 declare const LUKS_SSM_VERSION: string | undefined;
 
@@ -21,4 +21,7 @@ void runCli(process.argv.slice(2), {
   isTty: process.stdout.isTTY === true,
   uid: process.getuid?.() ?? -1,
   version,
-}).then((code) => process.exit(code));
+}).then((code) => {
+  // After a signal the process ends by it once the children have ended (children.ts), not with this code.
+  if (!isEnding()) process.exit(code);
+});

@@ -4,7 +4,7 @@ import type { Writable } from 'node:stream';
 import { execa } from 'execa';
 import { UnlockError } from '../errors.ts';
 import type { RunOptions, RunResult, Runner } from '../types.ts';
-import { track } from './children.ts';
+import { refuseWhileEnding, track } from './children.ts';
 import { DEFAULT_EXEC_PATH } from './exec-path.ts';
 
 export { DEFAULT_EXEC_PATH } from './exec-path.ts';
@@ -27,6 +27,7 @@ const PACKAGE_OF: Record<string, string> = {
 export function createRunner(opts: { path?: string } = {}): Runner {
   const env = { PATH: opts.path ?? DEFAULT_EXEC_PATH, LC_ALL: 'C' };
   return async (file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> => {
+    refuseWhileEnding(file);
     const stdin = options.input === undefined ? 'ignore' : 'pipe';
     const child = execa(file, args, {
       encoding: 'utf8',
@@ -111,6 +112,7 @@ export interface SecretRunResult {
  */
 export function runForSecret(file: string, args: readonly string[], opts: SecretRunOptions, path: string = DEFAULT_EXEC_PATH): Promise<SecretRunResult> {
   return new Promise((resolve, reject) => {
+    refuseWhileEnding(file);
     const child = spawn(file, [...args], { env: { PATH: path, LC_ALL: 'C' }, stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'], shell: false });
     track(child, new Promise((settled) => child.once('exit', settled).once('error', settled)));
     const chunks: Buffer[] = [];

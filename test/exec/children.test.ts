@@ -1,9 +1,15 @@
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { constants } from 'node:os';
-import { describe, expect, it } from 'vitest';
-import { ENDING_SIGNALS, endChildrenWithProcess, liveChildren, track, type OwnProcess } from '../../src/exec/children.ts';
-import { createRunner } from '../../src/exec/run.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ENDING_SIGNALS, endChildrenWithProcess, isEnding, liveChildren, resetEndingForTests, track, type OwnProcess } from '../../src/exec/children.ts';
+import { createRunner, runForSecret } from '../../src/exec/run.ts';
+
+// Each test plays its own signal; the module remembers the first for the rest of a real process's life.
+afterEach(() => resetEndingForTests());
+
+/** Lets the promise callbacks queued by a child's end run (the process ends in one of them). */
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** A process object that records what the module does to it; `emit` plays the kernel's signal. */
 function fakeProcess(): OwnProcess & { emitter: EventEmitter; raised: NodeJS.Signals[]; exits: number[] } {
@@ -34,6 +40,22 @@ function sleeper(): { ended: Promise<NodeJS.Signals | null> } {
   return { ended };
 }
 
+/**
+ * A real child that, told to end, says so and then waits to be let go (cryptsetup finishing the key slot it
+ * derives), or with `ignore` does not end at all.
+ */
+async function slowToEnd(mode: 'when-let-go' | 'ignore') {
+  const trap = mode === 'ignore' ? "trap '' TERM" : "trap 'echo told; read line; exit 0' TERM";
+  const child = spawn('sh', ['-c', `${trap}; echo ready; while :; do sleep 0.05; done`], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const ended = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  track(child, ended);
+  const lines: string[] = [];
+  const nextLine = () => new Promise<string>((resolve) => child.stdout!.once('data', (data: Buffer) => resolve(data.toString().trim())));
+  // Its trap is set once it says so: a SIGTERM before that would end it at once.
+  await nextLine();
+  return { child, ended, told: () => nextLine(), letGo: () => child.stdin!.write('go\n') };
+}
+
 describe('endChildrenWithProcess', () => {
   it.for(ENDING_SIGNALS)('%s, no terminal (the unit): the children get SIGTERM, then the same signal with no listener left', async (signal) => {
     const proc = fakeProcess();
@@ -41,6 +63,7 @@ describe('endChildrenWithProcess', () => {
     const { ended } = sleeper();
     proc.emitter.emit(signal);
     expect(await ended).toBe('SIGTERM');
+    await settle();
     expect(proc.raised).toEqual([signal]);
     // No listener left for it: the signal sent again takes its default action and ends the process.
     expect(proc.emitter.listenerCount(signal)).toBe(0);
@@ -54,8 +77,55 @@ describe('endChildrenWithProcess', () => {
     const { ended } = sleeper();
     proc.emitter.emit(signal);
     expect(await ended).toBe('SIGTERM');
+    await settle();
     expect(proc.raised).toEqual([]);
     expect(proc.exits).toEqual([128 + constants.signals[signal]]);
+  });
+
+  // A killed start let go of its locks while its `cryptsetup open` went on to finish the open: a next start raced it.
+  it('waits for a child that takes its time to end (cryptsetup finishing an open) before the process ends', async () => {
+    const proc = fakeProcess();
+    endChildrenWithProcess({ terminal: false }, proc);
+    const slow = await slowToEnd('when-let-go');
+    const told = slow.told();
+    proc.emitter.emit('SIGTERM');
+    expect(await told).toBe('told');
+    await settle();
+    expect([proc.raised, proc.exits]).toEqual([[], []]);
+    slow.letGo();
+    expect(await slow.ended).toBe(0);
+    await settle();
+    expect(proc.raised).toEqual(['SIGTERM']);
+  });
+
+  it('ends the process after the grace even if a child does not end, and at once on a second signal', async () => {
+    const proc = fakeProcess();
+    endChildrenWithProcess({ terminal: true, graceMs: 300 }, proc);
+    const stubborn = await slowToEnd('ignore');
+    proc.emitter.emit('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(proc.exits).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(proc.exits).toEqual([143]);
+    const again = fakeProcess();
+    resetEndingForTests();
+    endChildrenWithProcess({ terminal: true }, again);
+    again.emitter.emit('SIGINT');
+    again.emitter.emit('SIGINT');
+    expect(again.exits).toEqual([130]);
+    stubborn.child.kill('SIGKILL');
+    await stubborn.ended;
+  });
+
+  it('starts no program once a signal came: the runner and the secret runner refuse, naming the program', async () => {
+    const proc = fakeProcess();
+    endChildrenWithProcess({ terminal: true }, proc);
+    proc.emitter.emit('SIGTERM');
+    expect(isEnding()).toBe(true);
+    await expect(createRunner()('cryptsetup', ['open'])).rejects.toThrow('not starting cryptsetup: luks-ssm is ending on a signal');
+    await expect(runForSecret('systemd-ask-password', [], { timeoutMs: 1000 })).rejects.toThrow('not starting systemd-ask-password');
+    await settle();
+    expect(proc.exits).toEqual([143]);
   });
 
   it('on exit, the live children get SIGTERM; the process is not signalled', async () => {

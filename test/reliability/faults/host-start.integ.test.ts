@@ -161,7 +161,7 @@ describe.skipIf(!canRunCryptsetup)('fault matrix: device, mount point, config, r
    * The killed start's own bound lies well past the wait for the step, so the harness's SIGKILL at that bound is never
    * read as the test's signal: a start that outlives the signal says so (CI once saw SIGKILL where SIGTERM was sent).
    */
-  async function killThenStart(scene: StartScene, vol: Volume, signal: NodeJS.Signals, step: Step): Promise<{ killed: CliResult; again: CliResult; exitAfterKillMs: number }> {
+  async function killThenStart(scene: StartScene, vol: Volume, signal: NodeJS.Signals, step: Step): Promise<{ killed: CliResult; again: CliResult; exitAfterKillMs: number; whileOpening?: { alive: boolean; hostLockHeld: boolean } }> {
     const paused = join(scene.sys.state, `${step}-paused`);
     if (step === 'key') scene.emulator.faults.set({ latencyMs: { 'ssm:GetParameter': 60_000 } });
     else if (step !== 'device') await writeFile(join(scene.sys.state, `pause-${step}`), '');
@@ -174,9 +174,20 @@ describe.skipIf(!canRunCryptsetup)('fault matrix: device, mount point, config, r
     let pid: number | undefined;
     const underUnit = step === 'device' ? { env: { extra: { NOTIFY_SOCKET: join(scene.ws.dir, 'notify') } } } : {};
     const running = scene.run(['start', vol.name], { ...underUnit, onSpawn: (p) => (pid = p), timeoutMs: REACH_MS + KILLED_EXIT_MS });
+    let settled = false;
+    void running.then(() => (settled = true));
     await waitFor(`start to reach ${step}`, reached, REACH_MS);
     process.kill(pid!, signal);
     const killedAt = performance.now();
+    let whileOpening: { alive: boolean; hostLockHeld: boolean } | undefined;
+    if (signal === 'SIGTERM' && step === 'open') {
+      // Told to end, cryptsetup finishes its open (paused here): the start waits for it, keeping its locks, so a next
+      // start cannot race the open. Before: it ended at once and let go of the host lock (src/exec/children.ts).
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      whileOpening = { alive: !settled, hostLockHeld: !canLock(join(scene.ws.runDir, 'lock')) };
+      await rm(join(scene.sys.state, 'pause-open'));
+      await writeFile(join(scene.sys.state, 'resume-open'), '');
+    }
     const killed = await running;
     const exitAfterKillMs = performance.now() - killedAt;
     if (step === 'key') {
@@ -185,11 +196,21 @@ describe.skipIf(!canRunCryptsetup)('fault matrix: device, mount point, config, r
       await scene.attach(vol);
     } else {
       const child = Number(await readFile(paused, 'utf8'));
-      await rm(join(scene.sys.state, `pause-${step}`));
+      await rm(join(scene.sys.state, `pause-${step}`), { force: true });
       await writeFile(join(scene.sys.state, `resume-${step}`), '');
       await waitFor(`the paused ${step} (pid ${child}) to end`, () => ended(child));
     }
-    return { killed, again: await scene.run(['start', vol.name]), exitAfterKillMs };
+    return { killed, again: await scene.run(['start', vol.name]), exitAfterKillMs, ...(whileOpening ? { whileOpening } : {}) };
+  }
+
+  /** Whether the lock `path` is free now (the real flock(1), not the fakes on the CLI's PATH). */
+  function canLock(path: string): boolean {
+    try {
+      execFileSync('/usr/bin/flock', ['--nonblock', path, 'true'], { stdio: 'ignore', timeout: 10_000 });
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   const steps: Array<[NodeJS.Signals, Step]> = [['SIGTERM', 'device'], ['SIGKILL', 'device'], ['SIGTERM', 'key'], ['SIGKILL', 'key'], ['SIGTERM', 'open'], ['SIGKILL', 'open'], ['SIGTERM', 'mount'], ['SIGKILL', 'mount']];
@@ -197,9 +218,10 @@ describe.skipIf(!canRunCryptsetup)('fault matrix: device, mount point, config, r
   it.for(steps)('%s while start waits for %s: the next start mounts', { timeout: REACH_MS + KILLED_EXIT_MS + 2 * CLI_TIMEOUT_MS + 10_000 }, async ([signal, step], ctx) => {
     const scene = await sceneFor(ctx, `kill-${step}`);
     const vol = await scene.addVolume('data', { DEVICE_TIMEOUT_SEC: '20' }, { device: step !== 'device' });
-    const { killed, again, exitAfterKillMs } = await killThenStart(scene, vol, signal, step);
+    const { killed, again, exitAfterKillMs, whileOpening } = await killThenStart(scene, vol, signal, step);
     ctx.expect(killed.timedOut, `start outlived ${signal} by ${Math.round(exitAfterKillMs)} ms (the test's bound ended it)`).toBe(false);
     ctx.expect(killed.signal).toBe(signal);
+    if (signal === 'SIGTERM' && step === 'open') ctx.expect(whileOpening).toEqual({ alive: true, hostLockHeld: true });
     // Killed while waiting for the device: only the second start asked for the key.
     if (step === 'device') ctx.expect(scene.emulator.requests().filter((r) => r.action === 'GetParameter')).toHaveLength(1);
     const when = { device: 'the wait for the device', key: 'the key (GetParameter in flight)', open: 'cryptsetup open', mount: 'mount' }[step];
