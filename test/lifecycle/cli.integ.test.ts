@@ -87,9 +87,7 @@ describe.skipIf(!canRunCryptsetup)('lifecycle verbs (built CLI, real cryptsetup,
   it.skipIf(!existsSync('/usr/bin/systemd-ask-password'))('enroll --add-to-existing at a terminal, the real systemd-ask-password: typed without echo, enrolled', async () => {
     const v = await volume('luks');
     const prompt = `Existing passphrase of ${v.name} (/dev/${v.name}), to authorise adding the luks-ssm key:`;
-    // Typed once systemd-ask-password has turned echo off: it writes its "(press TAB for no echo)" after that, the
-    // question before (keys typed in between would echo, as they would for a person typing that fast).
-    const result = await inTerminal(['enroll', '--add-to-existing', v.name], v.env, { prompt: 'for no echo)', keys: 'admin-passphrase' });
+    const result = await inTerminal(['enroll', '--add-to-existing', v.name], v.env, { prompt, keys: 'admin-passphrase' });
     expect(result.code).toBe(0);
     expect(result.output).toContain(prompt);
     expect(result.output).not.toContain('admin-passphrase');
@@ -183,8 +181,9 @@ function withStdin(args: string[], env: Record<string, string>, input: string): 
 }
 
 /**
- * The built CLI on a terminal of its own (util-linux script(1)): stdin, stdout and stderr are the pty. `typed` is
- * typed at the terminal, Enter included, once `prompt` shows there.
+ * The built CLI on a terminal of its own (util-linux script(1)): stdin, stdout and stderr are the pty. `typed.keys`
+ * are typed there, Enter included, once `typed.prompt` shows and the terminal's echo is off: systemd-ask-password
+ * writes its question before it turns echo off, and keys typed in between would echo (as for a person that fast).
  */
 function inTerminal(args: string[], env: Record<string, string>, typed?: { prompt: string; keys: string }): Promise<{ code: number | null; output: string }> {
   const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
@@ -196,8 +195,9 @@ function inTerminal(args: string[], env: Record<string, string>, typed?: { promp
     const read = (chunk: Buffer) => {
       output += chunk.toString();
       if (pending !== undefined && output.includes(pending.prompt)) {
-        child.stdin.write(`${pending.keys}\r`);
+        const keys = `${pending.keys}\r`;
         pending = undefined;
+        echoOff(child.pid as number).then(() => child.stdin.write(keys), reject);
       }
     };
     child.stdout.on('data', read);
@@ -205,4 +205,22 @@ function inTerminal(args: string[], env: Record<string, string>, typed?: { promp
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, output }));
   });
+}
+
+/** Resolves once the pty that script(1) (`scriptPid`) runs its command on has echo off (`stty -F … -a`: "-echo"). */
+async function echoOff(scriptPid: number): Promise<void> {
+  const { readdir, readlink } = await import('node:fs/promises');
+  const { execFileSync } = await import('node:child_process');
+  let pty: string | undefined;
+  for (const pid of (await readdir('/proc')).filter((name) => /^\d+$/.test(name))) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === scriptPid) pty = await readlink(`/proc/${pid}/fd/0`).catch(() => undefined);
+  }
+  if (pty === undefined || !pty.startsWith('/dev/pts/')) throw new Error(`no pty found under script (pid ${scriptPid})`);
+  // Polled: the state is what is waited for, not a time; script's own bound (CLI_TIMEOUT_MS) ends a run that never gets there.
+  for (let i = 0; i < 2000; i += 1) {
+    if (/(^|\s)-echo(\s|$)/.test(execFileSync('stty', ['-F', pty, '-a'], { encoding: 'utf8' }))) return;
+    await new Promise((done) => setTimeout(done, 10));
+  }
+  throw new Error(`echo never went off on ${pty}`);
 }
