@@ -2,7 +2,7 @@
 // ends the process on a signal).
 import { isatty } from 'node:tty';
 import { runCli } from './cli/run-cli.ts';
-import { endChildrenWithProcess, isEnding } from './exec/children.ts';
+import { endChildrenWithProcess, hasStuckRead, isEnding } from './exec/children.ts';
 
 declare const LUKS_SSM_VERSION: string | undefined;
 
@@ -23,5 +23,8 @@ void runCli(process.argv.slice(2), {
   version,
 }).then((code) => {
   // After a signal the process ends by it once the children have ended (children.ts), not with this code.
-  if (!isEnding()) process.exit(code);
+  if (isEnding()) return;
+  // Node's exit would wait for ever for the thread of a read that never returns; its result is already reported.
+  if (hasStuckRead()) process.kill(process.pid, 'SIGKILL');
+  process.exit(code);
 });

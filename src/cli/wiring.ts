@@ -80,7 +80,8 @@ export function createVolumeDeps(opts: WiringOptions): VolumeDeps {
       return { endpoint, ...(await probeImdsAsNobody(run, endpoint, { uid: process.getuid?.() ?? -1, node: process.execPath })) };
     },
     activeDependents: async (units) => findActiveDependents(await bus.get(), units),
-    // start only: a person answers through systemd's password agents when AWS fails (PATH as for the runner).
+    // A person answers through systemd's password agents (PATH as for the runner): start when AWS fails, enroll
+    // --add-to-existing for the existing passphrase at a terminal.
     askPassword: async (opts) => {
       const [{ createAskPassword }, { runForSecret }] = await Promise.all([import('../systemd/ask-password.ts'), import('../exec/run.ts')]);
       return createAskPassword((file, args, o) => runForSecret(file, args, o, execSearchPath(env)))(opts);

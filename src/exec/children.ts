@@ -58,6 +58,21 @@ export function isEnding(): boolean {
   return ending;
 }
 
+/**
+ * A read that never returned (a FUSE file that does not answer) holds a libuv thread, and Node's exit joins those
+ * threads: process.exit would wait for it for ever. Whoever gives up on such a read says so here.
+ */
+let stuckReads = 0;
+
+export function giveUpOnRead(): void {
+  stuckReads += 1;
+}
+
+/** True when a read was given up on: the process can then end only by a signal (main.ts). */
+export function hasStuckRead(): boolean {
+  return stuckReads > 0;
+}
+
 /** For tests that play a signal and then go on to start programs. */
 export function resetEndingForTests(): void {
   ending = false;

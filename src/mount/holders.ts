@@ -2,6 +2,7 @@
 import { open, readdir, readlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { printable } from '../errors.ts';
+import { giveUpOnRead } from '../exec/children.ts';
 import { findMountAt } from './mountinfo.ts';
 
 export interface Holder {
@@ -33,7 +34,7 @@ const LINKS = ['cwd', 'root', 'exe'];
  * mounted device (seen through another path, e.g. a bind mount). Processes that vanish or that we may not
  * inspect are skipped: the answer is a hint for the user, not a guarantee. Any local user can make a process
  * slow or impossible to read (argv or maps on a FUSE file that never answers), so the scan stops at `budgetMs`
- * with what it found; a read still blocked then is left to finish on its own (the CLI ends by process.exit).
+ * with what it found; a read still blocked then is given up on (main.ts ends the process by SIGKILL: it cannot exit).
  */
 export async function findHolders(target: string, opts: { procRoot?: string; budgetMs?: number } = {}): Promise<HolderScan> {
   const procRoot = opts.procRoot ?? '/proc';
@@ -44,7 +45,10 @@ export async function findHolders(target: string, opts: { procRoot?: string; bud
   const holders: Holder[] = [];
   for (const pid of pids.sort((a, b) => a - b)) {
     const found = await within(deadline - Date.now(), examine(pid, join(procRoot, String(pid)), mount, device));
-    if (found === TIMED_OUT) return { holders, complete: false };
+    if (found === TIMED_OUT) {
+      giveUpOnRead();
+      return { holders, complete: false };
+    }
     if (found !== undefined) holders.push(found);
   }
   return { holders, complete: true };

@@ -54,7 +54,7 @@ export interface VolumeDeps {
   activeDependents(units: string[]): Promise<string[]>;
   /** The systemd unit a process belongs to, when systemd is reachable. */
   unitOfPid(pid: number): Promise<string | undefined>;
-  /** start asks a person through systemd's password agents when AWS fails; absent: nobody is asked. */
+  /** Asks a person through systemd's password agents (start when AWS fails; enroll for the existing key); absent: nobody is asked. */
   askPassword?: AskPassword;
   /** The unit's STATUS= line; absent outside a service. */
   statusLine?: StatusLine;

@@ -117,6 +117,34 @@ describe.skipIf(!canRunCryptsetup)('fault matrix: device, mount point, config, r
     }
   });
 
+  // Review 9: any user can make their process's /proc entry unreadable (argv on a FUSE file that never answers). The
+  // list of holders stops at its budget; the read left hanging holds a libuv thread that Node's exit would wait for.
+  it('stop while a holder\'s /proc entry never answers: 81 with what the scan found, and the process still ends', async (ctx) => {
+    const scene = await sceneFor(ctx, 'busy-stuck');
+    const vol = await scene.addVolume('data');
+    ctx.expect((await scene.run(['start', 'data'])).code).toBe(0);
+    const proc = join(scene.ws.dir, 'proc');
+    for (const [pid, comm] of [[10, 'worker'], [20, 'staller']] as const) {
+      await mkdir(join(proc, String(pid), 'fd'), { recursive: true });
+      await writeFile(join(proc, String(pid), 'comm'), `${comm}\n`);
+      await symlink(vol.mountPoint, join(proc, String(pid), 'cwd'));
+    }
+    await writeFile(join(proc, '10', 'cmdline'), '');
+    const fifo = join(proc, '20', 'cmdline');
+    execFileSync('mkfifo', [fifo]);
+    await scene.sys.setBusy(true);
+    try {
+      const result = await scene.run(['stop', 'data'], { env: { extra: { LUKS_SSM_PROC_ROOT: proc } }, timeoutMs: 30_000 });
+      ctx.expect([result.timedOut, result.signal]).toEqual([false, 'SIGKILL']);
+      ctx.expect(result.stderr).toContain(`${vol.mountPoint} is busy, held by pid 10 (worker) and maybe others (the scan of processes stopped after 5 s`);
+      ctx.expect((await scene.mountedOnly(vol)).problems).toEqual([]);
+    } finally {
+      await scene.sys.setBusy(false);
+      // The CLI's blocked open(2) died with it; be a writer anyway so nothing waits on the FIFO.
+      execFileSync('sh', ['-c', `exec 3<>"$1"`, 'sh', fifo]);
+    }
+  });
+
   it('two starts of the same volume at once: both 0, one cryptsetup open', async (ctx) => {
     const scene = await sceneFor(ctx, 'same-twice');
     const vol = await scene.addVolume('data');
