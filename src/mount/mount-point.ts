@@ -26,17 +26,44 @@ export function openMountPoint(path: string, opts: { mode: number; allowNonEmpty
   }
   try {
     if (dir.created) opts.log?.info({ mountPoint: path, mode: opts.mode.toString(8) }, `Created mount point ${path}`);
-    const entries = entriesOf(dir.fd);
-    if (entries.length > 0 && !opts.allowNonEmpty) {
-      const count = `${entries.length} ${entries.length === 1 ? 'entry' : 'entries'}`;
-      throw new UnlockError('MOUNT_REFUSED', `${path} is not empty (${count}): mounting would hide them; empty it or set MOUNT_OVER_NONEMPTY=yes`);
-    }
-    if (entries.length > 0) opts.log?.warn({ mountPoint: path, entries: entries.length }, `${path} is not empty, mounting over it anyway`);
+    const entries = refuseEntries(path, dir, opts.allowNonEmpty);
+    if (entries > 0) opts.log?.warn({ mountPoint: path, entries }, `${path} is not empty, mounting over it anyway`);
   } catch (error) {
     dir.close();
     throw error;
   }
   return { path, dir, close: () => dir.close() };
+}
+
+/**
+ * Refuses what openMountPoint would refuse, but creates nothing: start checks the mount point before it asks for a
+ * key, and a start that fails after that must not leave a directory it made behind (review 8). A missing mount
+ * point (or parent) passes: openMountPoint makes it when the volume is open.
+ */
+export function checkMountPoint(path: string, opts: { allowNonEmpty: boolean }): void {
+  let dir: DirWalk;
+  try {
+    dir = walkDirectory(path);
+  } catch (error) {
+    if (error instanceof WalkError && error.reason === 'missing') return;
+    if (error instanceof WalkError) throw walkRefusal(path, error);
+    throw error;
+  }
+  try {
+    refuseEntries(path, dir, opts.allowNonEmpty);
+  } finally {
+    dir.close();
+  }
+}
+
+/** How many entries the directory has; refuses any unless `allowNonEmpty` (mounting would hide them). */
+function refuseEntries(path: string, dir: DirWalk, allowNonEmpty: boolean): number {
+  const entries = entriesOf(dir.fd);
+  if (entries.length > 0 && !allowNonEmpty) {
+    const count = `${entries.length} ${entries.length === 1 ? 'entry' : 'entries'}`;
+    throw new UnlockError('MOUNT_REFUSED', `${path} is not empty (${count}): mounting would hide them; empty it or set MOUNT_OVER_NONEMPTY=yes`);
+  }
+  return entries.length;
 }
 
 /** systemd refuses a Where= whose real path differs from the configured one; so do we, saying which part. */

@@ -3,7 +3,7 @@ import { UnlockError } from '../errors.ts';
 import { resolveDevice } from '../device/resolve.ts';
 import { recordedErrors } from '../mount/fs-errors.ts';
 import { mountFilesystem } from '../mount/mount.ts';
-import { openMountPoint } from '../mount/mount-point.ts';
+import { checkMountPoint, openMountPoint } from '../mount/mount-point.ts';
 import { writeUnlockRecord, type UnlockRecord } from './unlock-record.ts';
 import { inspectVolume, mapperPath } from './inspect.ts';
 import type { RunLock, VolumeDeps } from './deps.ts';
@@ -74,8 +74,9 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
     }
     await refuseIfInUse(device, config, deps);
     await refuseIfNotLuks(run, device, config, remaining(deadline, clock.now()));
-    // Refuse a bad mount point before fetching any key; mountVolume opens and checks it again to mount onto it.
-    openMountPoint(config.mountPoint, { mode: config.mountPointMode, allowNonEmpty: config.mountOverNonEmpty, log: deps.log }).close();
+    // Refuse a bad mount point before fetching any key (creating nothing yet); mountVolume opens it, makes it if
+    // missing, and checks it again to mount onto it.
+    checkMountPoint(config.mountPoint, { allowNonEmpty: config.mountOverNonEmpty });
 
     status.deviceFound();
     const key = await openWithAwsOrTypedKey(deps, config, keySource, device, deadline, status);

@@ -1,7 +1,7 @@
 // start: the orchestration on a fake system — key on stdin only, idempotence, refusals, version fallback.
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { startVolume } from '../../src/volume/start.ts';
 import { UnlockError } from '../../src/errors.ts';
 import type { Secret } from '../../src/secret/secret.ts';
@@ -92,6 +92,8 @@ describe('startVolume', () => {
     expect(error.exitCode).toBe(80);
     expect(error.message).toContain('2 versions tried');
     expect(sys.mappings.size + sys.mounts.size).toBe(0);
+    // Review 8: the mount point (and its parent) is made only once the volume is open, not by the early check.
+    expect(existsSync(dirname(sys.mountPoint))).toBe(false);
   });
 
   it('says so when a key that opens nothing ends with a line break a shell script would have dropped (review 8)', async () => {
