@@ -48,9 +48,9 @@ describe.skipIf(!canRunCryptsetup)('start/stop/status with fake system programs'
     const result = await cli('start', 'data');
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
     expect(messages(result)).toEqual([
-      `Created mount point ${mountPoint}`,
       `fetched ssm:/luks/data version 2, opening ${device}`,
       `opened ${device} as /dev/mapper/data with ssm:/luks/data version 2`,
+      `Created mount point ${mountPoint}`,
       `mounted /dev/mapper/data on ${mountPoint}`,
     ]);
     const calls = await sys.calls();

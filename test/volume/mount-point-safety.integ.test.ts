@@ -13,7 +13,11 @@ import { readVolumeStatus } from '../../src/volume/status.ts';
 import type { Runner, VolumeConfig } from '../../src/types.ts';
 import { createFakeSystem, fakeConfig, fakeDeps, keysSource, type FakeSystem } from '../support/fake-system.ts';
 
-/** Set by a test: runs right after the product creates a directory (its mkdir, before anything else). */
+/**
+ * Set by a test: runs right after the product creates a directory (its mkdir, before anything else). The product
+ * makes directories through a descriptor (/proc/self/fd/N/name); the fakes' own mkdirs (the fake cryptsetup's
+ * sysfs entries) do not fire it.
+ */
 const afterMkdir: { hook: ((path: string) => void) | undefined } = { hook: undefined };
 
 function hooked<T extends (...args: never[]) => unknown>(real: T): T {
@@ -21,6 +25,7 @@ function hooked<T extends (...args: never[]) => unknown>(real: T): T {
     const result = real(...args);
     const path = String(args[0]);
     const fire = (): void => {
+      if (!path.startsWith('/proc/self/fd/')) return;
       const hook = afterMkdir.hook;
       afterMkdir.hook = undefined;
       hook?.(path);
