@@ -24,7 +24,7 @@ void runCli(process.argv.slice(2), {
 }).then((code) => {
   // After a signal the process ends by it once the children have ended (children.ts), not with this code.
   if (isEnding()) return;
-  // Node's exit would wait for ever for the thread of a read that never returns; its result is already reported.
+  // Node's exit would wait for the thread of a read given up on (for ever, if it never returns); the result is written.
   if (hasStuckRead()) process.kill(process.pid, 'SIGKILL');
   process.exit(code);
 });

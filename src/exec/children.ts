@@ -59,18 +59,23 @@ export function isEnding(): boolean {
 }
 
 /**
- * A read that never returned (a FUSE file that does not answer) holds a libuv thread, and Node's exit joins those
- * threads: process.exit would wait for it for ever. Whoever gives up on such a read says so here.
+ * Reads given up on that have not returned yet: each holds a libuv thread, and Node's exit joins those threads, so
+ * process.exit would wait as long as the read does (for ever, on a FUSE file that never answers).
  */
-let stuckReads = 0;
+let pendingGivenUp = 0;
 
-export function giveUpOnRead(): void {
-  stuckReads += 1;
+/** Called by whoever stops waiting for `read` (still running): until it settles the process can end only by a signal. */
+export function giveUpOnRead(read: PromiseLike<unknown>): void {
+  pendingGivenUp += 1;
+  const settled = (): void => {
+    pendingGivenUp -= 1;
+  };
+  read.then(settled, settled);
 }
 
-/** True when a read was given up on: the process can then end only by a signal (main.ts). */
+/** True while a read given up on is still pending (main.ts and the signal path then end by SIGKILL). */
 export function hasStuckRead(): boolean {
-  return stuckReads > 0;
+  return pendingGivenUp > 0;
 }
 
 /** For tests that play a signal and then go on to start programs. */
@@ -115,6 +120,8 @@ export function endChildrenWithProcess(opts: { terminal: boolean; graceMs?: numb
   for (const signal of ENDING_SIGNALS) {
     const code = 128 + constants.signals[signal];
     const endProcess = (): void => {
+      // Neither exit nor a re-raised signal with a listener could end the process while a read is stuck (see above).
+      if (hasStuckRead()) proc.kill(proc.pid, 'SIGKILL');
       if (!opts.terminal) {
         // The last listener gone, the default action is back: the signal sent again ends this process at once.
         proc.removeListener(signal, onSignal);

@@ -34,7 +34,8 @@ const LINKS = ['cwd', 'root', 'exe'];
  * mounted device (seen through another path, e.g. a bind mount). Processes that vanish or that we may not
  * inspect are skipped: the answer is a hint for the user, not a guarantee. Any local user can make a process
  * slow or impossible to read (argv or maps on a FUSE file that never answers), so the scan stops at `budgetMs`
- * with what it found; a read still blocked then is given up on (main.ts ends the process by SIGKILL: it cannot exit).
+ * with what it found; a read still blocked then is given up on (while it is pending the process cannot exit: main.ts
+ * ends it by SIGKILL).
  */
 export async function findHolders(target: string, opts: { procRoot?: string; budgetMs?: number } = {}): Promise<HolderScan> {
   const procRoot = opts.procRoot ?? '/proc';
@@ -44,9 +45,12 @@ export async function findHolders(target: string, opts: { procRoot?: string; bud
   const pids = (await readdir(procRoot)).filter((name) => /^\d+$/.test(name)).map(Number);
   const holders: Holder[] = [];
   for (const pid of pids.sort((a, b) => a - b)) {
-    const found = await within(deadline - Date.now(), examine(pid, join(procRoot, String(pid)), mount, device));
+    const left = deadline - Date.now();
+    if (left <= 0) return { holders, complete: false };
+    const work = examine(pid, join(procRoot, String(pid)), mount, device);
+    const found = await within(left, work);
     if (found === TIMED_OUT) {
-      giveUpOnRead();
+      giveUpOnRead(work);
       return { holders, complete: false };
     }
     if (found !== undefined) holders.push(found);
@@ -59,7 +63,6 @@ async function examine(pid: number, dir: string, mount: string, device: string |
 }
 
 async function within<T>(ms: number, work: Promise<T>): Promise<T | typeof TIMED_OUT> {
-  if (ms <= 0) return TIMED_OUT;
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<typeof TIMED_OUT>((resolve) => {
     timer = setTimeout(() => resolve(TIMED_OUT), ms);

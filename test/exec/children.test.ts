@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { constants } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ENDING_SIGNALS, endChildrenWithProcess, isEnding, liveChildren, resetEndingForTests, track, type OwnProcess } from '../../src/exec/children.ts';
+import { ENDING_SIGNALS, endChildrenWithProcess, giveUpOnRead, hasStuckRead, isEnding, liveChildren, resetEndingForTests, track, type OwnProcess } from '../../src/exec/children.ts';
 import { createRunner, runForSecret } from '../../src/exec/run.ts';
 
 // Each test plays its own signal; the module remembers the first for the rest of a real process's life.
@@ -126,6 +126,21 @@ describe('endChildrenWithProcess', () => {
     await expect(runForSecret('systemd-ask-password', [], { timeoutMs: 1000 })).rejects.toThrow('not starting systemd-ask-password');
     await settle();
     expect(proc.exits).toEqual([143]);
+  });
+
+  // Review 12: on a terminal, exit waited for the stuck read's thread for ever, and every later signal was swallowed.
+  it('ends the process by SIGKILL when a read given up on is still pending (Node could not exit)', async () => {
+    const proc = fakeProcess();
+    endChildrenWithProcess({ terminal: true }, proc);
+    let answer!: () => void;
+    giveUpOnRead(new Promise<void>((resolve) => (answer = resolve)));
+    expect(hasStuckRead()).toBe(true);
+    proc.emitter.emit('SIGINT');
+    await settle();
+    expect(proc.raised).toEqual(['SIGKILL']);
+    answer();
+    await settle();
+    expect(hasStuckRead()).toBe(false);
   });
 
   it('on exit, the live children get SIGTERM; the process is not signalled', async () => {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findHolders } from '../../src/mount/holders.ts';
+import { hasStuckRead } from '../../src/exec/children.ts';
 
 let procRoot: string;
 beforeEach(async () => {
@@ -99,10 +100,19 @@ describe('findHolders within its budget (review 9: any user can make a process u
     execFileSync('mkfifo', [fifo]);
     try {
       expect(await findHolders('/srv/data', { procRoot, budgetMs: 1_000 })).toEqual({ holders: [{ pid: 10, command: 'bash' }], complete: false });
+      expect(hasStuckRead()).toBe(true);
     } finally {
       // The blocked open(2) waits for a writer: be one, so the read ends and frees its thread.
       closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
     }
+    await expect.poll(() => hasStuckRead(), { timeout: 5_000 }).toBe(false);
+  });
+
+  // Review 12: out of time with no read in flight (a slow scan of many processes) is not a stuck read: stop keeps 81.
+  it('running out of budget between processes leaves no read given up on', async () => {
+    for (let pid = 100; pid < 150; pid++) await addProcess(pid, { comm: 'idle' });
+    expect((await findHolders('/srv/data', { procRoot, budgetMs: 0 })).complete).toBe(false);
+    expect(hasStuckRead()).toBe(false);
   });
 
   it('reads at most 4 KiB of a command line', async () => {
