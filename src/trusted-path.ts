@@ -2,7 +2,7 @@
 // apply to what grants power. Root reads config and writes lock files only where this finds no fault; each caller
 // turns a fault into its own refusal, since the fix differs (chmod a config, unset LUKS_SSM_RUN_DIR).
 import { lstatSync, type Stats } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, isAbsolute } from 'node:path';
 
 /** The sticky bit (S_ISVTX, inode(7)); node's fs.constants does not export it. */
 const STICKY = 0o1000;
@@ -28,6 +28,8 @@ export function ownershipFault(path: string, stats: Stats, mayOwn: OwnerRule): P
  * sticky directory (/tmp) passes: others cannot rename what they don't own in it.
  */
 export function directoryChainFault(realDir: string, mayOwn: OwnerRule): PathFault | undefined {
+  // dirname of a relative path ends at '.', never at '/'.
+  if (!isAbsolute(realDir)) throw new Error(`directoryChainFault needs an absolute path, not ${realDir}`);
   for (let current = realDir; ; current = dirname(current)) {
     let stats: Stats;
     try {

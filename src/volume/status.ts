@@ -56,7 +56,8 @@ async function recoveryOf(deps: VolumeDeps, config: VolumeConfig): Promise<Volum
 /** Open but not mounted is a state of its own (review 8): start mounts it, without asking AWS again. */
 function headline(s: VolumeStatus): string {
   if (s.active) return 'unlocked and mounted';
-  return s.mapping.open && !s.mount.mounted ? `open but not mounted: luks-ssm start ${s.volume} mounts it` : 'not active';
+  // With another filesystem at the mount point start refuses (82): the mount line says what is there.
+  return s.mapping.open && !s.mount.mounted && s.mount.source === undefined ? `open but not mounted: luks-ssm start ${s.volume} mounts it` : 'not active';
 }
 
 export function formatVolumeStatus(s: VolumeStatus): string {

@@ -79,6 +79,7 @@ const CASES: Record<string, { valid: Valid[]; invalid: Invalid[] }> = {
       // Review 11: these mount no device, so not the opened volume (and the mount unit's What= would not stop them).
       ['tmpfs', 'mounts no device, refusing: name the filesystem on the volume (like ext4 or xfs)'],
       ['nfs4', 'mounts no device, refusing: name the filesystem on the volume (like ext4 or xfs)'],
+      ['cpuset', 'mounts no device, refusing: name the filesystem on the volume (like ext4 or xfs)'],
     ],
   },
   LUKS_DEVICE_MOUNT_OPT: {
@@ -91,6 +92,9 @@ const CASES: Record<string, { valid: Valid[]; invalid: Invalid[] }> = {
       ['noatime,rbind', "has 'rbind', which does not mount the opened volume, refusing"],
       ['remount,ro', "has 'remount', which does not mount the opened volume, refusing"],
       ['loop=/dev/loop7', "has 'loop=/dev/loop7', which does not mount the opened volume, refusing"],
+      // Review 12: mount(8) binds for `bind=` too; the option's name decides.
+      ['bind=', "has 'bind=', which does not mount the opened volume, refusing"],
+      ['noatime,rbind=', "has 'rbind=', which does not mount the opened volume, refusing"],
     ],
   },
   LUKS_DEVICE_MOUNT_POINT: {

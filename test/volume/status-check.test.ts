@@ -48,6 +48,17 @@ describe('readVolumeStatus', () => {
     expect(formatVolumeStatus(status).split('\n')[0]).toBe('volume:     data (open but not mounted: luks-ssm start data mounts it)');
   });
 
+  it('does not promise start will mount when another filesystem is at the mount point (start refuses that, 82)', async () => {
+    sys = createFakeSystem(KEY);
+    sys.mappings.set('data', sys.device);
+    mkdirSync(sys.mountPoint, { recursive: true });
+    sys.mounts.set(sys.mountPoint, '/dev/vdb1');
+    const { deps } = fakeDeps(sys, keysSource([]));
+    const text = formatVolumeStatus(await readVolumeStatus(deps, fakeConfig(sys), noDependents));
+    expect(text.split('\n')[0]).toBe('volume:     data (not active)');
+    expect(text).toContain(`mount:      ${sys.mountPoint} has /dev/vdb1 mounted (not this volume)`);
+  });
+
   it('shows a foreign mount\'s source and options with control characters escaped (fusermount lets a user pick fsname)', async () => {
     sys = createFakeSystem(KEY);
     const { deps } = fakeDeps(sys, keysSource([]));
