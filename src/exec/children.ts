@@ -78,6 +78,31 @@ export function hasStuckRead(): boolean {
   return pendingGivenUp > 0;
 }
 
+/**
+ * Synchronous clean-ups for the moment a signal ends the process: the main flow's own (async) clean-up never runs
+ * then (review 12: an empty --output file for a recovery key outlived a Ctrl-C at the enroll question).
+ */
+const endingCleanups = new Set<() => void>();
+
+/** Runs `cleanup` if a signal ends the process before the returned function is called. */
+export function onEndingBySignal(cleanup: () => void): () => void {
+  endingCleanups.add(cleanup);
+  return () => {
+    endingCleanups.delete(cleanup);
+  };
+}
+
+function runEndingCleanups(): void {
+  for (const cleanup of [...endingCleanups]) {
+    endingCleanups.delete(cleanup);
+    try {
+      cleanup();
+    } catch {
+      // A clean-up is best effort: the process ends anyway.
+    }
+  }
+}
+
 /** For tests that play a signal and then go on to start programs. */
 export function resetEndingForTests(): void {
   ending = false;
@@ -120,6 +145,7 @@ export function endChildrenWithProcess(opts: { terminal: boolean; graceMs?: numb
   for (const signal of ENDING_SIGNALS) {
     const code = 128 + constants.signals[signal];
     const endProcess = (): void => {
+      runEndingCleanups();
       // Neither exit nor a re-raised signal with a listener could end the process while a read is stuck (see above).
       if (hasStuckRead()) proc.kill(proc.pid, 'SIGKILL');
       if (!opts.terminal) {

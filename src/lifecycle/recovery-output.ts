@@ -1,7 +1,8 @@
 // Where a new recovery key is shown, once: the terminal, or a file made for it (0600, never an existing file).
-import { constants } from 'node:fs';
+import { constants, unlinkSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { UnlockError } from '../errors.ts';
+import { onEndingBySignal } from '../exec/children.ts';
 import type { Secret } from '../secret/secret.ts';
 
 export interface RecoveryOutput {
@@ -44,8 +45,13 @@ export async function openRecoveryOutput(opts: { file: string | undefined; stdou
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     throw new UnlockError(code === 'EACCES' ? 'PERMISSION' : 'USAGE', `Failed to create --output ${file}: ${code === 'EEXIST' ? 'it exists (never overwritten)' : code}, refusing`);
   }
-  await handle.chmod(0o600);
   let written = false;
+  // A signal (Ctrl-C at the question for the existing key) ends the process without abandon(): the empty file would
+  // then refuse the next run ("it exists").
+  const keepOnSignal = onEndingBySignal(() => {
+    if (!written) unlinkSync(file);
+  });
+  await handle.chmod(0o600);
   return {
     done: `written to ${file}`,
     async write(secret) {
@@ -59,6 +65,7 @@ export async function openRecoveryOutput(opts: { file: string | undefined; stdou
       }
     },
     async abandon() {
+      keepOnSignal();
       if (written) return;
       await handle.close().catch(() => {});
       await unlink(file).catch(() => {});

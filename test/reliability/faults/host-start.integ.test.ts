@@ -189,7 +189,7 @@ describe.skipIf(!canRunCryptsetup)('fault matrix: device, mount point, config, r
    * The killed start's own bound lies well past the wait for the step, so the harness's SIGKILL at that bound is never
    * read as the test's signal: a start that outlives the signal says so (CI once saw SIGKILL where SIGTERM was sent).
    */
-  async function killThenStart(scene: StartScene, vol: Volume, signal: NodeJS.Signals, step: Step): Promise<{ killed: CliResult; again: CliResult; exitAfterKillMs: number; whileOpening?: { alive: boolean; hostLockHeld: boolean } }> {
+  async function killThenStart(scene: StartScene, vol: Volume, signal: NodeJS.Signals, step: Step): Promise<{ killed: CliResult; again: CliResult; exitAfterKillMs: number; mountsByKilled: number; whileOpening?: { alive: boolean; hostLockHeld: boolean } }> {
     const paused = join(scene.sys.state, `${step}-paused`);
     if (step === 'key') scene.emulator.faults.set({ latencyMs: { 'ssm:GetParameter': 60_000 } });
     else if (step !== 'device') await writeFile(join(scene.sys.state, `pause-${step}`), '');
@@ -228,7 +228,9 @@ describe.skipIf(!canRunCryptsetup)('fault matrix: device, mount point, config, r
       await writeFile(join(scene.sys.state, `resume-${step}`), '');
       await waitFor(`the paused ${step} (pid ${child}) to end`, () => ended(child));
     }
-    return { killed, again: await scene.run(['start', vol.name]), exitAfterKillMs, ...(whileOpening ? { whileOpening } : {}) };
+    // The killed start's own mounts (the fake records every run): after a SIGTERM it starts no program, mount included.
+    const mountsByKilled = (await scene.sys.calls()).filter((c) => c.program === 'mount').length;
+    return { killed, again: await scene.run(['start', vol.name]), exitAfterKillMs, mountsByKilled, ...(whileOpening ? { whileOpening } : {}) };
   }
 
   /** Whether the lock `path` is free now (the real flock(1), not the fakes on the CLI's PATH). */
@@ -246,10 +248,10 @@ describe.skipIf(!canRunCryptsetup)('fault matrix: device, mount point, config, r
   it.for(steps)('%s while start waits for %s: the next start mounts', { timeout: REACH_MS + KILLED_EXIT_MS + 2 * CLI_TIMEOUT_MS + 10_000 }, async ([signal, step], ctx) => {
     const scene = await sceneFor(ctx, `kill-${step}`);
     const vol = await scene.addVolume('data', { DEVICE_TIMEOUT_SEC: '20' }, { device: step !== 'device' });
-    const { killed, again, exitAfterKillMs, whileOpening } = await killThenStart(scene, vol, signal, step);
+    const { killed, again, exitAfterKillMs, mountsByKilled, whileOpening } = await killThenStart(scene, vol, signal, step);
     ctx.expect(killed.timedOut, `start outlived ${signal} by ${Math.round(exitAfterKillMs)} ms (the test's bound ended it)`).toBe(false);
     ctx.expect(killed.signal).toBe(signal);
-    if (signal === 'SIGTERM' && step === 'open') ctx.expect(whileOpening).toEqual({ alive: true, hostLockHeld: true });
+    if (signal === 'SIGTERM' && step === 'open') ctx.expect([whileOpening, mountsByKilled]).toEqual([{ alive: true, hostLockHeld: true }, 0]);
     // Killed while waiting for the device: only the second start asked for the key.
     if (step === 'device') ctx.expect(scene.emulator.requests().filter((r) => r.action === 'GetParameter')).toHaveLength(1);
     const when = { device: 'the wait for the device', key: 'the key (GetParameter in flight)', open: 'cryptsetup open', mount: 'mount' }[step];
