@@ -82,7 +82,7 @@ export const LIFECYCLE_USAGE = `Key lifecycle (see docs/lifecycle.md for the IAM
   enroll <volume> --format [--mkfs] [--force] [--dry-run]
                      new passphrase (KMS GenerateRandom) stored first, then a blank device formatted LUKS2
   enroll <volume> --add-to-existing [--existing-key-file F] [--force] [--dry-run]
-                     new passphrase added to a LUKS volume, authorised by an existing one (stdin or F)
+                     new passphrase added to a LUKS volume, authorised by an existing one (asked at a terminal; or piped, or F)
   enroll ... --recovery-key [--output FILE]
                      also add a recovery key (as the recovery-key verb does)
   recovery-key <volume> [--output FILE]
