@@ -2,7 +2,7 @@
 // copy, validate (the loader already did), check against the device and AWS, and print how to switch units over.
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { checkVolume, formatCheckReport } from '../volume/check.ts';
+import { checkVolume, formatCheckStep } from '../volume/check.ts';
 import { volumeConfigPath } from '../config/volumes.ts';
 import { exitCodeOf, UnlockError } from '../errors.ts';
 import type { VolumeDeps } from '../volume/deps.ts';
@@ -23,8 +23,8 @@ export async function runMigrate(config: VolumeConfig, apply: boolean, deps: Vol
   const text = `# Migrated from ${from} by luks-ssm migrate: luks-mount keys are read unchanged.\n${original}`;
   io.stdout(`${from}: valid luks-ssm config for volume ${config.volume}\n`);
 
-  const report = await checkVolume(deps, config);
-  io.stdout(formatCheckReport(report));
+  // Each check line as its step ends, as `luks-ssm check` prints them.
+  const report = await checkVolume(deps, config, (step) => io.stdout(formatCheckStep(step)));
   const existing = await readFile(target, 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
     throw new UnlockError('PERMISSION', `Failed to read ${target}: ${error.code ?? 'error'}`);
