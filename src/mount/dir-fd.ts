@@ -1,6 +1,7 @@
 // Opens a path's directories one at a time without following symlinks, so whoever owns a parent can't redirect root.
-import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { UnlockError } from '../errors.ts';
+import { MOUNTINFO_PATH, parseMountinfo } from './mountinfo.ts';
 
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
@@ -46,11 +47,12 @@ export class WalkError extends Error {
  * `create.mode`, applied by fchmod on the descriptor, never by path). Throws WalkError for a symlink, a
  * non-directory or (without `create`) a missing component; UnlockError for anything else.
  */
-export function walkDirectory(path: string, create?: { mode: number }): DirWalk {
+export function walkDirectory(path: string, create?: { mode: number }, mountinfoPath = MOUNTINFO_PATH): DirWalk {
   const names = path.split('/').filter((name) => name !== '');
   if (!path.startsWith('/') || names.length === 0 || names.some((name) => name === '.' || name === '..')) {
     throw new UnlockError('INTERNAL', `walkDirectory needs an absolute normalized path below /, not ${path}`);
   }
+  refuseUserFuse(path, mountinfoPath);
   let parent = openSync('/', DIR_FLAGS);
   let created = false;
   try {
@@ -88,6 +90,32 @@ export function openDirectory(path: string): number {
   const walk = walkDirectory(path);
   closeSync(walk.parentFd);
   return walk.fd;
+}
+
+/**
+ * The walk's calls are synchronous (one thread-pool round trip each would cost boot time), so a lookup in a FUSE
+ * filesystem whose server never answers blocks the whole process: no deadline, no signal handler (review 9: a user
+ * who can write a directory on the path mounts one there with allow_other). A FUSE mount a user serves, at or above
+ * `path`, is refused before anything is looked up in it. One that appears after this look is not caught: the unit's
+ * TimeoutStartSec still ends the run.
+ */
+function refuseUserFuse(path: string, mountinfoPath: string): void {
+  let text: string;
+  try {
+    text = readFileSync(mountinfoPath, 'utf8');
+  } catch {
+    return;
+  }
+  for (const entry of parseMountinfo(text)) {
+    if (!/^fuse(blk)?(\.|$)/.test(entry.fsType)) continue;
+    const uid = /(?:^|,)user_id=(\d+)(?:,|$)/.exec(entry.superOptions)?.[1];
+    if (uid === undefined || uid === '0') continue;
+    if (entry.target === '/' || path === entry.target || path.startsWith(`${entry.target}/`)) {
+      throw new UnlockError('MOUNT_REFUSED', `${entry.target} (on the way to ${path}) is a FUSE filesystem served by uid ${uid}, refusing to look into it: its server could stall luks-ssm`, {
+        hint: `unmount ${entry.target}, or set LUKS_DEVICE_MOUNT_POINT outside it`,
+      });
+    }
+  }
 }
 
 function openOrCreate(parent: number, name: string, here: string, mode: number | undefined): [number, boolean] {

@@ -15,6 +15,8 @@ export interface MountEntry {
   fsType: string;
   /** Per-mount options (rw,nosuid,relatime…). */
   options: string;
+  /** The filesystem's own options, after the source (FUSE: user_id=…, allow_other). */
+  superOptions: string;
 }
 
 /**
@@ -36,6 +38,7 @@ export function parseMountinfo(text: string): MountEntry[] {
       options: fields[5]!,
       fsType: unescapeOctal(fields[dash + 1]!),
       source: unescapeOctal(fields[dash + 2]!),
+      superOptions: fields[dash + 3] ?? '',
     });
   }
   return entries;

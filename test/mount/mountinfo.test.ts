@@ -34,6 +34,7 @@ describe('parseMountinfo', () => {
       target: '/srv/my data',
       fsType: 'xfs',
       options: 'rw,nosuid,noatime',
+      superOptions: 'rw,attr2',
     });
     expect(entries[2]!.target).toBe('/mnt/tab\tand\\back\nline');
     expect(entries[2]!.options).toBe('rw');
