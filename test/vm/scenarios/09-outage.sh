@@ -116,14 +116,22 @@ stop_volume() {
   expect_closed
 }
 
+# status_asking: systemctl status shows the question in the unit's status line (kept in /tmp/status-asking).
+status_asking() {
+  systemctl status --no-pager $UNIT >/tmp/status-asking 2>&1
+  grep -q 'Status: "[^"]*asking for a recovery key or passphrase (luks-ssm:data' /tmp/status-asking
+}
+
 # typed_key (a): AWS down, the question answered with the recovery key from inside the guest.
 typed_key() {
   stop_volume
   systemctl start --no-block $UNIT
   wait_for 120 have_question || fail "no password question for $VOLUME: $(ls /run/systemd/ask-password/)"
   show question cat "$(ask_file)"
-  systemctl status --no-pager $UNIT | tee /tmp/status-asking
-  grep -q 'Status: "[^"]*asking for a recovery key or passphrase (luks-ssm:data' /tmp/status-asking || fail "(e) systemctl status shows no waiting line"
+  # The line goes out once it has been wanted STATUS_QUIET_MS (2 s, src/systemd/notify.ts), through a spawned
+  # systemd-notify: the question can show first, so wait for it (bounded) rather than look once.
+  wait_for 30 status_asking || fail "(e) systemctl status shows no waiting line: $(systemctl status --no-pager $UNIT 2>&1 | head -12)"
+  cat /tmp/status-asking
   reply $RK
   wait_for 60 unit_is $UNIT active || fail "$UNIT is $(prop $UNIT ActiveState) after the typed key"
   expect_mounted
