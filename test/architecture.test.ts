@@ -32,7 +32,7 @@ const OWNERS: Record<string, string> = {
 
 /** Layers, lowest first: a file may import its own layer's modules only through the rules below. */
 const LAYERS: Array<{ name: string; match: (f: string) => boolean }> = [
-  { name: 'base', match: (f) => /^(errors|types|log|trusted-path)\.ts$/.test(f) || /^(exec|aws)\//.test(f) },
+  { name: 'base', match: (f) => /^(errors|types|log|trusted-path|time-bound)\.ts$/.test(f) || /^(exec|aws)\//.test(f) },
   { name: 'adapter', match: (f) => /^(config|secret|luks|mount|device|systemd)\//.test(f) },
   { name: 'orchestration', match: (f) => /^(volume|lifecycle)\//.test(f) },
   { name: 'cli', match: (f) => f.startsWith('cli/') },

@@ -1,4 +1,5 @@
-// The programs this process started and has not seen end, so that a signal or the process's exit ends them too.
+// How this process ends: the programs it started and has not seen end are told to end with it, a signal waits for
+// them (and starts no more), runs the clean-ups registered for it, and a read given up on forces a SIGKILL.
 //
 // One listener per signal for the whole life of the process, never removed until the signal ends it. execa's own
 // clean-up (signal-exit) added a SIGTERM listener around each program and removed it when the program ended; Node

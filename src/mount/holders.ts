@@ -3,6 +3,7 @@ import { open, readdir, readlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { printable } from '../errors.ts';
 import { giveUpOnRead } from '../exec/children.ts';
+import { TIMED_OUT, within } from '../time-bound.ts';
 import { findMountAt } from './mountinfo.ts';
 
 export interface Holder {
@@ -24,7 +25,6 @@ export const HOLDER_SCAN_BUDGET_MS = 5_000;
 const CMDLINE_READ_MAX = 4 * 1024;
 const MAPS_READ_MAX = 8 * 1024 * 1024;
 const READ_CHUNK = 64 * 1024;
-const TIMED_OUT = Symbol('timed out');
 
 /** Links under /proc/<pid> that pin a mount: working dir, root dir, executable, open files. */
 const LINKS = ['cwd', 'root', 'exe'];
@@ -60,18 +60,6 @@ export async function findHolders(target: string, opts: { procRoot?: string; bud
 
 async function examine(pid: number, dir: string, mount: string, device: string | undefined): Promise<Holder | undefined> {
   return (await holds(dir, mount, device)) ? { pid, command: await describe(dir) } : undefined;
-}
-
-async function within<T>(ms: number, work: Promise<T>): Promise<T | typeof TIMED_OUT> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMED_OUT), ms);
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 async function holds(dir: string, mount: string, device: string | undefined): Promise<boolean> {

@@ -2,6 +2,7 @@
 import { stat } from 'node:fs/promises';
 import { majorMinor } from '../device/device-number.ts';
 import { isUnlockError, printable, UnlockError } from '../errors.ts';
+import { TIMED_OUT, within } from '../time-bound.ts';
 import { isLuks } from '../luks/cryptsetup.ts';
 import { carries, holdersOf, stackedDevice, topOf, type StackedDevice } from '../luks/dm-names.ts';
 import { CRYPTTAB_PATH, readCrypttab } from '../systemd/crypttab.ts';
@@ -28,18 +29,11 @@ export async function refuseForeignMapping(openOn: string | undefined, device: s
 
 /** `answer`, or TIMEOUT once the deadline comes first (the bus has timeouts of its own, up to ~45 s in all). */
 export async function beforeDeadline<T>(answer: Promise<T>, deadline: number, clock: Clock, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new UnlockError('TIMEOUT', `No answer before the deadline: ${what}`, {
-      hint: 'check that systemd and the D-Bus daemon answer (systemctl is-system-running), or raise TIMEOUT_SEC',
-    })), Math.max(1, deadline - clock.now()));
-    timer.unref();
+  const result = await within(deadline - clock.now(), answer);
+  if (result !== TIMED_OUT) return result;
+  throw new UnlockError('TIMEOUT', `No answer before the deadline: ${what}`, {
+    hint: 'check that systemd and the D-Bus daemon answer (systemctl is-system-running), or raise TIMEOUT_SEC',
   });
-  try {
-    return await Promise.race([answer, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** luks-ssm never formats a device, and touches none that is not LUKS; `left` ms of TIMEOUT_SEC bound the check. */
