@@ -140,6 +140,8 @@ async function main(): Promise<number> {
     process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
     reporter.fail(`${distro}/setup`, (error as Error).message, 0);
   } finally {
+    const retried = setup?.vm.bootsRetriedAfterPanic() ?? 0;
+    if (retried > 0) progress(`${retried} boot(s) started again after a guest kernel panic (trace above)`);
     await setup?.teardown();
     unlock();
   }
