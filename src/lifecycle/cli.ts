@@ -1,7 +1,6 @@
 // Runs enroll and rotate for the CLI: gets the existing passphrase (file, pipe or terminal) and prints what was done.
 import { hostname } from 'node:os';
 import { exitCodeOf } from '../errors.ts';
-import type { Secret } from '../secret/secret.ts';
 import type { VolumeDeps } from '../volume/deps.ts';
 import type { VolumeConfig } from '../types.ts';
 import type { LifecycleFlags } from './args.ts';
@@ -40,21 +39,17 @@ export async function runLifecycleVerb(verb: 'enroll' | 'rotate' | 'recovery-key
   } else if (verb === 'rotate') {
     report = await rotateVolume(lifecycle, config, { dryRun: flags.dryRun });
   } else {
-    let existingKey: Secret | undefined;
     try {
-      existingKey = flags.addToExisting
-        ? await readExistingKey({ file: flags.existingKeyFile, volume: config.volume, device: config.device, timeoutSec: config.timeoutSec, readStdin: io.readStdin, askPassword: deps.askPassword })
-        : undefined;
       report = await enrollVolume(lifecycle, config, {
         format: flags.format, addToExisting: flags.addToExisting, force: flags.force, dryRun: flags.dryRun, mkfs: flags.mkfs,
-        ...(existingKey === undefined ? {} : { existingKey }),
+        ...(flags.addToExisting
+          ? { existingKey: () => readExistingKey({ file: flags.existingKeyFile, volume: config.volume, device: config.device, timeoutSec: config.timeoutSec, readStdin: io.readStdin, askPassword: deps.askPassword }) }
+          : {}),
       });
     } catch (error) {
       // Also when no existing passphrase came: a --output file made for the recovery key is removed again.
       await output?.abandon();
       throw error;
-    } finally {
-      existingKey?.wipe();
     }
     if (output !== undefined) {
       const added = await addRecoveryKey(lifecycle, config, output);

@@ -22,8 +22,12 @@ import { createStore } from './stores.ts';
 export interface EnrollOptions {
   format?: boolean;
   addToExisting?: boolean;
-  /** --add-to-existing: a passphrase that opens the volume today (from stdin or --existing-key-file). */
-  existingKey?: Secret;
+  /**
+   * --add-to-existing: gets a passphrase that opens the volume today (stdin, --existing-key-file or asked at a
+   * terminal); called only once the device is known to be a LUKS volume that needs it, so nobody types a passphrase
+   * for a device that is then refused. The secret it gives is enroll's to wipe.
+   */
+  existingKey?: () => Promise<Secret>;
   /** Write a new passphrase even though one is stored; with --format, also format over data without a signature. */
   force?: boolean;
   dryRun?: boolean;
@@ -48,6 +52,7 @@ export async function enrollVolume(deps: LifecycleDeps, config: VolumeConfig, op
       throw new UnlockError('NOT_LUKS', `${device} is not a LUKS volume, refusing`, { hint: 'for a blank device use --format' });
     }
     const stored = await storedKeys(store, luks || (config.keySource ?? 'ssm') === 'ssm');
+    let existing: Secret | undefined;
     try {
       if (luks && (await alreadyEnrolled(deps, report, store, stored, device))) {
         if (opts.mkfs && !opts.dryRun) await makeFilesystemOnVolume(deps, config, device, (stored[0] as StoredKey).secret, report);
@@ -60,7 +65,8 @@ export async function enrollVolume(deps: LifecycleDeps, config: VolumeConfig, op
       }
       if (opts.addToExisting) {
         // Tested before the plan too: a dry run with a wrong existing passphrase fails as the real run would (review 8).
-        const slot = await slotOfExisting(deps, device, opts.existingKey as Secret);
+        existing = await (opts.existingKey as () => Promise<Secret>)();
+        const slot = await slotOfExisting(deps, device, existing);
         if (opts.dryRun) report.say(`the existing passphrase opens key slot ${slot} of ${device}`);
       }
       if (opts.dryRun) return planOnly(report, store, stored, device, opts);
@@ -68,7 +74,7 @@ export async function enrollVolume(deps: LifecycleDeps, config: VolumeConfig, op
       if (reuse !== undefined) report.say(`${store.description} already holds ${reuse.label}, which opens nothing on ${device} yet: using it (pass --force for a new one)`);
       const target = opts.format
         ? await formatWith(deps, config, report, store, device, reuse, stored.length === 0)
-        : await addWith(deps, config, report, store, device, reuse, opts.existingKey as Secret, stored.length === 0);
+        : await addWith(deps, config, report, store, device, reuse, existing as Secret, stored.length === 0);
       stored.push(target);
       const slot = await slotOpenedBy(deps.run, device, target.secret);
       if (slot === undefined) throw new UnlockError('SYSTEM', `${target.label} was written to ${device} but opens no key slot`);
@@ -78,7 +84,7 @@ export async function enrollVolume(deps: LifecycleDeps, config: VolumeConfig, op
       return report;
     } finally {
       wipeKeys(stored);
-      opts.existingKey?.wipe();
+      existing?.wipe();
     }
   });
 }

@@ -101,16 +101,28 @@ describe.skipIf(!canRunCryptsetup)('enroll (SSM, real cryptsetup)', () => {
 
   it('--add-to-existing: a second key slot, authorised by the admin passphrase, which keeps working', async () => {
     const { config, device } = await setup('luks');
-    const report = await enrollVolume(lifecycleDeps(world.emulator, world.dev), config, { addToExisting: true, existingKey: key('admin-passphrase') });
+    const report = await enrollVolume(lifecycleDeps(world.emulator, world.dev), config, { addToExisting: true, existingKey: async () => key('admin-passphrase') });
     expect(report.lines[1]).toBe(`added version 1 to ${device}, authorised by the existing passphrase`);
     expect((await readLuksHeader(run, device)).keyslots).toEqual([0, 1]);
     expect(await testPassphrase(run, device, key('admin-passphrase'))).toBe(true);
     expect(await keyStartWouldUse(world.emulator, world.dev, config, device)).toBe(`ssm:${NAME}@1`);
   });
 
+  it('--add-to-existing asks for the existing passphrase only once the device is a LUKS volume that needs it', async () => {
+    const asked: string[] = [];
+    const ask = (what: string) => async () => (asked.push(what), key('admin-passphrase'));
+    const blank = await setup('blank');
+    await expect(enrollVolume(lifecycleDeps(world.emulator, world.dev), blank.config, { addToExisting: true, existingKey: ask('blank') })).rejects.toMatchObject({ kind: 'NOT_LUKS' });
+    const luks = await setup('luks');
+    await enrollVolume(lifecycleDeps(world.emulator, world.dev), luks.config, { addToExisting: true, existingKey: ask('first enroll') });
+    const again = await enrollVolume(lifecycleDeps(world.emulator, world.dev), luks.config, { addToExisting: true, existingKey: ask('already enrolled') });
+    expect(again.changed).toBe(false);
+    expect(asked).toEqual(['first enroll']);
+  });
+
   it('--add-to-existing with a wrong passphrase stores nothing', async () => {
     const { config, device } = await setup('luks');
-    await expect(enrollVolume(lifecycleDeps(world.emulator, world.dev), config, { addToExisting: true, existingKey: key('wrong') })).rejects.toMatchObject({
+    await expect(enrollVolume(lifecycleDeps(world.emulator, world.dev), config, { addToExisting: true, existingKey: async () => key('wrong') })).rejects.toMatchObject({
       kind: 'WRONG_PASSPHRASE', message: `The existing passphrase given opens no key slot of ${device}, refusing`,
     });
     expect(await history()).toEqual([]);
@@ -119,22 +131,22 @@ describe.skipIf(!canRunCryptsetup)('enroll (SSM, real cryptsetup)', () => {
   it('--add-to-existing with the passphrase plus a line break (echo): 80, the newline kept, and a hint that says so', async () => {
     const { config, device } = await setup('luks');
     const deps = lifecycleDeps(world.emulator, world.dev);
-    const refused = await enrollVolume(deps, config, { addToExisting: true, existingKey: key('admin-passphrase\n') }).catch((error: unknown) => error);
+    const refused = await enrollVolume(deps, config, { addToExisting: true, existingKey: async () => key('admin-passphrase\n') }).catch((error: unknown) => error);
     expect(refused).toMatchObject({
       kind: 'WRONG_PASSPHRASE', message: `The existing passphrase given opens no key slot of ${device}, refusing`, hint: expect.stringMatching(/ends with a line break.*printf/),
     });
     expect(await history()).toEqual([]);
     expect(JSON.stringify([refused, deps.log.lines])).not.toContain('admin-passphrase');
     // Without the line break it was a wrong passphrase, not a newline: no hint that would mislead.
-    await expect(enrollVolume(deps, config, { addToExisting: true, existingKey: key('wrong') })).rejects.toMatchObject({ hint: undefined });
+    await expect(enrollVolume(deps, config, { addToExisting: true, existingKey: async () => key('wrong') })).rejects.toMatchObject({ hint: undefined });
   });
 
   it('--add-to-existing --dry-run tests the existing passphrase: a wrong one fails as the real run would, a right one plans', async () => {
     const { config, device } = await setup('luks');
-    await expect(enrollVolume(lifecycleDeps(world.emulator, world.dev), config, { addToExisting: true, dryRun: true, existingKey: key('wrong') })).rejects.toMatchObject({
+    await expect(enrollVolume(lifecycleDeps(world.emulator, world.dev), config, { addToExisting: true, dryRun: true, existingKey: async () => key('wrong') })).rejects.toMatchObject({
       kind: 'WRONG_PASSPHRASE', message: `The existing passphrase given opens no key slot of ${device}, refusing`,
     });
-    const plan = await enrollVolume(lifecycleDeps(world.emulator, world.dev), config, { addToExisting: true, dryRun: true, existingKey: key('admin-passphrase') });
+    const plan = await enrollVolume(lifecycleDeps(world.emulator, world.dev), config, { addToExisting: true, dryRun: true, existingKey: async () => key('admin-passphrase') });
     expect(plan.lines).toEqual([
       `the existing passphrase opens key slot 0 of ${device}`,
       `would generate a passphrase with KMS GenerateRandom and store it in SSM parameter ${NAME}`,

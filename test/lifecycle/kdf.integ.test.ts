@@ -45,7 +45,7 @@ describe.skipIf(!canRunCryptsetup)('key slot PBKDF (real cryptsetup)', () => {
 
   it('enroll --add-to-existing: the new slot is minimal, the admin\'s argon2id slot is untouched', async () => {
     const { config, device: image } = await device('argon2');
-    await enrollVolume(lifecycleDeps(world.emulator, world.dev), config, { addToExisting: true, existingKey: key('admin-passphrase') });
+    await enrollVolume(lifecycleDeps(world.emulator, world.dev), config, { addToExisting: true, existingKey: async () => key('admin-passphrase') });
     expect(await readSlotKdfs(run, image)).toEqual([
       { slot: 0, type: 'argon2id', timeCost: 4, memoryKib: 32768, threads: expect.any(Number) },
       { slot: 1, ...MINIMAL },

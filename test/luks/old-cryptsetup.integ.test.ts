@@ -62,7 +62,7 @@ describe.skipIf(!canRunCryptsetup)('cryptsetup 2.3.7 (fake old cryptsetup on PAT
   it('SSM: enroll --add-to-existing, then rotate, then start opens with the newest version', async () => {
     const { config, device, run } = await volume(old237, 'luks');
     world.emulator.createKey({ alias: 'alias/aws/ssm' });
-    await enrollVolume(lifecycleDeps(world.emulator, world.dev, { run }), config, { addToExisting: true, existingKey: key('admin-passphrase') });
+    await enrollVolume(lifecycleDeps(world.emulator, world.dev, { run }), config, { addToExisting: true, existingKey: async () => key('admin-passphrase') });
     await rotateVolume(lifecycleDeps(world.emulator, world.dev, { run }), config);
     expect((await readLuksHeader(run, device)).keyslots).toEqual([0, 2]);
     expect(await testPassphrase(run, device, key('admin-passphrase'))).toBe(true);

@@ -134,12 +134,12 @@ describe.skipIf(!canRunCryptsetup)('KMS ciphertext in a LUKS2 token (real crypts
     const error = await failureOf(keyStartWouldUse(world.emulator, world.dev, config, device));
     expect([error.kind, error.message]).toEqual(['CONFIG', `${device} has no luks-ssm-kms token, but KEY_SOURCE=kms`]);
     const noKey = { ...config, kmsKeyId: undefined };
-    expect((await failureOf(enrollVolume(lifecycleDeps(world.emulator, world.dev), noKey, { addToExisting: true, existingKey: key('admin-passphrase') }))).kind).toBe('CONFIG');
+    expect((await failureOf(enrollVolume(lifecycleDeps(world.emulator, world.dev), noKey, { addToExisting: true, existingKey: async () => key('admin-passphrase') }))).kind).toBe('CONFIG');
   });
 
   it('--add-to-existing: a pending token, the key slot, then the token assigned; the admin passphrase still opens', async () => {
     const { config, device } = await setup('luks');
-    await enrollVolume(lifecycleDeps(world.emulator, world.dev), config, { addToExisting: true, existingKey: key('admin-passphrase') });
+    await enrollVolume(lifecycleDeps(world.emulator, world.dev), config, { addToExisting: true, existingKey: async () => key('admin-passphrase') });
     expect(kmsTokensOf(await readLuksHeader(run, device)).map((t) => t.keyslots)).toEqual([[1]]);
     expect(await testPassphrase(run, device, key('admin-passphrase'))).toBe(true);
     // Assigning copies the pending token 0 (with its slot) to a free id, then removes token 0: no --token-replace (2.5+).
@@ -148,9 +148,9 @@ describe.skipIf(!canRunCryptsetup)('KMS ciphertext in a LUKS2 token (real crypts
 
   it('--add-to-existing interrupted after the token is written resumes with that token', async () => {
     const { config, device } = await setup('luks');
-    await expect(enrollVolume(lifecycleDeps(world.emulator, world.dev, { afterStep: crashAfter('store') }), config, { addToExisting: true, existingKey: key('admin-passphrase') })).rejects.toThrow();
+    await expect(enrollVolume(lifecycleDeps(world.emulator, world.dev, { afterStep: crashAfter('store') }), config, { addToExisting: true, existingKey: async () => key('admin-passphrase') })).rejects.toThrow();
     expect(kmsTokensOf(await readLuksHeader(run, device)).map((t) => t.keyslots)).toEqual([[]]);
-    await enrollVolume(lifecycleDeps(world.emulator, world.dev), config, { addToExisting: true, existingKey: key('admin-passphrase') });
+    await enrollVolume(lifecycleDeps(world.emulator, world.dev), config, { addToExisting: true, existingKey: async () => key('admin-passphrase') });
     expect(kmsTokensOf(await readLuksHeader(run, device)).map((t) => [t.tokenId, t.keyslots])).toEqual([[1, [1]]]);
   });
 
