@@ -16,6 +16,7 @@ import { smallInstance } from './13-small-instance.ts';
 import { soak } from './15-soak.ts';
 import { powerCut } from './16-power-cut.ts';
 import { killedStart } from './17-killed-start.ts';
+import { guestPanic } from './18-guest-panic.ts';
 import { deviceInUse } from './22-device-in-use.ts';
 import { badConfig } from './20-bad-config.ts';
 import { badConfigAtBoot } from './21-bad-config-at-boot.ts';
@@ -36,5 +37,6 @@ export const SCENARIOS: Scenario[] = [
  * opt-in; its terminal case (5b) is 11-recovery-at-terminal, in CI. It runs after 02-enable-at-boot: `--only 01,02,09`.
  * 13-small-instance (#13): `--memory 512 --only 01,13` (two boots of its own; three when the run's boots are bigger).
  * 16-power-cut (#14): `--only 01,16`, a boot per step (10), ~25 min.
+ * 18-guest-panic proves the harness (a kernel panic while a boot comes up: trace printed, boot started again): `--only 18`.
  */
-export const OPT_IN_SCENARIOS: Scenario[] = [outage, smallInstance, powerCut];
+export const OPT_IN_SCENARIOS: Scenario[] = [outage, smallInstance, powerCut, guestPanic];
