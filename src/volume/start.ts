@@ -47,6 +47,12 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
   try {
     const state = await inspectVolume(run, config, deps.mountinfoPath, deps.sysRoot);
     if (state.mountedHere) {
+      // Mounted where it belongs, but maybe another disk's mapping of the same name (review 13): start would refuse
+      // that mapping if it were not mounted yet, so it does here too.
+      const device = await resolveDevice(config.device, {
+        deadline: Math.min(deadline, clock.now() + config.deviceTimeoutSec * 1000), clock, devRoot: deps.devRoot,
+      });
+      await refuseForeignMapping(state.mapping.device, device, config);
       log.info({ volume: config.volume, mountPoint: config.mountPoint }, `${config.volume} is already open and mounted at ${config.mountPoint}, nothing to do`);
       return 'already-mounted';
     }

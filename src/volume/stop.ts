@@ -4,7 +4,8 @@ import { closeLuks } from '../luks/cryptsetup.ts';
 import { findHolders, HOLDER_SCAN_BUDGET_MS } from '../mount/holders.ts';
 import { unmountFilesystem } from '../mount/mount.ts';
 import { MOUNTINFO_PATH } from '../mount/mountinfo.ts';
-import { removeUnlockRecord } from './unlock-record.ts';
+import { resolveDevice } from '../device/resolve.ts';
+import { readUnlockRecord, removeUnlockRecord } from './unlock-record.ts';
 import { inspectVolume, mapperPath, type VolumeState } from './inspect.ts';
 import type { RunLock, VolumeDeps } from './deps.ts';
 import type { VolumeConfig } from '../types.ts';
@@ -28,6 +29,7 @@ export async function stopVolume(deps: VolumeDeps, config: VolumeConfig): Promis
       log.info({ volume: config.volume }, `${config.volume} is not open, nothing to do`);
       return 'already-closed';
     }
+    await refuseForeignMapping(deps, config, state.mapping.device);
     const deviceLock = await lockMappedDevice(deps, config, state.mapping.device, deadline);
     try {
       return await unmountAndClose(deps, config, state, deadline);
@@ -53,6 +55,25 @@ async function unmountAndClose(deps: VolumeDeps, config: VolumeConfig, state: Vo
   await removeUnlockRecord(deps.runDir, config.volume);
   log.info({ volume: config.volume }, `closed ${mapperPath(config.mapName)}`);
   return 'closed';
+}
+
+/**
+ * Stop unmounts and closes the mapping only when it is this volume's: open on the device LUKS_DEVICE names now, or
+ * on the one this volume's start opened (its unlock record: LUKS_DEVICE may have been edited since). A mapping of
+ * that name on another disk (a crypttab line, a hand `cryptsetup open`, a second config reusing the name) belongs to
+ * someone else: start refuses it, and so does stop (review 13). A mapping whose disk node is gone has nothing to
+ * compare, and is this volume's to close.
+ */
+async function refuseForeignMapping(deps: VolumeDeps, config: VolumeConfig, openOn: string | undefined): Promise<void> {
+  if (openOn === undefined) return;
+  const record = await readUnlockRecord(deps.runDir, config.volume).catch(() => undefined);
+  if (record?.device === openOn && record.mapName === config.mapName) return;
+  // Not waited for: a disk that is there resolves at once, and one that is not is not the one the mapping is on.
+  const configured = await resolveDevice(config.device, { deadline: deps.clock.now(), clock: deps.clock, devRoot: deps.devRoot }).catch(() => undefined);
+  if (configured === openOn) return;
+  throw new UnlockError('MOUNT_REFUSED', `${mapperPath(config.mapName)} is open on ${openOn}, not on the configured ${configured ?? config.device} nor on the disk this volume's start opened, refusing to unmount or close it`, {
+    hint: `if it is this volume's after all, unmount it and run cryptsetup close ${config.mapName} by hand; else fix LUKS_DEVICE_MAP`,
+  });
 }
 
 /**

@@ -27,6 +27,35 @@ describe('stopVolume', () => {
     expect(await stopVolume(deps, fakeConfig(sys))).toBe('already-closed');
   });
 
+  it('refuses (82) a mapping of its name open on another disk, mounted or not, and touches nothing (review 13)', async () => {
+    sys = createFakeSystem(KEY);
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 3 }]));
+    const config = fakeConfig(sys);
+    // Someone else's mapping of that name (a crypttab line, a hand cryptsetup open) on another disk, mounted elsewhere.
+    sys.mappings.set(config.mapName, '/dev/other-disk');
+    const elsewhere = join(sys.dir, 'srv-other');
+    mkdirSync(elsewhere);
+    sys.mounts.set(elsewhere, `/dev/mapper/${config.mapName}`);
+    const error = (await stopVolume(deps, config).catch((e: unknown) => e)) as UnlockError;
+    expect(error).toMatchObject({ exitCode: 82, message: expect.stringContaining(`/dev/mapper/data is open on /dev/other-disk, not on the configured ${sys.device}`) });
+    expect(sys.mounts.get(elsewhere)).toBe('/dev/mapper/data');
+    expect(sys.mappings.get('data')).toBe('/dev/other-disk');
+    expect(sys.calls.filter((c) => c.file === 'umount' || (c.file === 'cryptsetup' && c.args[0] === 'close'))).toEqual([]);
+    // Start refuses it too, also when it is mounted at the configured mount point (no "already mounted").
+    sys.mounts.set(sys.mountPoint, `/dev/mapper/${config.mapName}`);
+    await expect(startVolume(deps, config)).rejects.toMatchObject({ exitCode: 82, message: expect.stringContaining('is open on /dev/other-disk') });
+    await expect(stopVolume(deps, config)).rejects.toMatchObject({ exitCode: 82 });
+    expect(sys.mappings.get('data')).toBe('/dev/other-disk');
+  });
+
+  it('closes the mapping its start opened after LUKS_DEVICE was edited to another disk (the unlock record says whose it is)', async () => {
+    sys = createFakeSystem(KEY);
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 3 }]));
+    await startVolume(deps, fakeConfig(sys));
+    expect(await stopVolume(deps, fakeConfig(sys, { device: join(sys.dir, 'dev', 'disk-new') }))).toBe('closed');
+    expect(sys.mounts.size + sys.mappings.size).toBe(0);
+  });
+
   it('when busy: names each holder and its unit, exits BUSY (81), leaves it mounted and open', async () => {
     sys = createFakeSystem(KEY);
     const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 3 }]), {
