@@ -21,7 +21,7 @@ export async function mountAt(path: string, mountinfoPath: string = MOUNTINFO_PA
   const mounts = await readMounts(mountinfoPath);
   let walk;
   try {
-    walk = walkDirectory(path);
+    walk = walkDirectory(path, undefined, mountinfoPath);
   } catch (error) {
     if (error instanceof WalkError) return undefined;
     throw error;

@@ -52,15 +52,26 @@ export async function mountFilesystem(
     throw new UnlockError('SYSTEM', `${what}: ${detail}`, { hint: `check LUKS_DEVICE_FS=${opts.fsType} and the kernel log (journalctl -k)` });
   }
   const now = currentPathOf(point.dir.fd);
-  const top = await mountAt(point.path, opts.mountinfoPath ?? MOUNTINFO_PATH);
-  if (now === point.path && top !== undefined && !before.has(top.mountId)) return;
+  // The walk to the path can itself refuse (a user's FUSE mounted on the way meanwhile, review 13): that too undoes
+  // the mount, which would otherwise stay mounted out of sight, and every later start, stop and status refuse.
+  const top = await mountAt(point.path, opts.mountinfoPath ?? MOUNTINFO_PATH).catch((error: unknown) => ({ refused: error }));
+  if (now === point.path && top !== undefined && !('refused' in top) && !before.has(top.mountId)) return;
   const undo = await run('umount', ['--no-canonicalize', '--', ONTO_FD3], { timeoutMs, fd3: point.dir.fd });
   const undone = undo.exitCode === 0 && !undo.timedOut
     ? 'unmounted it again'
     : `and unmounting it again failed (${firstLine(undo.stderr, ONTO_FD3, now ?? point.path) ?? `status ${undo.exitCode}`})`;
-  throw new UnlockError('MOUNT_REFUSED', `${point.path} was moved or replaced while mounting (the directory checked is now ${now ?? 'deleted'}); ${undone}, refusing`, {
+  const change = top !== undefined && 'refused' in top
+    ? `the path to ${point.path} changed while mounting (${reasonOf(top.refused)})`
+    : `${point.path} was moved or replaced while mounting (the directory checked is now ${now ?? 'deleted'})`;
+  throw new UnlockError('MOUNT_REFUSED', `${change}; ${undone}, refusing`, {
     hint: `check who can write to ${dirname(point.path)}`,
   });
+}
+
+/** A refusal's own words, without its closing ", refusing" (the caller's sentence ends with that). */
+function reasonOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/[,.]?\s*refusing\.?$/, '');
 }
 
 /**

@@ -106,6 +106,28 @@ describe('mountFilesystem', () => {
     expect((await fakes.calls('umount')).map((c) => c.argv)).toEqual([['--no-canonicalize', '--', '/proc/self/fd/3/.']]);
   });
 
+  it('undoes the mount when the walk to the path refuses afterwards (a user FUSE mounted on the way meanwhile, review 13)', async () => {
+    const mountinfo = join(dir, 'mountinfo');
+    await writeFile(mountinfo, '');
+    // The user's FUSE (user_id=1000) appears on the parent while mount(8) runs.
+    const fuse = `48 26 0:45 / ${dir} rw,relatime shared:1 - fuse.evil evil rw,user_id=1000,group_id=1000,allow_other\n`;
+    const racing: Runner = async (file, args, options) => {
+      if (file === 'mount') await writeFile(mountinfo, fuse);
+      return run(file, args, options);
+    };
+    const point = openMountPoint(join(dir, 'data'), { mode: 0o700, allowNonEmpty: false });
+    try {
+      const opts = { source: '/dev/mapper/data', point, fsType: 'ext4', options: '', mountinfoPath: mountinfo };
+      await expect(mountFilesystem(racing, opts)).rejects.toMatchObject({
+        kind: 'MOUNT_REFUSED',
+        message: expect.stringMatching(new RegExp(`^the path to ${point.path} changed while mounting \\(${dir} .*FUSE filesystem served by uid 1000.*\\); unmounted it again, refusing$`)),
+      });
+    } finally {
+      point.close();
+    }
+    expect((await fakes.calls('umount')).map((c) => c.argv)).toEqual([['--no-canonicalize', '--', '/proc/self/fd/3/.']]);
+  });
+
   it('reports mount failures with the first stderr line, naming the configured path', async () => {
     const stderr = 'mount: /proc/self/fd/3/.: wrong fs type, bad option, bad superblock on /dev/mapper/data.\n       dmesg(1) may have more information.\n';
     await fakes.script('mount', { exit: 32, stderr });
