@@ -120,8 +120,16 @@ function decodeString(json: Uint8Array, start: number, end: number): Buffer {
   return out.subarray(0, n);
 }
 
+/** Whether the key string json[from, to) is `name`, also when written with escapes ("V\u0061lue": review 13). */
+function isKey(json: Uint8Array, from: number, to: number, name: Buffer): boolean {
+  if (sameBytes(json, from, to, name)) return true;
+  if (!json.subarray(from, to).includes(BACKSLASH)) return false;
+  const decoded = decodeString(json, from, to);
+  return decoded.equals(name);
+}
+
 /**
- * Every string value of a `field` key, at any depth. Strings are skipped whole (escapes included), so text inside
+ * Every string value of a `field` key (as JSON.parse would name it, escapes decoded), at any depth. Strings are skipped whole (escapes included), so text inside
  * another value never passes for a key. Other JSON errors are left to the SDK's parser, which sees no secret.
  */
 export function liftJsonStrings(json: Uint8Array, field: string, placeholder: (index: number) => string): LiftedStrings {
@@ -138,7 +146,7 @@ export function liftJsonStrings(json: Uint8Array, field: string, placeholder: (i
       const end = closingQuote(json, i);
       const colon = skipSpace(json, end + 1);
       const valueAt = skipSpace(json, colon + 1);
-      if (json[colon] !== COLON || json[valueAt] !== QUOTE || !sameBytes(json, i + 1, end, name)) {
+      if (json[colon] !== COLON || json[valueAt] !== QUOTE || !isKey(json, i + 1, end, name)) {
         i = end + 1;
         continue;
       }

@@ -25,6 +25,15 @@ describe('liftJsonStrings', () => {
     expect(JSON.parse(lifted.body.toString())).toEqual({ Parameters: [{ Value: mark(0), Name: 'x' }, { Name: 'y', Value: mark(1) }], Note: '"Value":"decoy"', Value: 3 });
   });
 
+  it('lifts a key written with escapes, which JSON.parse names the same (review 13: "V\\u0061lue" got past it)', () => {
+    const body = Buffer.from('{"Parameter":{"V\\u0061lue":"S3cret","\\u0056alue":"two","Val\\u0075":"not it"}}');
+    expect(JSON.parse(body.toString())).toMatchObject({ Parameter: { Value: 'two' } });
+    const lifted = liftJsonStrings(body, 'Value', mark);
+    expect(lifted.values.map(String)).toEqual(['S3cret', 'two']);
+    expect(lifted.body.toString()).not.toMatch(/S3cret|two/);
+    expect(JSON.parse(lifted.body.toString())).toEqual({ Parameter: { Value: mark(1), Valu: 'not it' } });
+  });
+
   it('allows whitespace around the colon and leaves other fields byte for byte', () => {
     const lifted = liftJsonStrings(Buffer.from('{ "Plaintext" :\n "c2VjcmV0" , "KeyId":"k" }'), 'Plaintext', () => '');
     expect(lifted.body.toString()).toBe('{ "Plaintext" :\n "" , "KeyId":"k" }');
