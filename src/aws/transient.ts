@@ -81,7 +81,10 @@ export function classifyTransient(err: unknown): TransientFailure | undefined {
  */
 export function isMalformedResponse(err: unknown): boolean {
   if (err === null || typeof err !== 'object') return false;
-  return (err as ErrorFields).name === 'SyntaxError' || '$responseBodyText' in err;
+  if ((err as ErrorFields).name === 'SyntaxError' || '$responseBodyText' in err) return true;
+  // A field the SDK could not read (a date that is no date: "Expected real number, got implicit NaN"): its
+  // deserializer hangs the response on the error, hidden; of such errors only AWS's own carry $fault (review 13).
+  return '$response' in err && !('$fault' in err);
 }
 
 /** What may be kept of such an error: the HTTP status, never the parser's message or the body. */

@@ -73,7 +73,8 @@ function toSecret(stored: StoredValue, capture: SecretCapture, display: string):
       hint: 'store the passphrase as a SecureString: aws ssm put-parameter --type SecureString …',
     });
   }
-  if (bytes === undefined || bytes.length === 0) throw new UnlockError('CONFIG', `SSM parameter ${display} is empty, refusing.`);
+  if (bytes === undefined) throw malformedAnswer(display, 'its Value is not a string');
+  if (bytes.length === 0) throw new UnlockError('CONFIG', `SSM parameter ${display} is empty, refusing.`);
   if (bytes.length > SECRET_MAX_BYTES) {
     bytes.fill(0);
     throw new UnlockError('CONFIG', `SSM parameter ${display} is larger than 16 MiB, refusing.`);
@@ -81,11 +82,31 @@ function toSecret(stored: StoredValue, capture: SecretCapture, display: string):
   return Secret.adopt(bytes);
 }
 
-function fetched(stored: StoredValue, secret: Secret, fallbackName: string): FetchedSecret {
+/**
+ * An answer AWS itself never gives (a proxy's or a broken endpoint's): retried like any other garbled answer, and
+ * described by fixed words, never by what the fields held (review 13).
+ */
+function malformedAnswer(display: string, what: string): UnlockError {
+  return new UnlockError('AWS_UNAVAILABLE', `The answer for SSM parameter ${display} is malformed (${what}), refusing`, {
+    retryable: true,
+    hint: 'check the SSM endpoint in use (SSM_ENDPOINT, AWS_ENDPOINT_URL_SSM, a proxy): AWS never answers so',
+  });
+}
+
+/**
+ * The fetched key with what is known of it. The name is the configured one, not the answer's (which is not checked
+ * by the SDK and goes into logs, the status line and the unlock record); the version must be a version number.
+ */
+function fetched(stored: StoredValue, secret: Secret, name: string, display: string): FetchedSecret {
+  const version = stored.Version;
+  if (version !== undefined && !(Number.isSafeInteger(version) && version > 0)) {
+    secret.wipe();
+    throw malformedAnswer(display, 'its Version is not a version number');
+  }
   return {
     secret,
-    version: stored.Version ?? 0,
-    name: stored.Name ?? fallbackName,
+    version: version ?? 0,
+    name,
     ...(stored.ARN === undefined ? {} : { arn: stored.ARN }),
     ...(stored.LastModifiedDate === undefined ? {} : { lastModified: stored.LastModifiedDate }),
   };
@@ -112,7 +133,7 @@ export async function fetchSsmSecret(opts: SsmFetchOptions): Promise<FetchedSecr
   }
   let result: FetchedSecret;
   try {
-    result = fetched(stored, toSecret(stored, capture, full), name);
+    result = fetched(stored, toSecret(stored, capture, full), name, full);
   } finally {
     capture.wipe();
   }
@@ -157,7 +178,7 @@ export async function fetchSsmHistory(opts: SsmHistoryOptions): Promise<FetchedS
       if (result.length >= limit) continue;
       const display = `${name}:${stored.Version ?? '?'}`;
       try {
-        result.push(fetched(stored, toSecret(stored, captureOf.get(stored) as SecretCapture, display), name));
+        result.push(fetched(stored, toSecret(stored, captureOf.get(stored) as SecretCapture, display), name, display));
       } catch (err) {
         log?.warn({ parameter: name, version: stored.Version, reason: (err as Error).message }, `SSM parameter ${display} is not usable, ignoring.`);
       }

@@ -224,4 +224,28 @@ describe('fetchSsmSecret: a response that is not what SSM sends', () => {
       await new Promise((resolve) => server.close(resolve));
     }
   });
+
+  // The SDK's own deserialiser refuses it ("Expected real number, got implicit NaN" and a pointer to a hidden field):
+  // a garbled answer like any other, retried to the deadline, in fixed words (review 13).
+  it('treats a field the SDK cannot read (a LastModifiedDate that is no date) as a malformed answer, retried', async () => {
+    let answered = 0;
+    const server = createServer((_req, res) => {
+      answered += 1;
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+      res.end(JSON.stringify({ Parameter: { Name: NAME, Type: 'SecureString', Value: 'hunter2-value', Version: 1, LastModifiedDate: 'not-a-date' } }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const deadline = Date.now() + 2_000;
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const aws = await createAwsContext({ endpoints: { ssm: url }, env: world.emulator.env(), deadline, clock: realClock });
+      const err = (await fetchSsmSecret({ aws, name: NAME, selector: undefined, deadline, clock: realClock }).catch((e: unknown) => e)) as UnlockError;
+      expect(err.message).toMatch(new RegExp(`^Failed to get SSM parameter ${NAME}: server error \\(malformed response, HTTP 200\\) on \\d+ attempts`));
+      expect(err.exitCode).toBe(69);
+      expect(answered).toBeGreaterThan(1);
+      expect(JSON.stringify([err.message, err.hint])).not.toMatch(/hunter2|hidden field|NaN/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 });

@@ -79,6 +79,22 @@ describe('fetchSsmSecret (fake SSM)', () => {
     expect(err.message).toBe(message);
   });
 
+  it.each([
+    ['a Value that is not a string', parameter(undefined, { Value: 12345 }), 'its Value is not a string'],
+    ['a Version that is text', parameter('v', { Version: 'hunter2-passphrase' }), 'its Version is not a version number'],
+    ['a Version that is no whole number', parameter('v', { Version: 1.5 }), 'its Version is not a version number'],
+  ])('refuses an answer with %s as malformed (69, retryable), naming no field\'s content (review 13)', async (_label, answer, what) => {
+    const { result } = await fetchWith([answer]);
+    const err = (await result.catch((e: unknown) => e)) as UnlockError;
+    expect(err).toMatchObject({ kind: 'AWS_UNAVAILABLE', retryable: true, message: `The answer for SSM parameter /luks/data is malformed (${what}), refusing` });
+    expect(JSON.stringify([err.message, err.hint])).not.toMatch(/hunter2|12345/);
+  });
+
+  it('names the configured parameter, whatever Name the answer carries', async () => {
+    const { result } = await fetchWith([parameter('v', { Name: { a: 'hunter2-passphrase' } })]);
+    expect((await result).name).toBe('/luks/data');
+  });
+
   it('accepts exactly 16 MiB', async () => {
     const { result } = await fetchWith([parameter('x'.repeat(SECRET_MAX_BYTES))]);
     expect((await result).secret.length).toBe(SECRET_MAX_BYTES);
