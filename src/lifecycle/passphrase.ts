@@ -1,4 +1,6 @@
-// New passphrases: 64 bytes from KMS GenerateRandom (never a local RNG), as base64 text — the text itself is the passphrase.
+// New passphrases: 64 bytes from KMS GenerateRandom mixed with 64 from the host's RNG, as base64 text — the text itself
+// is the passphrase.
+import { randomFillSync } from 'node:crypto';
 import type { AwsContext } from '../aws/clients.ts';
 import { AWS_ATTEMPT_TIMEOUT_MS } from '../aws/client-config.ts';
 import { mapAwsError } from '../aws/errors.ts';
@@ -48,13 +50,15 @@ export function isGeneratedForm(value: Secret): boolean {
 /**
  * The passphrase as printable text (what SSM stores and what an admin can type at a console in an emergency).
  * With SSM_VALUE_ENCODING=base64 start decodes it back to the 64 random bytes; either way the entropy is 512 bits.
+ * KMS's bytes are XORed with the host's own: at least as random as KMS's answer, and no single answerer (a fake
+ * endpoint a local user bound first, a broken proxy) picks the key (review 13, finding 5).
  */
 export async function generatePassphrase(aws: AwsContext, opts: { deadline: number; clock: Clock; log?: Logger }): Promise<Secret> {
   const { GenerateRandomCommand } = await import('../aws/kms-client.ts');
   const kms = await aws.kms();
   const what = `generate a passphrase with KMS GenerateRandom in ${aws.region}`;
-  // The answer's Plaintext is the base64 text of the random bytes, which is byte for byte the passphrase: the
-  // request handler lifts it out of the raw body (src/aws/secret-capture.ts) before the SDK makes it a string.
+  // The answer's Plaintext is the base64 text of the random bytes: the request handler lifts it out of the raw body
+  // (src/aws/secret-capture.ts) before the SDK makes it a string.
   let capture: SecretCapture | undefined;
   try {
     const answer = await callWithRetry(
@@ -65,14 +69,13 @@ export async function generatePassphrase(aws: AwsContext, opts: { deadline: numb
     answer.out.Plaintext?.fill(0);
     const [text] = capture.takeAll();
     const random = text === undefined ? undefined : decodeBase64Bytes(text);
-    const length = random?.length ?? 0;
-    random?.fill(0);
-    if (text === undefined || length !== PASSPHRASE_RANDOM_BYTES) {
-      text?.fill(0);
+    text?.fill(0);
+    if (random === undefined || random.length !== PASSPHRASE_RANDOM_BYTES) {
+      const length = random?.length ?? 0;
+      random?.fill(0);
       throw new UnlockError('AWS_UNAVAILABLE', `Failed to ${what}: KMS answered ${length} bytes, not ${PASSPHRASE_RANDOM_BYTES}`);
     }
-    // KMS's own text, not re-encoded: any valid base64 of 64 bytes decodes the same; ours is in canonical form.
-    return Secret.adopt(isCanonical(text) ? text : reencode(text));
+    return Secret.adopt(mixedWithLocal(random));
   } catch (error) {
     throw mapAwsError(error, { what, action: 'kms:GenerateRandom', region: aws.region });
   } finally {
@@ -80,17 +83,14 @@ export async function generatePassphrase(aws: AwsContext, opts: { deadline: numb
   }
 }
 
-function isCanonical(text: Buffer): boolean {
-  return text.length === GENERATED_LENGTH && text.every((byte, i) => (i >= GENERATED_LENGTH - 2 ? byte === PAD : ALPHABET.includes(byte)));
-}
-
-/** Padding or line breaks KMS does not send today: the key is always the canonical 88 characters. */
-function reencode(text: Buffer): Buffer {
-  const random = decodeBase64Bytes(text) as Buffer;
-  text.fill(0);
+/** `random` XOR as many bytes of the host's RNG, as canonical base64 text; `random` and the local bytes are wiped. */
+function mixedWithLocal(random: Uint8Array): Buffer {
+  const local = randomFillSync(allocWipeable(random.length));
   try {
+    for (let i = 0; i < random.length; i += 1) random[i] = (random[i] as number) ^ (local[i] as number);
     return encodeBase64Bytes(random);
   } finally {
+    local.fill(0);
     random.fill(0);
   }
 }
