@@ -29,6 +29,7 @@ export const EXIT_CODES = {
   SLOT_TOO_COSTLY: { code: 86, permanent: true, meaning: 'the keyslot needs more memory than this instance has: run luks-ssm rotate' },
   NEEDS_FSCK: { code: 87, permanent: true, meaning: 'the kernel refused the opened volume\'s filesystem as damaged: run fsck on /dev/mapper/NAME (left open for it); never repaired by luks-ssm' },
   DEVICE_IN_USE: { code: 88, permanent: true, meaning: 'the device is already open under another name (another config, a crypttab line, LVM or md): refusing to touch it' },
+  DEVICE_AMBIGUOUS: { code: 89, permanent: true, meaning: 'LUKS_DEVICE (UUID= or PARTUUID=) names more than one disk, as a restored snapshot of the volume does: name the disk by its EBS volume id' },
 } as const;
 
 export type ExitCodeName = keyof typeof EXIT_CODES;

@@ -1,5 +1,6 @@
 // Shared plumbing for enroll and rotate: named steps, the test hook after each, and what the lifecycle verbs need.
 import { resolveDevice } from '../device/resolve.ts';
+import { refuseIfIdAmbiguous } from '../device/same-id.ts';
 import type { RunLock } from '../volume/deps.ts';
 import type { Clock, Logger, Runner, VolumeConfig } from '../types.ts';
 
@@ -43,13 +44,16 @@ export async function step(deps: LifecycleDeps, report: { say(line: string): voi
 }
 
 /** Lifecycle verbs may run on image files too (tests, offline preparation). */
-export function resolveLifecycleDevice(deps: LifecycleDeps, config: VolumeConfig): Promise<string> {
-  return resolveDevice(config.device, {
+export async function resolveLifecycleDevice(deps: LifecycleDeps, config: VolumeConfig): Promise<string> {
+  const device = await resolveDevice(config.device, {
     deadline: deps.clock.now() + config.deviceTimeoutSec * 1000,
     clock: deps.clock,
     ...(deps.devRoot === undefined ? {} : { devRoot: deps.devRoot }),
     allowRegularFile: true,
   });
+  // A key slot written to (or removed from) a restored copy instead of the volume leaves the volume without the stored key.
+  await refuseIfIdAmbiguous(config.device, device, { sysRoot: deps.sysRoot });
+  return device;
 }
 
 /**

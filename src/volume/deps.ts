@@ -21,6 +21,8 @@ export interface VolumeDeps {
   mountinfoPath?: string;
   procRoot?: string;
   sysRoot?: string;
+  /** udev's database of block devices (/run/udev/data). */
+  udevDataDir?: string;
   /** selinuxfs (/sys/fs/selinux). */
   selinuxRoot?: string;
   /** /etc/crypttab, which check reads for a line that opens the same disk. */

@@ -1,6 +1,7 @@
 // `start`: config → device → key (AWS, or typed when AWS fails) → cryptsetup open → mount, idempotent, inside one deadline.
 import { UnlockError } from '../errors.ts';
 import { resolveDevice } from '../device/resolve.ts';
+import { refuseIfIdAmbiguous } from '../device/same-id.ts';
 import { recordedErrors } from '../mount/fs-errors.ts';
 import { mountFilesystem } from '../mount/mount.ts';
 import { checkMountPoint, openMountPoint } from '../mount/mount-point.ts';
@@ -69,6 +70,7 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
       clock,
       devRoot: deps.devRoot,
     });
+    await refuseIfIdAmbiguous(config.device, device, { sysRoot: deps.sysRoot, udevDataDir: deps.udevDataDir });
     // Once resolved (it may appear only now): another config may name this disk by another path.
     status.device(`the lock of ${device} (another luks-ssm run may hold it)`);
     deviceLock = await deps.acquireDeviceLock(device, config.volume, deadline, lock.device);

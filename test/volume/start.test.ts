@@ -1,6 +1,6 @@
 // start: the orchestration on a fake system — key on stdin only, idempotence, refusals, version fallback.
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { startVolume } from '../../src/volume/start.ts';
 import { UnlockError } from '../../src/errors.ts';
@@ -107,6 +107,31 @@ describe('startVolume', () => {
     sys = createFakeSystem(Buffer.from('something else'));
     const other = await rejection(startVolume(fakeDeps(sys, keysSource([{ bytes: KEY, version: 1 }])).deps, fakeConfig(sys)));
     expect(other.hint).toMatch(/^check SSM_PATH/);
+  });
+
+  it('refuses (89) a UUID= that a second disk carries too (a restored snapshot), before any key or cryptsetup', async () => {
+    sys = createFakeSystem(KEY);
+    const uuid = '5f2c0c4e-7d4b-4b8e-9a57-1d2f3e4a5b6c';
+    const devRoot = join(sys.dir, 'devroot');
+    const udevDataDir = join(sys.dir, 'udev');
+    mkdirSync(join(devRoot, 'disk', 'by-uuid'), { recursive: true });
+    mkdirSync(udevDataDir);
+    symlinkSync(sys.device, join(devRoot, 'disk', 'by-uuid', uuid));
+    for (const [name, number] of [['nvme1n1', majorMinor(statSync(sys.device).rdev)], ['nvme2n1', '259:7']] as const) {
+      mkdirSync(join(sys.sysRoot, 'class', 'block', name), { recursive: true });
+      writeFileSync(join(sys.sysRoot, 'class', 'block', name, 'dev'), `${number}\n`);
+      writeFileSync(join(udevDataDir, `b${number}`), `E:ID_FS_TYPE=crypto_LUKS\nE:ID_FS_UUID=${uuid}\n`);
+    }
+    let asked = 0;
+    const source = keysSource([{ bytes: KEY, version: 3 }]);
+    const counting: KeySource = { ...source, description: source.description, keys: (deadline) => ((asked += 1), source.keys(deadline)) };
+    const { deps } = fakeDeps(sys, counting, { devRoot, udevDataDir });
+    await expect(startVolume(deps, fakeConfig(sys, { device: `UUID=${uuid}` }))).rejects.toMatchObject({
+      exitCode: 89, message: expect.stringContaining(`names 2 disks (/dev/nvme1n1, /dev/nvme2n1; udev points at ${sys.device})`),
+    });
+    expect(asked).toBe(0);
+    expect(sys.calls.filter((c) => c.file === 'cryptsetup')).toEqual([]);
+    expect(sys.mappings.size + sys.mounts.size).toBe(0);
   });
 
   it('refuses a device that is not LUKS without asking for the key', async () => {
