@@ -1,9 +1,11 @@
 // Opens a path's directories one at a time without following symlinks, so whoever owns a parent can't redirect root.
 import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { UnlockError } from '../errors.ts';
-import { MOUNTINFO_PATH, parseMountinfo } from './mountinfo.ts';
+import { MOUNTINFO_PATH, parseMountinfo, type MountEntry } from './mountinfo.ts';
 
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+/** O_PATH (Linux; Node exports no constant): a handle on the name that never calls into its filesystem. */
+export const O_PATH = 0o10000000;
 
 /** Parents luks-ssm creates for a mount point are searchable by everyone, as systemd makes them. */
 const PARENT_MODE = 0o755;
@@ -52,14 +54,14 @@ export function walkDirectory(path: string, create?: { mode: number }, mountinfo
   if (!path.startsWith('/') || names.length === 0 || names.some((name) => name === '.' || name === '..')) {
     throw new UnlockError('INTERNAL', `walkDirectory needs an absolute normalized path below /, not ${path}`);
   }
-  refuseUserFuse(path, mountinfoPath);
+  const fuse = new UserFuseMounts(mountinfoPath);
   let parent = openSync('/', DIR_FLAGS);
   let created = false;
   try {
     for (const [index, name] of names.entries()) {
       const last = index === names.length - 1;
       const here = `/${names.slice(0, index + 1).join('/')}`;
-      const [fd, made] = openOrCreate(parent, name, here, create === undefined ? undefined : last ? create.mode : PARENT_MODE);
+      const [fd, made] = openOrCreate(parent, name, here, create === undefined ? undefined : last ? create.mode : PARENT_MODE, (id) => fuse.refuseAt(id, here, path));
       if (last) {
         created = made;
         const parentFd = parent;
@@ -95,32 +97,91 @@ export function openDirectory(path: string): number {
 /**
  * The walk's calls are synchronous (one thread-pool round trip each would cost boot time), so a lookup in a FUSE
  * filesystem whose server never answers blocks the whole process: no deadline, no signal handler (review 9: a user
- * who can write a directory on the path mounts one there with allow_other). A FUSE mount a user serves, at or above
- * `path`, is refused before anything is looked up in it. One that appears after this look is not caught: the unit's
- * TimeoutStartSec still ends the run.
+ * who can write a directory on the path mounts one there with allow_other). Each component is first reached as an
+ * O_PATH handle, which asks nothing of its filesystem, and its mount judged from the handle itself (fdinfo's
+ * mnt_id): a FUSE mount a user serves is refused before anything is opened or looked up in it. Judging the path
+ * instead could be raced: a directory that holds a mount can be renamed, so the FUSE may be on the path at the
+ * lookup and elsewhere when mountinfo was read (review 13).
  */
-function refuseUserFuse(path: string, mountinfoPath: string): void {
-  let text: string;
-  try {
-    text = readFileSync(mountinfoPath, 'utf8');
-  } catch {
-    return;
+class UserFuseMounts {
+  readonly #mountinfoPath: string;
+  /** The kernel's table: the handle's mount id decides. Any other (tests) has ids of its own: the path decides. */
+  readonly #byId: boolean;
+  #mounts: MountEntry[];
+
+  constructor(mountinfoPath: string) {
+    this.#mountinfoPath = mountinfoPath;
+    this.#byId = mountinfoPath === MOUNTINFO_PATH;
+    this.#mounts = this.#read();
   }
-  for (const entry of parseMountinfo(text)) {
-    if (!/^fuse(blk)?(\.|$)/.test(entry.fsType)) continue;
-    const uid = /(?:^|,)user_id=(\d+)(?:,|$)/.exec(entry.superOptions)?.[1];
-    if (uid === undefined || uid === '0') continue;
-    if (entry.target === '/' || path === entry.target || path.startsWith(`${entry.target}/`)) {
-      throw new UnlockError('MOUNT_REFUSED', `${entry.target} (on the way to ${path}) is a FUSE filesystem served by uid ${uid}, refusing to look into it: its server could stall luks-ssm`, {
-        hint: `unmount ${entry.target}, or set LUKS_DEVICE_MOUNT_POINT outside it`,
-      });
+
+  /** Throws MOUNT_REFUSED when component `here` of `path`, on mount `id`, lies on a FUSE mount a user serves. */
+  refuseAt(id: number, here: string, path: string): void {
+    let entry: MountEntry | undefined;
+    if (this.#byId) {
+      entry = this.#mounts.find((mount) => mount.mountId === id);
+      // Mounted since the table was read: read it again (a mount the table still lacks is refused, unjudged).
+      if (entry === undefined) {
+        this.#mounts = this.#read();
+        entry = this.#mounts.find((mount) => mount.mountId === id);
+        if (entry === undefined) throw new UnlockError('MOUNT_REFUSED', `${here} (on the way to ${path}) is on mount ${id}, which /proc/self/mountinfo does not list, refusing to look into it`);
+      }
+    } else {
+      entry = this.#mounts.findLast((mount) => mount.target === here || (mount.target !== '/' && here.startsWith(`${mount.target}/`)));
+    }
+    const uid = entry === undefined ? undefined : userServing(entry);
+    if (entry === undefined || uid === undefined) return;
+    throw new UnlockError('MOUNT_REFUSED', `${entry.target} (on the way to ${path}) is a FUSE filesystem served by uid ${uid}, refusing to look into it: its server could stall luks-ssm`, {
+      hint: `unmount ${entry.target}, or set LUKS_DEVICE_MOUNT_POINT outside it`,
+    });
+  }
+
+  #read(): MountEntry[] {
+    try {
+      return parseMountinfo(readFileSync(this.#mountinfoPath, 'utf8'));
+    } catch {
+      return [];
     }
   }
 }
 
-function openOrCreate(parent: number, name: string, here: string, mode: number | undefined): [number, boolean] {
+/** The uid serving a FUSE mount when it is not root; undefined for root's FUSE and any other filesystem. */
+function userServing(entry: MountEntry): string | undefined {
+  if (!/^fuse(blk)?(\.|$)/.test(entry.fsType)) return undefined;
+  const uid = /(?:^|,)user_id=(\d+)(?:,|$)/.exec(entry.superOptions)?.[1];
+  return uid === undefined || uid === '0' ? undefined : uid;
+}
+
+/** The id of the mount a descriptor's file lives on (proc(5): /proc/self/fdinfo's mnt_id); O_PATH handles too. */
+export function mountIdOf(fd: number): number {
+  const match = /^mnt_id:\s*(\d+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+  if (match === null) throw new UnlockError('SYSTEM', `Failed to read the mount id of ${fdPath(fd)}: no mnt_id in fdinfo`);
+  return Number(match[1]);
+}
+
+/**
+ * Opens component `name` of `parent`: an O_PATH handle first (never a symlink: O_NOFOLLOW|O_DIRECTORY), judged by
+ * `judge` by its mount id, then the directory itself through the handle, on the same mount (one stacked on it since is refused).
+ */
+function openJudged(parent: number, name: string, here: string, judge: (mountId: number) => void): number {
+  const handle = openSync(fdPath(parent, name), O_PATH | constants.O_DIRECTORY | constants.O_NOFOLLOW);
   try {
-    return [openSync(fdPath(parent, name), DIR_FLAGS), false];
+    const mountId = mountIdOf(handle);
+    judge(mountId);
+    const fd = openSync(fdPath(handle), constants.O_RDONLY | constants.O_DIRECTORY);
+    if (mountIdOf(fd) !== mountId) {
+      closeSync(fd);
+      throw new WalkError('replaced', here);
+    }
+    return fd;
+  } finally {
+    closeSync(handle);
+  }
+}
+
+function openOrCreate(parent: number, name: string, here: string, mode: number | undefined, judge: (mountId: number) => void): [number, boolean] {
+  try {
+    return [openJudged(parent, name, here, judge), false];
   } catch (error) {
     if (errnoOf(error) !== 'ENOENT' || mode === undefined) throw refusal(error, here, parent, name);
   }
@@ -132,7 +193,7 @@ function openOrCreate(parent: number, name: string, here: string, mode: number |
   }
   let fd: number;
   try {
-    fd = openSync(fdPath(parent, name), DIR_FLAGS);
+    fd = openJudged(parent, name, here, judge);
   } catch (error) {
     throw refusal(error, here, parent, name);
   }
@@ -147,6 +208,7 @@ function openOrCreate(parent: number, name: string, here: string, mode: number |
 }
 
 function refusal(error: unknown, here: string, parent: number, name: string): Error {
+  if (error instanceof UnlockError || error instanceof WalkError) return error;
   const code = errnoOf(error);
   // With O_DIRECTORY a symlink fails as ENOTDIR (ELOOP without it): lstat tells the two apart, for the message only.
   if (code === 'ELOOP' || (code === 'ENOTDIR' && isSymlink(parent, name))) return new WalkError('symlink', here);

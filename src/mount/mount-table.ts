@@ -1,15 +1,6 @@
 // What is mounted at a path, judged by the mount the path really reaches (its mount id), not by a mountinfo string.
-import { readFileSync } from 'node:fs';
-import { UnlockError } from '../errors.ts';
-import { fdPath, walkDirectory, WalkError } from './dir-fd.ts';
+import { mountIdOf, walkDirectory, WalkError } from './dir-fd.ts';
 import { MOUNTINFO_PATH, readMounts, type MountEntry } from './mountinfo.ts';
-
-/** The id of the mount a descriptor's file lives on (proc(5): /proc/PID/fdinfo's mnt_id). */
-export function mountIdOf(fd: number): number {
-  const match = /^mnt_id:\s*(\d+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
-  if (match === null) throw new UnlockError('SYSTEM', `Failed to read the mount id of ${fdPath(fd)}: no mnt_id in fdinfo`);
-  return Number(match[1]);
-}
 
 /**
  * The mount whose root is at `path`, reached without following symlinks; undefined when the path does not

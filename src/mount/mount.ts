@@ -3,9 +3,9 @@ import { closeSync, constants, lstatSync, openSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { UnlockError } from '../errors.ts';
 import type { Runner } from '../types.ts';
-import { currentPathOf, fdPath, openDirectory, WalkError } from './dir-fd.ts';
+import { currentPathOf, fdPath, mountIdOf, O_PATH, openDirectory, WalkError } from './dir-fd.ts';
 import { walkRefusal, type MountPoint } from './mount-point.ts';
-import { mountAt, mountIdOf } from './mount-table.ts';
+import { mountAt } from './mount-table.ts';
 import { MOUNTINFO_PATH, readMounts } from './mountinfo.ts';
 
 export const DEFAULT_MOUNT_TIMEOUT_MS = 60_000;
@@ -118,9 +118,6 @@ export async function unmountFilesystem(
     `Failed to unmount ${target}: ${firstLine(result.stderr, via, target) ?? `umount exited with status ${result.exitCode}`}`,
   );
 }
-
-/** O_PATH: a handle on the name that never calls into its filesystem (a hung FUSE server can't block it). */
-const O_PATH = 0o10000000;
 
 /**
  * Whether `target` (in `parent`) is still the root of mount `expected`: false when it was unmounted since (the name
