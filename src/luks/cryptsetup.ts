@@ -107,7 +107,8 @@ export async function mappingStatus(run: Runner, mapName: string, opts: { sysRoo
   const status: MappingStatus = { active: true };
   const device = statusField(result.stdout, 'device');
   const type = statusField(result.stdout, 'type');
-  if (device !== undefined) status.device = device;
+  // "(null)": the disk under the mapping is gone (detached, hot-removed); there is nothing to name (review 14).
+  if (device !== undefined && device !== '(null)') status.device = device;
   if (type !== undefined) status.type = type;
   return status;
 }

@@ -1,6 +1,6 @@
 // What makes start refuse before it touches the volume (each one line and its fix), and the bound on systemd's answer.
 import { stat } from 'node:fs/promises';
-import { majorMinor } from '../device/device-number.ts';
+import { isSameBlockDevice, majorMinor } from '../device/device-number.ts';
 import { isUnlockError, printable, UnlockError } from '../errors.ts';
 import { TIMED_OUT, within } from '../time-bound.ts';
 import { isLuks } from '../luks/cryptsetup.ts';
@@ -20,7 +20,7 @@ export function refuseIfDependentsRunning(config: VolumeConfig, active: string[]
 }
 
 export async function refuseForeignMapping(openOn: string | undefined, device: string, config: VolumeConfig): Promise<void> {
-  if (openOn !== undefined && openOn !== device) {
+  if (openOn !== undefined && !(await isSameBlockDevice(openOn, device))) {
     throw new UnlockError('MOUNT_REFUSED', `${mapperPath(config.mapName)} is open on ${openOn}, not on the configured ${device}, refusing`, {
       hint: `close it (cryptsetup close ${config.mapName}) or fix LUKS_DEVICE_MAP`,
     });

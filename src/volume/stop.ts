@@ -4,6 +4,7 @@ import { closeLuks } from '../luks/cryptsetup.ts';
 import { findHolders, HOLDER_SCAN_BUDGET_MS } from '../mount/holders.ts';
 import { unmountFilesystem } from '../mount/mount.ts';
 import { MOUNTINFO_PATH } from '../mount/mountinfo.ts';
+import { isSameBlockDevice } from '../device/device-number.ts';
 import { resolveDevice } from '../device/resolve.ts';
 import { readUnlockRecord, removeUnlockRecord } from './unlock-record.ts';
 import { inspectVolume, mapperPath, type VolumeState } from './inspect.ts';
@@ -67,10 +68,10 @@ async function unmountAndClose(deps: VolumeDeps, config: VolumeConfig, state: Vo
 async function refuseForeignMapping(deps: VolumeDeps, config: VolumeConfig, openOn: string | undefined): Promise<void> {
   if (openOn === undefined) return;
   const record = await readUnlockRecord(deps.runDir, config.volume).catch(() => undefined);
-  if (record?.device === openOn && record.mapName === config.mapName) return;
+  if (record !== undefined && record.mapName === config.mapName && (await isSameBlockDevice(record.device, openOn))) return;
   // Not waited for: a disk that is there resolves at once, and one that is not is not the one the mapping is on.
   const configured = await resolveDevice(config.device, { deadline: deps.clock.now(), clock: deps.clock, devRoot: deps.devRoot }).catch(() => undefined);
-  if (configured === openOn) return;
+  if (configured !== undefined && (await isSameBlockDevice(configured, openOn))) return;
   throw new UnlockError('MOUNT_REFUSED', `${mapperPath(config.mapName)} is open on ${openOn}, not on the configured ${configured ?? config.device} nor on the disk this volume's start opened, refusing to unmount or close it`, {
     hint: `if it is this volume's after all, unmount it and run cryptsetup close ${config.mapName} by hand; else fix LUKS_DEVICE_MAP`,
   });

@@ -48,6 +48,22 @@ describe('stopVolume', () => {
     expect(sys.mappings.get('data')).toBe('/dev/other-disk');
   });
 
+  it('knows its own mapping by device number: under a dm disk\'s other name, and when its disk is gone ("(null)", review 14)', async () => {
+    sys = createFakeSystem(KEY);
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 3 }]));
+    await startVolume(deps, fakeConfig(sys));
+    // cryptsetup names a device-mapper disk /dev/mapper/vg0-data where its realpath is /dev/dm-3: one device, two names.
+    const otherName = join(sys.dir, 'mapper-vg0-data');
+    symlinkSync(sys.device, otherName);
+    sys.mappings.set('data', otherName);
+    expect(await startVolume(deps, fakeConfig(sys))).toBe('already-mounted');
+    expect(await stopVolume(deps, fakeConfig(sys))).toBe('closed');
+    await startVolume(deps, fakeConfig(sys));
+    sys.mappings.set('data', '(null)');
+    expect(await stopVolume(deps, fakeConfig(sys))).toBe('closed');
+    expect(sys.mounts.size + sys.mappings.size).toBe(0);
+  });
+
   it('closes the mapping its start opened after LUKS_DEVICE was edited to another disk (the unlock record says whose it is)', async () => {
     sys = createFakeSystem(KEY);
     const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 3 }]));
