@@ -97,9 +97,15 @@ function malformedAnswer(display: string, what: string): UnlockError {
  * The fetched key with what is known of it. The name is the configured one, not the answer's (which is not checked
  * by the SDK and goes into logs, the status line and the unlock record); the version must be a version number.
  */
-function fetched(stored: StoredValue, secret: Secret, name: string, display: string): FetchedSecret {
+/** The answer's Version when it is a version number (a positive whole number), else undefined. */
+function versionOf(stored: StoredValue): number | undefined {
   const version = stored.Version;
-  if (version !== undefined && !(Number.isSafeInteger(version) && version > 0)) {
+  return Number.isSafeInteger(version) && (version as number) > 0 ? version : undefined;
+}
+
+function fetched(stored: StoredValue, secret: Secret, name: string, display: string): FetchedSecret {
+  const version = versionOf(stored);
+  if (stored.Version !== undefined && version === undefined) {
     secret.wipe();
     throw malformedAnswer(display, 'its Version is not a version number');
   }
@@ -171,16 +177,18 @@ export async function fetchSsmHistory(opts: SsmHistoryOptions): Promise<FetchedS
     for (const capture of captures) capture.wipe();
     throw mapAwsError(err, ctx);
   }
-  all.sort((a, b) => (b.Version ?? 0) - (a.Version ?? 0));
+  all.sort((a, b) => (versionOf(b) ?? 0) - (versionOf(a) ?? 0));
   const result: FetchedSecret[] = [];
   try {
     for (const stored of all) {
       if (result.length >= limit) continue;
-      const display = `${name}:${stored.Version ?? '?'}`;
+      // Only a checked version is ever shown: the field comes from the answer (review 14).
+      const version = versionOf(stored);
+      const display = `${name}:${version ?? '?'}`;
       try {
         result.push(fetched(stored, toSecret(stored, captureOf.get(stored) as SecretCapture, display), name, display));
       } catch (err) {
-        log?.warn({ parameter: name, version: stored.Version, reason: (err as Error).message }, `SSM parameter ${display} is not usable, ignoring.`);
+        log?.warn({ parameter: name, version, reason: (err as Error).message }, `SSM parameter ${display} is not usable, ignoring.`);
       }
     }
   } finally {

@@ -104,6 +104,16 @@ describe('fetchSsmSecret (fake SSM)', () => {
 describe('fetchSsmHistory (fake SSM)', () => {
   const version = (v: number, value: string, type = 'SecureString') => ({ Name: '/luks/data', Type: type, Value: value, Version: v });
 
+  it('skips a version whose Version is no version number, and logs no text of it (review 14)', async () => {
+    const clock = createFakeClock();
+    const log = createRecordingLogger();
+    const { aws } = fakeAws([{ Parameters: [version(2, 'two'), { ...version(3, 'three'), Version: 'hunter2-passphrase' }] }]);
+    const history = await fetchSsmHistory({ aws, name: '/luks/data', deadline: clock.now() + 30_000, clock, log, limit: 3 });
+    expect(history.map((h) => h.version)).toEqual([2]);
+    expect(log.lines.map((l) => l.msg)).toEqual(['SSM parameter /luks/data:? is not usable, ignoring.']);
+    expect(JSON.stringify(log.lines)).not.toContain('hunter2');
+  });
+
   it('pages through the history and returns the newest usable versions first, skipping unusable ones', async () => {
     const clock = createFakeClock();
     const log = createRecordingLogger();
