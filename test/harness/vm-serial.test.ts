@@ -1,6 +1,6 @@
 // The VM harness's reading of a guest console: a panic's trace is found, bounded, and absent when there is none.
 import { describe, expect, it } from 'vitest';
-import { panicTrace, serialTail } from '../vm/lib/serial.ts';
+import { onProductPath, panicTrace, serialTail } from '../vm/lib/serial.ts';
 
 const boot = Array.from({ length: 200 }, (_, i) => `[    ${(i / 10).toFixed(6)}] systemd[1]: step ${i}`);
 const oops = [
@@ -45,5 +45,21 @@ describe('serialTail', () => {
   it('joins the last lines, and says when there was no console output', () => {
     expect(serialTail('a\nb\nc\nd\n')).toBe('b | c | d');
     expect(serialTail('')).toBe('(no serial log)');
+  });
+});
+
+describe('onProductPath', () => {
+  it('is true for a trace through device-mapper, dm-crypt or the AES/XTS code, and not for the modules list or the task', () => {
+    expect(onProductPath(oops)).toBe(false);
+    expect(onProductPath([...oops.slice(0, 3), '[   11.700004] Modules linked in: dm_crypt aesni_intel xts', '[   11.700005] CPU: 0 PID: 812 Comm: node Not tainted', oops.at(-1)!])).toBe(false);
+    for (const line of [
+      '[   11.700004] Workqueue: kcryptd/253:0 kcryptd_crypt [dm_crypt]',
+      '[   11.700004]  crypt_convert+0x2a1/0x1240 [dm_crypt]',
+      '[   11.700004]  dm_submit_bio+0x52/0x1a0 [dm_mod]',
+      '[   11.700004] RIP: 0010:aesni_xts_enc+0x1c/0x40 [aesni_intel]',
+      '[   11.700004]  xts_crypt+0x11/0x30',
+    ]) {
+      expect(onProductPath([...oops.slice(0, 3), line, oops.at(-1)!]), line).toBe(true);
+    }
   });
 });

@@ -125,9 +125,11 @@ async function main(): Promise<number> {
         continue;
       }
       progress(`scenario ${name}`);
+      const retriedBefore = setup.vm.bootsRetriedAfterPanic();
       try {
         await scenario.run(setup.ctx);
-        reporter.pass(name, seconds());
+        const retried = setup.vm.bootsRetriedAfterPanic() - retriedBefore;
+        reporter.pass(name, seconds(), retried === 0 ? undefined : `${retried} boot(s) started again after a guest kernel panic, trace above`);
       } catch (error) {
         reporter.fail(name, (error as Error).message, seconds());
         if (isHarnessFailure(error)) {

@@ -35,3 +35,12 @@ export function panicTrace(serial: string): string[] | undefined {
   const start = reportAt < 0 ? Math.max(0, panicAt - 20) : Math.max(reportAt, earliest);
   return lines.slice(start, panicAt + 1);
 }
+
+/**
+ * A crash trace whose code path is one luks-ssm's unlock runs through: device-mapper, dm-crypt and its kcryptd
+ * workers, the kernel crypto API's aes/xts. Never taken for the emulator's noise. The task named on the "Comm:" line
+ * is not evidence (an interrupt crashes in whatever task it interrupted), nor is the list of loaded modules.
+ */
+export function onProductPath(trace: string[]): boolean {
+  return trace.some((line) => !/Modules linked in:/.test(line) && /\bdm[-_]|kcryptd|\bcrypt_|\b(aes|xts)\w*[+_]/i.test(line));
+}
