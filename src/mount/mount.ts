@@ -6,7 +6,7 @@ import type { Runner } from '../types.ts';
 import { currentPathOf, fdPath, mountIdOf, O_PATH, openDirectory, WalkError } from './dir-fd.ts';
 import { walkRefusal, type MountPoint } from './mount-point.ts';
 import { mountAt } from './mount-table.ts';
-import { MOUNTINFO_PATH, readMounts } from './mountinfo.ts';
+import { MOUNTINFO_PATH, readMounts, type MountEntry } from './mountinfo.ts';
 
 export const DEFAULT_MOUNT_TIMEOUT_MS = 60_000;
 
@@ -55,14 +55,20 @@ export async function mountFilesystem(
   // The walk to the path can itself refuse (a user's FUSE mounted on the way meanwhile, review 13): that too undoes
   // the mount, which would otherwise stay mounted out of sight, and every later start, stop and status refuse.
   const top = await mountAt(point.path, opts.mountinfoPath ?? MOUNTINFO_PATH).catch((error: unknown) => ({ refused: error }));
-  if (now === point.path && top !== undefined && !('refused' in top) && !before.has(top.mountId)) return;
+  // The new mount must sit on the directory checked, not on something stacked there since (a user's FUSE mounted on the
+  // point while mount(8) ran, which a fusermount -u -z of its owner would then swap back in, review 14). The kernel's
+  // own ids only: another mountinfo (tests) has ids of its own.
+  const onChecked = (entry: MountEntry) => (opts.mountinfoPath ?? MOUNTINFO_PATH) !== MOUNTINFO_PATH || entry.parentId === mountIdOf(point.dir.fd);
+  if (now === point.path && top !== undefined && !('refused' in top) && !before.has(top.mountId) && onChecked(top)) return;
   const undo = await run('umount', ['--no-canonicalize', '--', ONTO_FD3], { timeoutMs, fd3: point.dir.fd });
   const undone = undo.exitCode === 0 && !undo.timedOut
     ? 'unmounted it again'
     : `and unmounting it again failed (${firstLine(undo.stderr, ONTO_FD3, now ?? point.path) ?? `status ${undo.exitCode}`})`;
   const change = top !== undefined && 'refused' in top
     ? `the path to ${point.path} changed while mounting (${reasonOf(top.refused)})`
-    : `${point.path} was moved or replaced while mounting (the directory checked is now ${now ?? 'deleted'})`;
+    : top !== undefined && now === point.path && !before.has(top.mountId)
+      ? `something was mounted on ${point.path} while mounting, under the new mount`
+      : `${point.path} was moved or replaced while mounting (the directory checked is now ${now ?? 'deleted'})`;
   throw new UnlockError('MOUNT_REFUSED', `${change}; ${undone}, refusing`, {
     hint: `check who can write to ${dirname(point.path)}`,
   });

@@ -102,6 +102,24 @@ describe.skipIf(!canLoopMount())('mount and umount on a loop-mounted image (root
     }
   });
 
+  it('undoes its mount when something was mounted on the checked point while mount(8) ran (under it: review 14)', async () => {
+    const point = openMountPoint(target, { mode: 0o700, allowNonEmpty: true });
+    try {
+      // The owner of the point mounts a filesystem of their own there after the check (a FUSE in the attack).
+      await run('mount', ['-t', 'tmpfs', 'stacked', target], { timeoutMs: 10_000 });
+      const stacked = (await findMountAt(target))!;
+      await expect(mountFilesystem(run, { source: image, point, fsType: 'ext4', options: 'loop' })).rejects.toMatchObject({
+        kind: 'MOUNT_REFUSED',
+        message: `something was mounted on ${target} while mounting, under the new mount; unmounted it again, refusing`,
+      });
+      expect(await findMountAt(target)).toMatchObject({ mountId: stacked.mountId, source: 'stacked' });
+    } finally {
+      point.close();
+      await run('umount', [target], { timeoutMs: 10_000 });
+    }
+    expect(await findMountAt(target)).toBeUndefined();
+  });
+
   it('with a mount id, a mount already gone (an admin unmounted it since) counts as unmounted', async () => {
     await mountImage('loop');
     const inspected = (await findMountAt(target))!;
