@@ -23,6 +23,13 @@ export interface QemuOptions {
   qemuLog: string;
   memoryMb: number;
   cpus: number;
+  /**
+   * single: every vCPU on one host thread (-accel tcg,thread=single) instead of one each. Debian 13's kernel
+   * (6.12) under multi-threaded TCG was seen to hit its own int3 breakpoints of a code patch in progress ("Oops: int3"
+   * in sched_clock_cpu from the idle loop, boot 1 of a run on 2026-12-08; a "Fatal exception in interrupt" in CI the
+   * day before): cross-modifying code is only safe in QEMU when one thread runs all vCPUs.
+   */
+  tcgThreads: 'multi' | 'single';
 }
 
 export interface QemuProcess {
@@ -39,7 +46,7 @@ export function qemuArgs(options: QemuOptions): string[] {
   // panic=-1 + -no-reboot: a guest panic ends QEMU at once instead of hanging until the host's timeout.
   const cmdline = `root=/dev/vda rw console=ttyS0,115200 net.ifnames=0 panic=-1 luksvm.boot=${options.boot}`;
   const args = [
-    '-accel', 'tcg', '-cpu', 'max', '-machine', 'pc', '-m', String(options.memoryMb), '-smp', String(options.cpus),
+    '-accel', options.tcgThreads === 'single' ? 'tcg,thread=single' : 'tcg', '-cpu', 'max', '-machine', 'pc', '-m', String(options.memoryMb), '-smp', String(options.cpus),
     '-nodefaults', '-display', 'none', '-monitor', 'none', '-no-reboot',
     '-serial', `file:${options.serialLog}`,
     '-kernel', options.kernel, '-initrd', options.initrd, '-append', cmdline,

@@ -102,6 +102,8 @@ export function createVm(config: VmConfig): Vm {
       kernel: config.image.kernel, initrd: config.image.initrd, overlay: config.overlay, disks: config.disks,
       shareDir: config.shareDir, boot, serialLog: serialLog(), qemuLog: join(config.workDir, 'qemu.log'),
       memoryMb, cpus: config.cpus,
+      // Only where the kernel was seen to crash so (see tcgThreads): one thread for both vCPUs slows a guest down.
+      tcgThreads: config.image.distro === 'trixie' ? 'single' : 'multi',
     });
     const result = await waitForResult(resultDir(config.shareDir, boot), `boot ${boot}`, {
       timeoutMs: config.bootTimeoutMs, abortReason: exitReason,
