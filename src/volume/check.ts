@@ -2,6 +2,7 @@
 import { PROBE_UID, type ImdsExposure } from '../aws/imds-exposure.ts';
 import { isUnlockError, printable, UnlockError } from '../errors.ts';
 import { resolveDevice } from '../device/resolve.ts';
+import { refuseIfIdAmbiguous } from '../device/same-id.ts';
 import { isLuks } from '../luks/cryptsetup.ts';
 import { slotOpenedBy } from '../luks/keyslots.ts';
 import { describeRecovery, readRecoverySlots } from '../luks/recovery-token.ts';
@@ -53,6 +54,8 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig, onStep
           devRoot: deps.devRoot,
           allowRegularFile: true,
         });
+        // As start would (exit 89): a UUID= that a restored copy of the volume carries too names no one disk.
+        await refuseIfIdAmbiguous(config.device, device, { sysRoot: deps.sysRoot, udevDataDir: deps.udevDataDir });
         const named = device === config.device ? device : `${config.device} -> ${device}`;
         // Open under another name now (a crypttab open being migrated): start refuses it until that is closed, but the
         // steps after this one test the key all the same (--test-passphrase works on an open disk).
