@@ -1,6 +1,6 @@
 // An in-process stand-in for cryptsetup, mount and umount that keeps a dm table (listed in a fake sysfs) and a mountinfo file, so
 // start/stop/status/check run end to end on a host without device-mapper. Records every call (argv + stdin).
-import { existsSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -253,4 +253,22 @@ export function fakeDeps(sys: FakeSystem, source: KeySource, over: Partial<Volum
     ...over,
   };
   return { deps, log };
+}
+
+/**
+ * The fake disk named by LUKS_DEVICE=UUID=`uuid` (a by-uuid link under the returned devRoot), with a second disk that
+ * carries the same UUID in udev's database, as a restored snapshot of the volume does; pass both roots to fakeDeps.
+ */
+export function withRestoredCopy(sys: FakeSystem, uuid: string): { devRoot: string; udevDataDir: string } {
+  const devRoot = join(sys.dir, 'devroot');
+  const udevDataDir = join(sys.dir, 'udev');
+  mkdirSync(join(devRoot, 'disk', 'by-uuid'), { recursive: true });
+  mkdirSync(udevDataDir);
+  symlinkSync(sys.device, join(devRoot, 'disk', 'by-uuid', uuid));
+  for (const [name, number] of [['nvme1n1', majorMinor(statSync(sys.device).rdev)], ['nvme2n1', '259:7']] as const) {
+    mkdirSync(join(sys.sysRoot, 'class', 'block', name), { recursive: true });
+    writeFileSync(join(sys.sysRoot, 'class', 'block', name, 'dev'), `${number}\n`);
+    writeFileSync(join(udevDataDir, `b${number}`), `E:ID_FS_TYPE=crypto_LUKS\nE:ID_FS_UUID=${uuid}\n`);
+  }
+  return { devRoot, udevDataDir };
 }

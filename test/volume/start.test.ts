@@ -8,7 +8,7 @@ import type { Secret } from '../../src/secret/secret.ts';
 import type { KeySource } from '../../src/secret/source.ts';
 import { majorMinor } from '../../src/device/device-number.ts';
 import { addDmDevice, addHolder } from '../support/fake-sysfs.ts';
-import { createFakeSystem, fakeConfig, fakeDeps, keysSource, type FakeSystem } from '../support/fake-system.ts';
+import { createFakeSystem, fakeConfig, fakeDeps, keysSource, withRestoredCopy, type FakeSystem } from '../support/fake-system.ts';
 
 const KEY = Buffer.from('correct horse\nbattery\0staple \xff', 'latin1');
 const OLD_KEY = Buffer.from('an older passphrase');
@@ -112,20 +112,10 @@ describe('startVolume', () => {
   it('refuses (89) a UUID= that a second disk carries too (a restored snapshot), before any key or cryptsetup', async () => {
     sys = createFakeSystem(KEY);
     const uuid = '5f2c0c4e-7d4b-4b8e-9a57-1d2f3e4a5b6c';
-    const devRoot = join(sys.dir, 'devroot');
-    const udevDataDir = join(sys.dir, 'udev');
-    mkdirSync(join(devRoot, 'disk', 'by-uuid'), { recursive: true });
-    mkdirSync(udevDataDir);
-    symlinkSync(sys.device, join(devRoot, 'disk', 'by-uuid', uuid));
-    for (const [name, number] of [['nvme1n1', majorMinor(statSync(sys.device).rdev)], ['nvme2n1', '259:7']] as const) {
-      mkdirSync(join(sys.sysRoot, 'class', 'block', name), { recursive: true });
-      writeFileSync(join(sys.sysRoot, 'class', 'block', name, 'dev'), `${number}\n`);
-      writeFileSync(join(udevDataDir, `b${number}`), `E:ID_FS_TYPE=crypto_LUKS\nE:ID_FS_UUID=${uuid}\n`);
-    }
     let asked = 0;
     const source = keysSource([{ bytes: KEY, version: 3 }]);
     const counting: KeySource = { ...source, description: source.description, keys: (deadline) => ((asked += 1), source.keys(deadline)) };
-    const { deps } = fakeDeps(sys, counting, { devRoot, udevDataDir });
+    const { deps } = fakeDeps(sys, counting, withRestoredCopy(sys, uuid));
     await expect(startVolume(deps, fakeConfig(sys, { device: `UUID=${uuid}` }))).rejects.toMatchObject({
       exitCode: 89, message: expect.stringContaining(`names 2 disks (/dev/nvme1n1, /dev/nvme2n1; udev points at ${sys.device})`),
     });

@@ -10,7 +10,7 @@ import { startVolume } from '../../src/volume/start.ts';
 import { UnlockError } from '../../src/errors.ts';
 import type { KeySource } from '../../src/secret/source.ts';
 import { createFakeClock } from '../aws/fakes.ts';
-import { createFakeSystem, fakeConfig, fakeDeps, keysSource, type FakeSystem } from '../support/fake-system.ts';
+import { createFakeSystem, fakeConfig, fakeDeps, keysSource, withRestoredCopy, type FakeSystem } from '../support/fake-system.ts';
 
 const KEY = Buffer.from('s3cret value\n');
 let sys: FakeSystem;
@@ -103,17 +103,7 @@ describe('checkVolume', () => {
   it('fails the device step with 89 when a second disk carries the UUID LUKS_DEVICE names (a restored snapshot), as start would', async () => {
     sys = createFakeSystem(KEY);
     const uuid = '5f2c0c4e-7d4b-4b8e-9a57-1d2f3e4a5b6c';
-    const devRoot = join(sys.dir, 'devroot');
-    const udevDataDir = join(sys.dir, 'udev');
-    mkdirSync(join(devRoot, 'disk', 'by-uuid'), { recursive: true });
-    mkdirSync(udevDataDir);
-    symlinkSync(sys.device, join(devRoot, 'disk', 'by-uuid', uuid));
-    for (const [name, number] of [['nvme1n1', majorMinor(statSync(sys.device).rdev)], ['nvme2n1', '259:7']] as const) {
-      mkdirSync(join(sys.sysRoot, 'class', 'block', name), { recursive: true });
-      writeFileSync(join(sys.sysRoot, 'class', 'block', name, 'dev'), `${number}\n`);
-      writeFileSync(join(udevDataDir, `b${number}`), `E:ID_FS_TYPE=crypto_LUKS\nE:ID_FS_UUID=${uuid}\n`);
-    }
-    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 2 }]), { devRoot, udevDataDir });
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 2 }]), withRestoredCopy(sys, uuid));
     const report = await checkVolume(deps, fakeConfig(sys, { device: `UUID=${uuid}` }));
     expect(report.failure?.exitCode).toBe(89);
     expect(formatCheckReport(report)).toMatch(/FAIL +device/);
