@@ -30,7 +30,7 @@ export async function stopVolume(deps: VolumeDeps, config: VolumeConfig): Promis
       log.info({ volume: config.volume }, `${config.volume} is not open, nothing to do`);
       return 'already-closed';
     }
-    await refuseForeignMapping(deps, config, state.mapping.device);
+    await refuseUnlessOwnMapping(deps, config, state.mapping.device);
     const deviceLock = await lockMappedDevice(deps, config, state.mapping.device, deadline);
     try {
       return await unmountAndClose(deps, config, state, deadline);
@@ -65,7 +65,7 @@ async function unmountAndClose(deps: VolumeDeps, config: VolumeConfig, state: Vo
  * someone else: start refuses it, and so does stop (review 13). A mapping whose disk node is gone has nothing to
  * compare, and is this volume's to close.
  */
-async function refuseForeignMapping(deps: VolumeDeps, config: VolumeConfig, openOn: string | undefined): Promise<void> {
+async function refuseUnlessOwnMapping(deps: VolumeDeps, config: VolumeConfig, openOn: string | undefined): Promise<void> {
   if (openOn === undefined) return;
   const record = await readUnlockRecord(deps.runDir, config.volume).catch(() => undefined);
   if (record !== undefined && record.mapName === config.mapName && (await isSameBlockDevice(record.device, openOn))) return;
