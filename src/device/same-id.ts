@@ -1,6 +1,7 @@
 // Disks that carry the UUID or PARTUUID that LUKS_DEVICE names: a snapshot of the volume restored and attached to the
 // same instance (a common EBS recovery step) has the same LUKS header byte for byte, and udev's /dev/disk/by-uuid
 // link then names whichever disk it saw last: start could open the old copy and the services write there.
+// (LABEL= and PARTLABEL= are not accepted in a config: a label is not meant to be unique.)
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnlockError } from '../errors.ts';
@@ -18,8 +19,9 @@ export interface SameIdOptions {
 }
 
 /**
- * The block devices (/dev/<name>) whose udev record carries `spec`'s UUID= or PARTUUID= value (case as udev
- * compares it: not at all); [] for any other form of LUKS_DEVICE, or where udev keeps no records.
+ * The block devices (/dev/<name>) whose udev record carries `spec`'s UUID= or PARTUUID= value (case as udev compares
+ * it: not at all); [] for any other form of LUKS_DEVICE, or where udev keeps no records. A carrier that sits beneath another
+ * carrier (a dm-multipath path under its map, which blkid may have read too) is not a disk of its own.
  */
 export async function devicesWithSameId(spec: string, opts: SameIdOptions = {}): Promise<string[]> {
   const tag = /^(UUID|PARTUUID)=(.+)$/.exec(spec);
@@ -34,10 +36,14 @@ export async function devicesWithSameId(spec: string, opts: SameIdOptions = {}):
       if (!/^\d+:\d+$/.test(number)) return undefined;
       const record = await readFile(join(opts.udevDataDir ?? UDEV_DATA_DIR, `b${number}`), 'utf8').catch(() => '');
       const carries = record.split('\n').some((line) => line.startsWith(prefix) && line.slice(prefix.length).toLowerCase() === wanted);
-      return carries ? `/dev/${name}` : undefined;
+      return carries ? name : undefined;
     }),
   );
-  return carrying.filter((device): device is string => device !== undefined).sort();
+  const carriers = carrying.filter((name): name is string => name !== undefined);
+  const beneath = await Promise.all(
+    carriers.map(async (name) => (await readdir(join(classDir, name, 'holders')).catch(() => [] as string[])).some((holder) => carriers.includes(holder))),
+  );
+  return carriers.filter((_, i) => !beneath[i]).map((name) => `/dev/${name}`).sort();
 }
 
 /**

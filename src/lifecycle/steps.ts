@@ -13,6 +13,8 @@ export interface LifecycleDeps {
   devRoot?: string;
   /** Where the kernel lists device-mapper devices (tests: LUKS_SSM_SYS_ROOT), /sys otherwise. */
   sysRoot?: string;
+  /** udev's database of block devices (tests), /run/udev/data otherwise. */
+  udevDataDir?: string;
   /** The host lock start takes around key-slot work. */
   acquireLock(deadline: number): Promise<RunLock>;
   /** The volume locks start and stop take, so a rotation never races an unlock or a stop of the same volume. */
@@ -52,7 +54,7 @@ export async function resolveLifecycleDevice(deps: LifecycleDeps, config: Volume
     allowRegularFile: true,
   });
   // A key slot written to (or removed from) a restored copy instead of the volume leaves the volume without the stored key.
-  await refuseIfIdAmbiguous(config.device, device, { sysRoot: deps.sysRoot });
+  await refuseIfIdAmbiguous(config.device, device, { sysRoot: deps.sysRoot, udevDataDir: deps.udevDataDir });
   return device;
 }
 

@@ -16,6 +16,11 @@ function disk(name: string, number: string, properties: string[]): void {
   writeFileSync(join(opts.udevDataDir, `b${number}`), ['S:disk/by-id/x', ...properties.map((p) => `E:${p}`), 'G:systemd', ''].join('\n'));
 }
 
+/** `holder` sits on top of `name` (sysfs lists it in name's holders/: a dm-multipath map over its paths, say). */
+function holds(holder: string, name: string): void {
+  mkdirSync(join(opts.sysRoot, 'class', 'block', name, 'holders', holder), { recursive: true });
+}
+
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'luks-ssm-same-id-'));
   opts = { sysRoot: join(dir, 'sys'), udevDataDir: join(dir, 'udev') };
@@ -38,9 +43,23 @@ describe('devicesWithSameId', () => {
     expect(await devicesWithSameId(`UUID=${UUID}`, opts)).toEqual(['/dev/nvme1n1', '/dev/nvme2n1']);
   });
 
+  it('counts a dm-multipath map once, not its paths that blkid read too; a copy beside it still counts', async () => {
+    disk('sda', '8:0', ['ID_FS_TYPE=crypto_LUKS', `ID_FS_UUID=${UUID}`]);
+    disk('sdb', '8:16', ['ID_FS_TYPE=crypto_LUKS', `ID_FS_UUID=${UUID}`]);
+    disk('dm-2', '253:2', ['DM_UUID=mpath-3600a0b80', 'ID_FS_TYPE=crypto_LUKS', `ID_FS_UUID=${UUID}`]);
+    rmSync(join(opts.udevDataDir, 'b259:1'));
+    holds('dm-2', 'sda');
+    holds('dm-2', 'sdb');
+    expect(await devicesWithSameId(`UUID=${UUID}`, opts)).toEqual(['/dev/dm-2']);
+    disk('nvme2n1', '259:2', ['ID_FS_TYPE=crypto_LUKS', `ID_FS_UUID=${UUID}`]);
+    expect(await devicesWithSameId(`UUID=${UUID}`, opts)).toEqual(['/dev/dm-2', '/dev/nvme2n1']);
+  });
+
   it('is empty for other forms of LUKS_DEVICE, and where there is no sysfs or udev database', async () => {
     expect(await devicesWithSameId('/dev/nvme1n1', opts)).toEqual([]);
     expect(await devicesWithSameId('vol-0123456789abcdef0', opts)).toEqual([]);
+    expect(await devicesWithSameId(`FSUUID=${UUID}`, opts)).toEqual([]);
+    expect(await devicesWithSameId('LABEL=data', opts)).toEqual([]);
     expect(await devicesWithSameId(`UUID=${UUID}`, { sysRoot: join(dir, 'none'), udevDataDir: opts.udevDataDir })).toEqual([]);
     expect(await devicesWithSameId(`UUID=${UUID}`, { sysRoot: opts.sysRoot, udevDataDir: join(dir, 'none') })).toEqual([]);
   });

@@ -1,8 +1,9 @@
 // withLock: the volume's and the device's locks for the whole lifecycle verb, the host lock only around each cryptsetup call.
 import { describe, expect, it } from 'vitest';
-import { withLock, type LifecycleDeps } from '../../src/lifecycle/steps.ts';
+import { resolveLifecycleDevice, withLock, type LifecycleDeps } from '../../src/lifecycle/steps.ts';
 import { createFakeClock, createRecordingLogger } from '../aws/fakes.ts';
 import type { VolumeConfig } from '../../src/types.ts';
+import { createFakeSystem, fakeConfig, withRestoredCopy } from '../support/fake-system.ts';
 
 const ok = { exitCode: 0, stdout: '', stderr: '', timedOut: false };
 
@@ -87,5 +88,21 @@ describe('withLock', () => {
       await locked.run('cryptsetup', ['luksKillSlot', '/dev/sdb', '0'], {});
     });
     expect(waits).toEqual([15_000, 15_000]);
+  });
+});
+
+describe('resolveLifecycleDevice', () => {
+  it('refuses with 89 when a second disk carries the UUID LUKS_DEVICE names: a key slot is never written to a restored copy', async () => {
+    const sys = createFakeSystem(Buffer.from('k'));
+    try {
+      const uuid = '5f2c0c4e-7d4b-4b8e-9a57-1d2f3e4a5b6c';
+      const deps = { ...recordingDeps([]), sysRoot: sys.sysRoot, ...withRestoredCopy(sys, uuid) };
+      const config = fakeConfig(sys, { device: `UUID=${uuid}` });
+      await expect(resolveLifecycleDevice(deps, config)).rejects.toMatchObject({ exitCode: 89, message: expect.stringContaining('names 2 disks') });
+      const alone = fakeConfig(sys, { device: sys.device });
+      await expect(resolveLifecycleDevice(deps, alone)).resolves.toBe(sys.device);
+    } finally {
+      sys.cleanup();
+    }
   });
 });
