@@ -1,11 +1,12 @@
 // `start`: config → device → key (AWS, or typed when AWS fails) → cryptsetup open → mount, idempotent, inside one deadline.
 import { UnlockError } from '../errors.ts';
+import { isSameBlockDevice } from '../device/device-number.ts';
 import { resolveDevice } from '../device/resolve.ts';
 import { refuseIfIdAmbiguous } from '../device/same-id.ts';
 import { recordedErrors } from '../mount/fs-errors.ts';
 import { mountFilesystem } from '../mount/mount.ts';
 import { checkMountPoint, openMountPoint } from '../mount/mount-point.ts';
-import { writeUnlockRecord, type UnlockRecord } from './unlock-record.ts';
+import { readUnlockRecord, writeUnlockRecord, type UnlockRecord } from './unlock-record.ts';
 import { inspectVolume, mapperPath } from './inspect.ts';
 import type { RunLock, VolumeDeps } from './deps.ts';
 import { StartStatus } from './start-status.ts';
@@ -78,6 +79,7 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
       await refuseForeignMapping(state.mapping.device, device, config);
       log.info({ volume: config.volume }, `${mapperPath(config.mapName)} is already open, mounting it`);
       await mountVolume(deps, config, deadline);
+      await recordMountOfOpenVolume(deps, config, device);
       return 'mounted-open-volume';
     }
     await refuseIfInUse(device, config, deps);
@@ -122,6 +124,25 @@ async function recordUnlock(deps: VolumeDeps, record: UnlockRecord): Promise<voi
     deps.log.warn({ volume: record.volume, runDir: deps.runDir, reason },
       `Failed to write the unlock record in ${deps.runDir} (${reason}), ignoring: status will not name the version that opened ${record.volume}`);
   }
+}
+
+/**
+ * A record of its own for a mapping this start only mounted (stop reads which disk it is on): the one an earlier start
+ * left, with the version that opened it, stays when it names the same mapping and disk; nothing says which key did.
+ */
+async function recordMountOfOpenVolume(deps: VolumeDeps, config: VolumeConfig, device: string): Promise<void> {
+  const earlier = await readUnlockRecord(deps.runDir, config.volume).catch(() => undefined);
+  if (earlier !== undefined && earlier.mapName === config.mapName && (await isSameBlockDevice(earlier.device, device))) return;
+  await recordUnlock(deps, {
+    volume: config.volume,
+    device,
+    mapName: config.mapName,
+    mountPoint: config.mountPoint,
+    source: 'a key unknown to luks-ssm (the mapping was open before this start mounted it)',
+    version: undefined,
+    region: undefined,
+    unlockedAt: new Date(deps.clock.now()).toISOString(),
+  });
 }
 
 async function mountVolume(deps: VolumeDeps, config: VolumeConfig, deadline: number): Promise<void> {

@@ -7,6 +7,7 @@ import { UnlockError } from '../../src/errors.ts';
 import type { Secret } from '../../src/secret/secret.ts';
 import type { KeySource } from '../../src/secret/source.ts';
 import { majorMinor } from '../../src/device/device-number.ts';
+import { readUnlockRecord } from '../../src/volume/unlock-record.ts';
 import { addDmDevice, addHolder } from '../support/fake-sysfs.ts';
 import { createFakeSystem, fakeConfig, fakeDeps, keysSource, withRestoredCopy, type FakeSystem } from '../support/fake-system.ts';
 
@@ -72,6 +73,19 @@ describe('startVolume', () => {
     expect(sys.calls.filter((c) => c.args[0] === 'status').map((c) => c.args)).toEqual([['status', '--', 'data']]);
     expect(handed).toEqual([]);
     expect(sys.mounts.get(sys.mountPoint)).toBe('/dev/mapper/data');
+    // Which disk it is on is recorded for stop; which key opened it, nobody knows here.
+    const record = await readUnlockRecord(deps.runDir, 'data');
+    expect(record).toMatchObject({ device: sys.device, mapName: 'data', source: expect.stringContaining('unknown') });
+    expect(record?.version).toBeUndefined();
+  });
+
+  it('keeps the record of the start that opened a mapping when a later start only mounts it again', async () => {
+    sys = createFakeSystem(KEY);
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 5 }]));
+    expect(await startVolume(deps, fakeConfig(sys))).toBe('unlocked');
+    sys.mounts.clear();
+    expect(await startVolume(deps, fakeConfig(sys))).toBe('mounted-open-volume');
+    expect(await readUnlockRecord(deps.runDir, 'data')).toMatchObject({ device: sys.device, version: 5 });
   });
 
   it('falls back to an older version only when the newer one opens no keyslot', async () => {

@@ -72,6 +72,15 @@ describe('stopVolume', () => {
     expect(sys.mounts.size + sys.mappings.size).toBe(0);
   });
 
+  it('closes after LUKS_DEVICE was edited when its start only mounted a mapping already open (the record says whose it is)', async () => {
+    sys = createFakeSystem(KEY);
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 3 }]));
+    sys.mappings.set('data', sys.device);
+    expect(await startVolume(deps, fakeConfig(sys))).toBe('mounted-open-volume');
+    expect(await stopVolume(deps, fakeConfig(sys, { device: join(sys.dir, 'dev', 'disk-new') }))).toBe('closed');
+    expect(sys.mounts.size + sys.mappings.size).toBe(0);
+  });
+
   it('when busy: names each holder and its unit, exits BUSY (81), leaves it mounted and open', async () => {
     sys = createFakeSystem(KEY);
     const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 3 }]), {
