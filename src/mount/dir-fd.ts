@@ -103,31 +103,30 @@ export function openDirectory(path: string): number {
  * instead could be raced: a directory that holds a mount can be renamed, so the FUSE may be on the path at the
  * lookup and elsewhere when mountinfo was read (review 13).
  */
-class UserFuseMounts {
+export class UserFuseMounts {
   readonly #mountinfoPath: string;
+  readonly #readText: (path: string) => string;
   /** The kernel's table: the handle's mount id decides. Any other (tests) has ids of its own: the path decides. */
   readonly #byId: boolean;
-  #mounts: MountEntry[];
+  #byPath: MountEntry[] | undefined;
 
-  constructor(mountinfoPath: string) {
+  constructor(mountinfoPath: string, readText = (path: string): string => readFileSync(path, 'utf8')) {
     this.#mountinfoPath = mountinfoPath;
+    this.#readText = readText;
     this.#byId = mountinfoPath === MOUNTINFO_PATH;
-    this.#mounts = this.#read();
   }
 
   /** Throws MOUNT_REFUSED when component `here` of `path`, on mount `id`, lies on a FUSE mount a user serves. */
   refuseAt(id: number, here: string, path: string): void {
     let entry: MountEntry | undefined;
     if (this.#byId) {
-      entry = this.#mounts.find((mount) => mount.mountId === id);
-      // Mounted since the table was read: read it again (a mount the table still lacks is refused, unjudged).
-      if (entry === undefined) {
-        this.#mounts = this.#read();
-        entry = this.#mounts.find((mount) => mount.mountId === id);
-        if (entry === undefined) throw new UnlockError('MOUNT_REFUSED', `${here} (on the way to ${path}) is on mount ${id}, which /proc/self/mountinfo does not list, refusing to look into it`);
-      }
+      // Read now that the handle is open: it pins mount `id`, so the table names that mount. A table read before
+      // could name one freed since, whose id a user's FUSE then took (the kernel reuses the lowest free id).
+      entry = this.#read().find((mount) => mount.mountId === id);
+      if (entry === undefined) throw new UnlockError('MOUNT_REFUSED', `${here} (on the way to ${path}) is on mount ${id}, which /proc/self/mountinfo does not list, refusing to look into it`);
     } else {
-      entry = this.#mounts.findLast((mount) => mount.target === here || (mount.target !== '/' && here.startsWith(`${mount.target}/`)));
+      this.#byPath ??= this.#read();
+      entry = this.#byPath.findLast((mount) => mount.target === here || (mount.target !== '/' && here.startsWith(`${mount.target}/`)));
     }
     const uid = entry === undefined ? undefined : userServing(entry);
     if (entry === undefined || uid === undefined) return;
@@ -138,7 +137,7 @@ class UserFuseMounts {
 
   #read(): MountEntry[] {
     try {
-      return parseMountinfo(readFileSync(this.#mountinfoPath, 'utf8'));
+      return parseMountinfo(this.#readText(this.#mountinfoPath));
     } catch {
       return [];
     }

@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { walkDirectory } from '../../src/mount/dir-fd.ts';
+import { UserFuseMounts, walkDirectory } from '../../src/mount/dir-fd.ts';
+import { MOUNTINFO_PATH } from '../../src/mount/mountinfo.ts';
 import { UnlockError } from '../../src/errors.ts';
 
 const dirs: string[] = [];
@@ -58,5 +59,31 @@ describe('walkDirectory and FUSE mounts on the way', () => {
     mkdirSync(`${beside.fuseAt}x`);
     expect(() => walkDirectory(elsewhere, undefined, beside.mountinfo).close()).not.toThrow();
     expect(() => walkDirectory(`${beside.fuseAt}x`, undefined, beside.mountinfo).close()).not.toThrow();
+  });
+});
+
+describe('UserFuseMounts on the kernel table (mount ids decide)', () => {
+  const line = (id: number, target: string, fsType: string, superOptions: string) =>
+    `${id} 22 0:${id} / ${target} rw,relatime shared:${id} - ${fsType} src${id} ${superOptions}`;
+  const root = line(22, '/', 'ext4', 'rw');
+
+  it('reads the table for each handle: an id freed and taken by a user FUSE since the last read is judged as the FUSE', () => {
+    const tables = [
+      [root, line(40, '/srv', 'ext4', 'rw')].join('\n'),
+      [root, line(40, '/home/eve/m', 'fuse.sshfs', 'rw,user_id=1000,group_id=1000')].join('\n'),
+    ];
+    let reads = 0;
+    const mounts = new UserFuseMounts(MOUNTINFO_PATH, () => tables[Math.min(reads++, tables.length - 1)] as string);
+    expect(() => mounts.refuseAt(40, '/srv', '/srv/data')).not.toThrow();
+    expect(() => mounts.refuseAt(40, '/srv/data', '/srv/data')).toThrow(/\/home\/eve\/m \(on the way to \/srv\/data\) is a FUSE filesystem served by uid 1000/);
+    expect(reads).toBe(2);
+  });
+
+  it('refuses a mount id the table does not list, and lets root\'s FUSE and other filesystems pass', () => {
+    const table = [root, line(41, '/mnt/r', 'fuse.s3fs', 'rw,user_id=0,group_id=0')].join('\n');
+    const mounts = new UserFuseMounts(MOUNTINFO_PATH, () => table);
+    expect(() => mounts.refuseAt(22, '/srv', '/srv/data')).not.toThrow();
+    expect(() => mounts.refuseAt(41, '/mnt/r', '/mnt/r/data')).not.toThrow();
+    expect(() => mounts.refuseAt(99, '/srv', '/srv/data')).toThrow(/is on mount 99, which \/proc\/self\/mountinfo does not list/);
   });
 });
