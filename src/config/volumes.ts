@@ -5,8 +5,11 @@ import { join } from 'node:path';
 import { UnlockError } from '../errors.ts';
 import { suggestName } from './suggest.ts';
 
-/** Instance-safe for luks-ssm@<volume>.service, and short enough that "<volume>.conf" fits NAME_MAX. */
-const VOLUME_NAME = /^[A-Za-z0-9_.@-]{1,250}$/;
+/**
+ * Instance-safe for luks-ssm@<volume>.service, and short enough that "<volume>.conf" fits NAME_MAX; not starting
+ * with '-', which a command line would take for an option.
+ */
+const VOLUME_NAME = /^[A-Za-z0-9_.@][A-Za-z0-9_.@-]{0,249}$/;
 const CONF_SUFFIX = '.conf';
 
 export function isVolumeName(name: string): boolean {
@@ -16,7 +19,7 @@ export function isVolumeName(name: string): boolean {
 export function assertVolumeName(name: string): void {
   if (!isVolumeName(name)) {
     const shown = name.length > 60 ? `${name.slice(0, 60)}…` : name;
-    throw new UnlockError('USAGE', `invalid volume name ${JSON.stringify(shown)}: use 1 to 250 of letters, digits and _ . @ -`);
+    throw new UnlockError('USAGE', `invalid volume name ${JSON.stringify(shown)}: use 1 to 250 of letters, digits and _ . @ -, not starting with -`);
   }
 }
 

@@ -6,8 +6,8 @@ export const UNIT_NAME_MAX = 255;
 /** Characters systemd leaves unescaped (unit-name.c VALID_CHARS minus '-' and '\\', which get escaped). */
 const PLAIN_CHAR = /^[A-Za-z0-9:_.]$/;
 
-/** What may appear verbatim in an instance name (unit-name.c: VALID_CHARS_WITH_AT minus '\\'). */
-const INSTANCE_NAME = /^[A-Za-z0-9:_.@-]+$/;
+/** What may appear verbatim in an instance name (unit-name.c: VALID_CHARS_WITH_AT minus '\\'), not first '-': a command line would take it for an option. */
+const INSTANCE_NAME = /^[A-Za-z0-9:_.@][A-Za-z0-9:_.@-]*$/;
 
 /**
  * `systemd-escape --path`: simplify the path (drop `//`, `/./` and trailing `/`), turn `/` into `-`, escape

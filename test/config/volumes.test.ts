@@ -30,6 +30,6 @@ describe('volume names', () => {
   });
 
   it('rejects names that could escape the directory or break a unit name', () => {
-    expect(['', '.', '..', 'a/b', '../x', 'a b', 'a\\x2d', 'x'.repeat(251)].some(isVolumeName)).toBe(false);
+    expect(['', '.', '..', 'a/b', '../x', 'a b', 'a\\x2d', 'x'.repeat(251), '-h', '--help', '--version', '-data'].some(isVolumeName)).toBe(false);
   });
 });

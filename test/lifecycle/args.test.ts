@@ -56,3 +56,11 @@ describe('lifecycle verbs', () => {
     expect(usageErrorOf(argv)).toBe(message);
   });
 });
+
+describe('the unit\'s command line', () => {
+  it('reads what follows "--" as the volume, never as an option (a volume named -h must not print the help and succeed)', () => {
+    expect(parseCommand(['start', '--', 'data'])).toMatchObject({ verb: 'start', volume: 'data' });
+    expect(parseCommand(['stop', '--', '-h'])).toMatchObject({ verb: 'stop', volume: '-h' });
+    expect(parseCommand(['start', '--', '--version'])).toMatchObject({ verb: 'start', volume: '--version' });
+  });
+});

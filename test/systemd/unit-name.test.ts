@@ -47,7 +47,7 @@ describe('instance and unit names', () => {
   it('uses the volume verbatim as the instance', () => {
     expect(serviceNameOf('data')).toBe('luks-ssm@data.service');
     for (const ok of ['data', 'db-1', 'a.b_c:d', 'x@y']) expect(isValidInstance(ok), ok).toBe(true);
-    for (const bad of ['', 'a b', 'a/b', 'a\\x2db', 'ä', 'x'.repeat(247)]) expect(isValidInstance(bad), bad).toBe(false);
+    for (const bad of ['', 'a b', 'a/b', 'a\\x2db', 'ä', 'x'.repeat(247), '-h', '--help', '--version']) expect(isValidInstance(bad), bad).toBe(false);
   });
 
   it('accepts unit names systemd accepts and nothing that could leave the output directory', () => {

@@ -33,8 +33,8 @@ describe('luks-ssm@.service', () => {
     const service = await readSection('luks-ssm@.service', 'Service');
     expect(one(service, 'Type')).toBe('oneshot');
     expect(one(service, 'RemainAfterExit')).toBe('yes');
-    expect(one(service, 'ExecStart')).toBe('/usr/sbin/luks-ssm start %i');
-    expect(one(service, 'ExecStop')).toBe('/usr/sbin/luks-ssm stop %i');
+    expect(one(service, 'ExecStart')).toBe('/usr/sbin/luks-ssm start -- %i');
+    expect(one(service, 'ExecStop')).toBe('/usr/sbin/luks-ssm stop -- %i');
     expect(one(await readSection('luks-ssm@.service', 'Install'), 'WantedBy')).toBe('luks-ssm.target');
   });
 
