@@ -5,3 +5,4 @@ export { parseKeyValueText, type ConfigEntry, type ParsedConfigFile } from './pa
 export { CONFIG_KEYS, findConfigKey, type ConfigKey } from './keys.ts';
 export { renderConfigKeysMarkdown, renderSampleConfig } from './docs.ts';
 export { CONFIG_FILE_MAX_BYTES } from './read.ts';
+export { readGuardKeys, type GuardKeys } from './guard-keys.ts';

@@ -1,10 +1,11 @@
-// The systemd generator: reads every /etc/luks-ssm/*.conf and writes its units; a bad config skips one volume.
+// The systemd generator: reads every /etc/luks-ssm/*.conf and writes its units; a bad config skips one volume, whose
+// dependents are still made to wait for it (and fail with it).
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { listConfiguredVolumes, loadVolumeConfig } from '../config/index.ts';
+import { listConfiguredVolumes, loadVolumeConfig, readGuardKeys } from '../config/index.ts';
 import type { VolumeConfig } from '../types.ts';
-import { isValidInstance, isValidUnitName, serviceNameOf } from './unit-name.ts';
-import { renderVolumeUnits, type UnitFile } from './unit-text.ts';
+import { isValidInstance, isValidUnitName, mountUnitName, serviceNameOf } from './unit-name.ts';
+import { renderGuardUnits, renderVolumeUnits, type UnitFile } from './unit-text.ts';
 
 export const DEFAULT_CONF_DIR = '/etc/luks-ssm';
 /** Longest file name (one path component) Linux filesystems take, in bytes (NAME_MAX, limits.h). */
@@ -50,6 +51,8 @@ export function generatorPathsFromEnv(env: Record<string, string | undefined>): 
 export async function generateUnits(normalDir: string, opts: GeneratorOptions): Promise<GeneratorResult> {
   const result: GeneratorResult = { volumes: [], skipped: [], files: [] };
   const claimed = new Map<string, string>();
+  /** Each path written, and by which volume: a second write would silently replace the first volume's file. */
+  const written = new Map<string, string>();
   let volumes: string[];
   try {
     volumes = await listConfiguredVolumes(opts.confDir);
@@ -58,28 +61,33 @@ export async function generateUnits(normalDir: string, opts: GeneratorOptions): 
     return result;
   }
   for (const volume of volumes) {
-    const files = await renderVolume(volume, opts, claimed);
-    if (files === undefined) {
-      result.skipped.push(volume);
-      continue;
-    }
-    const problem = await writeAllOrNone(normalDir, files);
+    const { files, complete } = await renderVolume(volume, opts, claimed);
+    const clash = files.find((file) => written.has(file.path));
+    const problem = clash !== undefined
+      ? `it would write ${clash.path}, which volume '${written.get(clash.path)}' wrote`
+      : files.length === 0 ? undefined : await writeAllOrNone(normalDir, files);
     if (problem !== undefined) {
       opts.warn(`Volume '${volume}': ${ignoring(problem)}`);
       result.skipped.push(volume);
       continue;
     }
+    for (const file of files) written.set(file.path, volume);
     result.files.push(...files.map((file) => file.path));
-    result.volumes.push(volume);
+    (complete ? result.volumes : result.skipped).push(volume);
   }
   return result;
 }
 
-/** The volume's files, or undefined after reporting why it is skipped. */
-async function renderVolume(volume: string, opts: GeneratorOptions, claimed: Map<string, string>): Promise<UnitFile[] | undefined> {
-  const skip = (problem: string): undefined => {
-    opts.warn(`Volume '${volume}': ${ignoring(problem)}`);
-    return undefined;
+/**
+ * The volume's files; when it is skipped (reported through warn), only the guard: the units that keep its
+ * dependents from starting without it.
+ */
+async function renderVolume(volume: string, opts: GeneratorOptions, claimed: Map<string, string>): Promise<{ files: UnitFile[]; complete: boolean }> {
+  const skip = (problem: string): { files: UnitFile[]; complete: boolean } => {
+    const files = guardUnits(volume, opts, claimed);
+    const guarded = files.map((file) => file.path.replace(/\.d\/[^/]*$/, '')).join(', ');
+    opts.warn(`Volume '${volume}': ${ignoring(problem)}${files.length === 0 ? '' : ` Still written, so that what depends on it fails with it: ${guarded}.`}`);
+    return { files, complete: false };
   };
   if (!isValidInstance(volume)) return skip(`luks-ssm@${volume}.service is not a valid unit name`);
   let config: VolumeConfig;
@@ -105,7 +113,38 @@ async function renderVolume(volume: string, opts: GeneratorOptions, claimed: Map
   const taken = claims.find((claim) => claimed.has(claim));
   if (taken !== undefined) return skip(`${taken} is already used by volume '${claimed.get(taken)}'`);
   for (const claim of claims) claimed.set(claim, volume);
-  return files;
+  return { files, complete: true };
+}
+
+/**
+ * What a skipped volume still gets (review 15): its REQUIRED_BY drop-ins and its mount unit (unless another volume
+ * has that mount point), from those two settings read on their own from the files that pass the ownership checks.
+ * Its service fails at start, so its dependents fail "Dependency failed" instead of starting on the bare mount point
+ * directory on the root disk. Nothing when neither setting is usable.
+ */
+function guardUnits(volume: string, opts: GeneratorOptions, claimed: Map<string, string>): UnitFile[] {
+  if (!isValidInstance(volume)) return [];
+  const keys = readGuardKeys({ volume, confDir: opts.confDir, defaultsFile: opts.defaultsFile, requireRootOwned: opts.requireRootOwned });
+  let mountUnit: string | undefined;
+  try {
+    mountUnit = keys.mountPoint === undefined ? undefined : mountUnitName(keys.mountPoint);
+  } catch {
+    return [];
+  }
+  const requiredBy = keys.requiredBy.filter((unit) => isValidUnitName(unit) && unit !== serviceNameOf(volume) && unit !== mountUnit);
+  const withMountUnit = mountUnit !== undefined && !claimed.has(`mount unit ${mountUnit}`);
+  let files: UnitFile[];
+  try {
+    files = renderGuardUnits({
+      volume, sources: keys.sources, mountPoint: mountUnit === undefined ? undefined : keys.mountPoint, requiredBy, withMountUnit,
+      guard: `luks-ssm@${volume}.service was skipped (why: journalctl -k -t luks-ssm-generator, or luks-ssm check ${volume}): only what keeps its dependents from starting without it.`,
+    });
+  } catch {
+    return [];
+  }
+  const writable = files.filter((file) => file.path.split('/').every((name) => Buffer.byteLength(name) <= NAME_MAX));
+  if (withMountUnit && writable.some((file) => file.path === mountUnit)) claimed.set(`mount unit ${mountUnit}`, volume);
+  return writable;
 }
 
 /**

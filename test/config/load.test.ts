@@ -176,10 +176,10 @@ describe('refusals (one line each, naming file:line)', () => {
   });
 
   it('a volume name that is not systemd instance-safe is a USAGE error', async () => {
-    for (const volume of ['', '../etc/x', 'a b', 'a/b', '.', '..', 'x'.repeat(251)]) {
+    for (const volume of ['', '../etc/x', 'a b', 'a/b', '.', '..', 'x'.repeat(251), '-h', '--version']) {
       const error = await failureOf(() => loadVolumeConfig(optionsFor(makeDir(), { volume })));
       expect(error.kind).toBe('USAGE');
-      expect(error.message).toMatch(/^invalid volume name ".*": use 1 to 250 of letters, digits and _ \. @ -$/);
+      expect(error.message).toMatch(/^invalid volume name ".*": use 1 to 250 of letters, digits and _ \. @ -, not starting with -$/);
     }
     const dir = makeDir();
     writeConf(dir, 'db@blue-1.x_y.conf', REQUIRED_LINES);

@@ -105,3 +105,47 @@ describe('generator input paths', () => {
     expect(await listFiles(out)).toContain('srv-b.mount');
   });
 });
+
+describe('a skipped volume\'s guard (review 15)', () => {
+  /** A conf dir and defaults file as root leaves them; `data.conf` has a typo'd key, so the volume is skipped. */
+  async function stage(): Promise<{ root: string; confDir: string; defaultsFile: string; out: string }> {
+    const root = await mkdtemp(join(tmpdir(), 'luks-ssm-gen-'));
+    temps.push(root);
+    await chmod(root, 0o755);
+    const confDir = join(root, 'luks-ssm');
+    await mkdir(confDir, { mode: 0o755 });
+    const defaultsFile = join(root, 'defaults');
+    await writeFile(defaultsFile, 'SSM_REGION=us-east-1\nREQUIRED_BY=from-defaults.service\n', { mode: 0o644 });
+    await writeFile(join(confDir, 'data.conf'), 'LUKS_DEVICE=/dev/xvdf\nLUKS_DEVICE_MAP=data\nLUKS_DEVICE_MOUNT_POINT=/srv/data\nSSM_PATH=/luks/data\nTIMEOUT_SECS=9\nREQUIRED_BY=app.service\n', { mode: 0o644 });
+    return { root, confDir, defaultsFile, out: join(root, 'out') };
+  }
+  const generate = (s: { confDir: string; defaultsFile: string; out: string }) =>
+    generateUnits(s.out, { confDir: s.confDir, defaultsFile: s.defaultsFile, env: {}, requireRootOwned: true, warn: () => {} });
+
+  it('takes the two settings from the files root alone can change: a group-writable defaults file gives nothing', async () => {
+    const s = await stage();
+    await chmod(s.defaultsFile, 0o664);
+    const result = await generate(s);
+    expect(result).toMatchObject({ volumes: [], skipped: ['data'] });
+    expect(await listFiles(s.out)).toEqual(['app.service.d/50-luks-ssm-data.conf', 'srv-data.mount']);
+  });
+
+  it('writes nothing from a volume file others can write: its REQUIRED_BY must not add Requires= to other units', async () => {
+    const s = await stage();
+    await chmod(join(s.confDir, 'data.conf'), 0o666);
+    const result = await generate(s);
+    expect(result).toMatchObject({ volumes: [], skipped: ['data'] });
+    expect(await listFiles(s.out)).toEqual(['from-defaults.service.d/50-luks-ssm-data.conf']);
+  });
+
+  it('never writes a path twice: the timeout drop-in is not the dependent drop-in of a volume named "timeout"', async () => {
+    const s = await stage();
+    await writeFile(join(s.confDir, 'data.conf'), 'LUKS_DEVICE=/dev/xvdf\nLUKS_DEVICE_MAP=data\nLUKS_DEVICE_MOUNT_POINT=/srv/app/db\nSSM_PATH=/luks/data\n', { mode: 0o644 });
+    await writeFile(join(s.confDir, 'timeout.conf'), 'LUKS_DEVICE=/dev/xvdg\nLUKS_DEVICE_MAP=outer\nLUKS_DEVICE_MOUNT_POINT=/srv/app\nSSM_PATH=/luks/outer\nREQUIRED_BY=luks-ssm@data.service\n', { mode: 0o644 });
+    const result = await generate(s);
+    expect(result).toMatchObject({ volumes: ['data', 'timeout'], skipped: [] });
+    const ordering = await readFile(join(s.out, 'luks-ssm@data.service.d/50-luks-ssm-timeout.conf'), 'utf8');
+    expect(ordering).toContain('Requires=luks-ssm@timeout.service srv-app.mount');
+    expect(await readFile(join(s.out, 'luks-ssm@data.service.d/49-luks-ssm-timeout.conf'), 'utf8')).toContain('TimeoutStartSec=');
+  });
+});
