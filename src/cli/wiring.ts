@@ -69,6 +69,9 @@ export function createVolumeDeps(opts: WiringOptions): VolumeDeps {
     },
     acquireDeviceLock: async (device, holder, deadline, early) =>
       (await import('../volume/device-lock.ts')).acquireDeviceLock({ dir: runDir, device, holder, deadline, now: Date.now, run, early }),
+    sharedSettings: async (config) => (await import('../config/shared.ts')).settingsSharedWithOthers(config, {
+      confDir: env.LUKS_SSM_CONF_DIR ?? '/etc/luks-ssm', defaultsFile: env.LUKS_SSM_DEFAULTS ?? '/etc/default/luks-ssm', env,
+    }),
     keySource: (config) => deferKeySource(async () => (await keySources()).createKeySource(config, sourceDeps)),
     awsAccess: async (config, deadline) => (await import('../volume/check-aws.ts')).checkAwsAccess(config, sourceDeps, deadline),
     kmsKeyState: async (config, deadline) => (await keySources()).checkVolumeKmsKey(config, sourceDeps, deadline),

@@ -6,3 +6,4 @@ export { CONFIG_KEYS, findConfigKey, type ConfigKey } from './keys.ts';
 export { renderConfigKeysMarkdown, renderSampleConfig } from './docs.ts';
 export { CONFIG_FILE_MAX_BYTES } from './read.ts';
 export { readGuardKeys, type GuardKeys } from './guard-keys.ts';
+export { refuseSharedSettings, settingsSharedWithOthers, type SharedSetting } from './shared.ts';

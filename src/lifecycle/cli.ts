@@ -1,5 +1,6 @@
 // Runs enroll and rotate for the CLI: gets the existing passphrase (file, pipe or terminal) and prints what was done.
 import { hostname } from 'node:os';
+import { refuseSharedSettings } from '../config/shared.ts';
 import { exitCodeOf } from '../errors.ts';
 import type { VolumeDeps } from '../volume/deps.ts';
 import type { VolumeConfig } from '../types.ts';
@@ -29,6 +30,9 @@ export async function runLifecycleVerb(verb: 'enroll' | 'rotate' | 'recovery-key
     ...(deps.devRoot === undefined ? {} : { devRoot: deps.devRoot }),
     ...(deps.sysRoot === undefined ? {} : { sysRoot: deps.sysRoot }),
   };
+  // Another volume's parameter: enroll would take its live key for an interrupted enroll, and each rotation of one
+  // leaves the other's key slot behind (review 16).
+  if (verb !== 'recovery-key') refuseSharedSettings(config, ((await deps.sharedSettings?.(config)) ?? []).filter((s) => s.key === 'SSM_PATH'));
   // Opened first: a refusal (stdout no terminal, --output exists) must come before anything changes.
   const output = verb === 'recovery-key' || flags.recoveryKey
     ? await openRecoveryOutput({ file: flags.output, stdoutIsTty: io.stdoutIsTty ?? false, stdout: io.stdout })

@@ -1,5 +1,6 @@
 // `check`: a pre-flight that changes nothing — each step ok/FAIL with the fix, stopping at the first failure.
 import { PROBE_UID, type ImdsExposure } from '../aws/imds-exposure.ts';
+import { refuseSharedSettings } from '../config/shared.ts';
 import { isUnlockError, printable, UnlockError } from '../errors.ts';
 import { resolveDevice } from '../device/resolve.ts';
 import { refuseIfIdAmbiguous } from '../device/same-id.ts';
@@ -42,7 +43,15 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig, onStep
   const deny = await denyExecmem(deps.selinuxRoot);
   const crypttab = await readCrypttab(deps.crypttabPath);
   const steps: Step[] = [
-    { name: 'config', run: async () => config.sources.join(', ') },
+    {
+      name: 'config',
+      run: async () => {
+        // A copied config's leftovers: the generator gives one mount point or mapping to one volume, and a shared
+        // parameter locks one volume out after the other's rotations.
+        refuseSharedSettings(config, (await deps.sharedSettings?.(config)) ?? []);
+        return config.sources.join(', ');
+      },
+    },
     // Only where SELinux has the boolean: elsewhere there is nothing to say.
     ...(deny === undefined ? [] : [{ name: 'selinux', run: async () => selinuxLine(deny) }]),
     {

@@ -1,5 +1,6 @@
 // What start/stop/status need from the outside world, passed in so tests fake it at the boundary.
 import type { ImdsExposure } from '../aws/imds-exposure.ts';
+import type { SharedSetting } from '../config/shared.ts';
 import type { KeySource } from '../secret/source.ts';
 import type { AskPassword } from '../systemd/ask-password.ts';
 import type { StatusLine } from '../systemd/notify.ts';
@@ -27,6 +28,8 @@ export interface VolumeDeps {
   selinuxRoot?: string;
   /** /etc/crypttab, which check reads for a line that opens the same disk. */
   crypttabPath?: string;
+  /** What the volume's config shares with the other volumes' (check, enroll and rotate refuse it). */
+  sharedSettings?: (config: VolumeConfig) => Promise<SharedSetting[]>;
   /** The host lock, held only around key-slot work (argon2 can take GiBs); gives up at `deadline` (epoch ms). */
   acquireLock(deadline: number): Promise<RunLock>;
   /**

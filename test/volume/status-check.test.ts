@@ -100,6 +100,17 @@ describe('checkVolume', () => {
     expect(text).toContain('fix: the parameter holds a different passphrase');
   });
 
+  it('fails the config step with 78 when another config shares its parameter, mapping or mount point, and stops there', async () => {
+    sys = createFakeSystem(KEY);
+    const shared = [{ key: 'SSM_PATH' as const, value: '/luks/data', volume: 'logs', file: '/etc/luks-ssm/logs.conf' }];
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 2 }]), { sharedSettings: async () => shared });
+    const report = await checkVolume(deps, fakeConfig(sys));
+    expect(report.failure?.exitCode).toBe(78);
+    expect(report.steps.map((s) => [s.name, s.ok])).toEqual([['config', false]]);
+    expect(formatCheckReport(report)).toMatch(/^FAIL +config +SSM_PATH=\/luks\/data is also volume 'logs''s \(\/etc\/luks-ssm\/logs.conf\)/m);
+    expect(sys.calls).toEqual([]);
+  });
+
   it('fails the device step with 89 when a second disk carries the UUID LUKS_DEVICE names (a restored snapshot), as start would', async () => {
     sys = createFakeSystem(KEY);
     const uuid = '5f2c0c4e-7d4b-4b8e-9a57-1d2f3e4a5b6c';
