@@ -6,6 +6,7 @@ import { unmountFilesystem } from '../mount/mount.ts';
 import { MOUNTINFO_PATH } from '../mount/mountinfo.ts';
 import { isSameBlockDevice } from '../device/device-number.ts';
 import { resolveDevice } from '../device/resolve.ts';
+import { checkMapName } from '../config/validate.ts';
 import { readUnlockRecord, removeUnlockRecord } from './unlock-record.ts';
 import { inspectVolume, mapperPath, type VolumeState } from './inspect.ts';
 import type { RunLock, VolumeDeps } from './deps.ts';
@@ -23,6 +24,7 @@ export async function stopVolume(deps: VolumeDeps, config: VolumeConfig): Promis
   try {
     const state = await inspectVolume(run, config, deps.mountinfoPath, deps.sysRoot);
     if (!state.mapping.active) {
+      await refuseIfRenamedMappingOpen(deps, config);
       if (state.mountAtTarget) {
         log.warn({ volume: config.volume }, `${config.mountPoint} has ${state.mountAtTarget.source} mounted, not ${mapperPath(config.mapName)}: leaving it alone`);
       }
@@ -40,6 +42,21 @@ export async function stopVolume(deps: VolumeDeps, config: VolumeConfig): Promis
   } finally {
     await lock.release();
   }
+}
+
+/**
+ * LUKS_DEVICE_MAP edited while the volume is open (review 15): the mapping its start opened, named in the unlock
+ * record, is still open under the old name. Calling the volume closed would leave it open and mounted with the unit
+ * inactive, and forget the record that says whose it is.
+ */
+async function refuseIfRenamedMappingOpen(deps: VolumeDeps, config: VolumeConfig): Promise<void> {
+  const record = await readUnlockRecord(deps.runDir, config.volume).catch(() => undefined);
+  if (record === undefined || record.mapName === config.mapName || checkMapName(String(record.mapName)) !== undefined) return;
+  const opened = await inspectVolume(deps.run, { ...config, mapName: record.mapName }, deps.mountinfoPath, deps.sysRoot);
+  if (!opened.mapping.active) return;
+  throw new UnlockError('CONFIG', `LUKS_DEVICE_MAP is ${config.mapName} in ${config.sources.at(-1)}, but ${mapperPath(record.mapName)}, which this volume's start opened, is still open, refusing to call ${config.volume} closed`, {
+    hint: `set LUKS_DEVICE_MAP=${record.mapName} again and stop ${config.volume}, then make the change`,
+  });
 }
 
 async function unmountAndClose(deps: VolumeDeps, config: VolumeConfig, state: VolumeState, deadline: number): Promise<StopOutcome> {

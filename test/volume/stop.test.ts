@@ -81,6 +81,21 @@ describe('stopVolume', () => {
     expect(sys.mounts.size + sys.mappings.size).toBe(0);
   });
 
+  it('refuses (78) once LUKS_DEVICE_MAP was edited while open: the mapping its start opened stays open, and so does the record', async () => {
+    sys = createFakeSystem(KEY);
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 3 }]));
+    await startVolume(deps, fakeConfig(sys));
+    const error = (await stopVolume(deps, fakeConfig(sys, { mapName: 'data2' })).catch((e: unknown) => e)) as UnlockError;
+    expect(error).toBeInstanceOf(UnlockError);
+    expect(error.exitCode).toBe(78);
+    expect(error.message).toContain('/dev/mapper/data, which this volume\'s start opened, is still open');
+    expect(error.hint).toBe('set LUKS_DEVICE_MAP=data again and stop data, then make the change');
+    expect(await readUnlockRecord(deps.runDir, 'data')).toMatchObject({ mapName: 'data' });
+    expect([...sys.mappings.keys()]).toEqual(['data']);
+    expect(await stopVolume(deps, fakeConfig(sys))).toBe('closed');
+    expect(await stopVolume(deps, fakeConfig(sys, { mapName: 'data2' }))).toBe('already-closed');
+  });
+
   it('when busy: names each holder and its unit, exits BUSY (81), leaves it mounted and open', async () => {
     sys = createFakeSystem(KEY);
     const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 3 }]), {
