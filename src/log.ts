@@ -18,6 +18,8 @@ export interface LogOptions {
   pretty?: boolean;
   /** Where lines go; defaults to stdout, written synchronously so nothing is lost at process.exit. */
   destination?: DestinationStream;
+  /** Each line begins with its syslog priority, <3> for an error (the destination is the journal). */
+  priorityPrefix?: (level: number) => string;
 }
 
 /**
@@ -46,8 +48,14 @@ function prettyStream(out: DestinationStream): DestinationStream {
   return { write: (line: string) => out.write(formatPrettyLine(line)) };
 }
 
+/** pino writes each JSON line as it begins: {"level":50,… */
+function withPriority(out: DestinationStream, prefix: (level: number) => string): DestinationStream {
+  return { write: (line: string) => out.write(`${prefix(Number(/^\{"level":(\d+)/.exec(line)?.[1] ?? 30))}${line}`) };
+}
+
 export function createLogger(options: LogOptions = {}): Logger {
-  const out = options.destination ?? STDOUT;
+  const destination = options.destination ?? STDOUT;
+  const out = options.priorityPrefix === undefined || options.pretty ? destination : withPriority(destination, options.priorityPrefix);
   return pino(
     {
       level: (options.level ?? 'info') as Level,

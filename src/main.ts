@@ -3,6 +3,7 @@
 import { isatty } from 'node:tty';
 import { runCli } from './cli/run-cli.ts';
 import { endChildrenWithProcess, hasStuckRead, isEnding } from './exec/children.ts';
+import { isJournalStream } from './systemd/journal-stream.ts';
 
 declare const LUKS_SSM_VERSION: string | undefined;
 
@@ -19,6 +20,7 @@ void runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   isTty: process.stdout.isTTY === true,
+  journal: { stdout: isJournalStream(1, process.env.JOURNAL_STREAM), stderr: isJournalStream(2, process.env.JOURNAL_STREAM) },
   uid: process.getuid?.() ?? -1,
   version,
 }).then((code) => {

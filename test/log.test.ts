@@ -1,4 +1,5 @@
 // Logging: JSON lines for the journal, human lines on a terminal, secrets redacted even if code slips.
+import { priorityPrefix } from '../src/systemd/journal-stream.ts';
 import { describe, expect, it } from 'vitest';
 import { createLogger, formatPrettyLine } from '../src/log.ts';
 import { Secret } from '../src/secret/secret.ts';
@@ -32,6 +33,19 @@ describe('createLogger', () => {
     const out = sink();
     createLogger({ destination: out.destination, pretty: true }).warn({ volume: 'data', version: 3 }, 'falling back');
     expect(out.lines).toEqual(['warn: falling back (volume=data version=3)\n']);
+  });
+
+  it('on the journal, each line begins with its syslog priority, which journald takes off (review 16: errors were all at info)', () => {
+    const out = sink();
+    const log = createLogger({ destination: out.destination, level: 'debug', priorityPrefix });
+    log.error('Failed to open');
+    log.warn('falling back');
+    log.info('opened');
+    log.debug('details');
+    expect(out.lines.map((line) => /^<\d>\{"level":\d+/.exec(line)?.[0])).toEqual(['<3>{"level":50', '<4>{"level":40', '<6>{"level":30', '<7>{"level":20']);
+    const plain = sink();
+    createLogger({ destination: plain.destination }).error('Failed to open');
+    expect(plain.lines[0]).toMatch(/^\{"level":50/);
   });
 
   it('debug lines appear only at debug level', () => {

@@ -3,6 +3,7 @@ import { exitCodeOf, printable, toUnlockError, UnlockError } from '../errors.ts'
 import { loadVolumeConfig } from '../config/load.ts';
 import { DEFAULT_RUN_DIR } from '../volume/unlock-record.ts';
 import { checkRunDir } from '../volume/run-dir.ts';
+import { priorityPrefix } from '../systemd/journal-stream.ts';
 import { parseCommand, type Command } from './args.ts';
 import { formatUsage, formatVerbUsage } from './usage.ts';
 import { createLazyBus, createVolumeDeps } from './wiring.ts';
@@ -15,6 +16,8 @@ export interface CliContext {
   stdout(text: string | Buffer): void;
   stderr: (text: string) => void;
   isTty: boolean;
+  /** Which of stdout and stderr systemd connected to the journal (lines there carry their priority). */
+  journal?: { stdout: boolean; stderr: boolean };
   uid: number;
   version: string;
 }
@@ -45,7 +48,11 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     const quiet = command.verb === 'status' && command.json;
     // pino loads with the first volume verb: help, version and the boot-time generator never log through it.
     const { createLogger, createSilentLogger } = await import('../log.ts');
-    log = quiet ? createSilentLogger() : createLogger({ pretty: ctx.isTty, level: command.verbose || ctx.env.LUKS_SSM_DEBUG ? 'debug' : 'info' });
+    log = quiet ? createSilentLogger() : createLogger({
+      pretty: ctx.isTty,
+      level: command.verbose || ctx.env.LUKS_SSM_DEBUG ? 'debug' : 'info',
+      ...(ctx.journal?.stdout ? { priorityPrefix } : {}),
+    });
     const config = await loadVolumeConfig({
       volume: command.volume,
       configFile: command.configFile,
@@ -70,7 +77,7 @@ function reportFailure(error: unknown, command: Command | undefined, ctx: CliCon
   // printable again as a last guard: one error, one line, whatever a message picked up on its way.
   const line = printable(`luks-ssm${what ? ` ${what}` : ''}: ${failure.message}${failure.hint ? ` (${failure.hint})` : ''}`);
   if (log && !ctx.isTty) log.error({ kind: failure.kind, exitCode: failure.exitCode }, line);
-  ctx.stderr(`${line}\n`);
+  ctx.stderr(`${ctx.journal?.stderr ? priorityPrefix(50) : ''}${line}\n`);
   if (failure.kind === 'INTERNAL' && ctx.env.LUKS_SSM_DEBUG && error instanceof Error && !(error instanceof SyntaxError)) ctx.stderr(`${(error.stack ?? '').split('\n').map(printable).join('\n')}\n`);
   return failure.exitCode;
 }

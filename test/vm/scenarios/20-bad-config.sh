@@ -41,5 +41,8 @@ refused_with_reason() {
   show "journal of $BAD_UNIT" journalctl --no-pager -o cat -u $BAD_UNIT --since "@$since"
   journalctl --no-pager -o cat -u $BAD_UNIT --since "@$since" | grep -qF "$BAD_REASON" ||
     fail "the reason is not in the journal of $BAD_UNIT"
+  # At priority err (a "<3>" prefix journald takes off), so `journalctl -p err` and `systemctl status` show it.
+  journalctl --no-pager -o cat -p err -u $BAD_UNIT --since "@$since" | grep -qF "$BAD_REASON" ||
+    fail "the reason is in the journal of $BAD_UNIT, but not at priority err"
   systemctl reset-failed $BAD_UNIT
 }
