@@ -45,9 +45,16 @@ export async function acquireRunLock(opts: { dir: string; timeoutMs: number; run
 /** Opens (creating) the lock file `name` in `dir`; the lock is taken on this open file description. */
 export async function openLockFile(dir: string, name: string): Promise<{ path: string; file: FileHandle }> {
   const path = join(dir, name);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  // O_NOFOLLOW: a symlink planted in the run directory is not opened through (review 9).
-  return { path, file: await open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600) };
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    // O_NOFOLLOW: a symlink planted in the run directory is not opened through (review 9).
+    return { path, file: await open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600) };
+  } catch (error) {
+    // Not root (check run without sudo, review 16): a clear line and exit 4, not "unexpected error" (exit 1).
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') throw new UnlockError('PERMISSION', `${path}: permission denied`, { hint: 'run luks-ssm as root' });
+    throw error;
+  }
 }
 
 /** Why flock(1) did not take `path`: LOCKED when the wait ran out (retryable), else flock's own first line. */

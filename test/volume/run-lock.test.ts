@@ -1,5 +1,5 @@
 // The run lock with the real flock(1): one holder at a time, waiters time out with LOCKED, a crash frees it.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createRunner } from '../../src/exec/run.ts';
 import type { Runner } from '../../src/types.ts';
 import { acquireRunLock, acquireRunLocks, volumeLockNames } from '../../src/volume/run-lock.ts';
+import { NOBODY, openDir, removeDir, stageBundle, stageNode } from '../support/other-user.ts';
 
 let base: string;
 let dir: string;
@@ -214,6 +215,27 @@ describe('acquireRunLocks (a volume run)', () => {
       expect(names.slice(0, -1).map((n) => freeForOthers(n))).toEqual(names.slice(0, -1).map(() => true));
     } finally {
       await holder.release();
+    }
+  });
+});
+
+describe('openLockFile as a user other than root', () => {
+  it('is PERMISSION (exit 4) naming the lock file, not an unexpected error (review 16: check without sudo)', async () => {
+    // nobody runs a bundle of run-lock.ts with a Node of its own in a 0755 dir: the checkout may be unreachable (0700).
+    const staged = await openDir('luks-ssm-nobody-');
+    try {
+      const [node, bundle] = await Promise.all([stageNode(staged), stageBundle(staged, 'src/volume/run-lock.ts')]);
+      const runDir = join(staged, 'run', 'luks-ssm');
+      const script = [
+        `const { openLockFile } = require(${JSON.stringify(bundle)});`,
+        `openLockFile(${JSON.stringify(runDir)}, 'lock').then(() => console.log('opened'),`,
+        '  (e) => console.log(JSON.stringify({ kind: e.kind, exitCode: e.exitCode, message: e.message, hint: e.hint })));',
+      ].join('\n');
+      const child = spawnSync(node, ['-e', script], { uid: NOBODY, gid: NOBODY, cwd: staged, encoding: 'utf8', timeout: 20_000 });
+      expect(child.stderr).toBe('');
+      expect(JSON.parse(child.stdout)).toEqual({ kind: 'PERMISSION', exitCode: 4, message: `${join(runDir, 'lock')}: permission denied`, hint: 'run luks-ssm as root' });
+    } finally {
+      await removeDir(staged);
     }
   });
 });
