@@ -5,6 +5,7 @@ import { isUnlockError, printable, UnlockError } from '../errors.ts';
 import { resolveDevice } from '../device/resolve.ts';
 import { refuseIfIdAmbiguous } from '../device/same-id.ts';
 import { isLuks } from '../luks/cryptsetup.ts';
+import { checkMountPoint } from '../mount/mount-point.ts';
 import { slotOpenedBy } from '../luks/keyslots.ts';
 import { describeRecovery, readRecoverySlots } from '../luks/recovery-token.ts';
 import { endsWithNewline, TRAILING_NEWLINE_HINT, withSecret, type Secret } from '../secret/secret.ts';
@@ -12,7 +13,8 @@ import { CRYPTTAB_PATH, readCrypttab, type CrypttabEntry } from '../systemd/cryp
 import type { RunLock, VolumeDeps } from './deps.ts';
 import { denyExecmem } from './selinux.ts';
 import { explainTooCostly, slotCost } from './slot-cost.ts';
-import { describeStacked, inUseHint, othersOn } from './start-refusals.ts';
+import { inspectVolume } from './inspect.ts';
+import { describeStacked, inUseHint, othersOn, refuseForeignMountAtTarget } from './start-refusals.ts';
 import type { VolumeConfig } from '../types.ts';
 
 export interface CheckStep {
@@ -46,10 +48,17 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig, onStep
     {
       name: 'config',
       run: async () => {
-        // A copied config's leftovers: the generator gives one mount point or mapping to one volume, and a shared
-        // parameter locks one volume out after the other's rotations.
-        refuseSharedSettings(config, (await deps.sharedSettings?.(config)) ?? []);
-        return config.sources.join(', ');
+        // A copied config's leftovers. The generator gives a mount point or mapping to one volume only: a failure.
+        // A shared parameter boots, but enroll and rotate refuse it (each rotation would leave the other behind).
+        const shared = (await deps.sharedSettings?.(config)) ?? [];
+        refuseSharedSettings(config, shared.filter((s) => s.key !== 'SSM_PATH'));
+        const parameter = shared.filter((s) => s.key === 'SSM_PATH');
+        if (parameter.length === 0) return config.sources.join(', ');
+        return {
+          warn: true,
+          detail: `${config.sources.join(', ')}; SSM_PATH=${config.ssmPath} is also the parameter of ${parameter.map((s) => `'${s.volume}' (${s.file})`).join(', ')}: rotate and enroll refuse it, as a rotation of one would leave the other's key slot behind`,
+          hint: `give volume '${config.volume}' its own SSM_PATH in ${config.sources.at(-1)}`,
+        };
       },
     },
     // Only where SELinux has the boolean: elsewhere there is nothing to say.
@@ -86,6 +95,18 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig, onStep
           throw new UnlockError('NOT_LUKS', `${device} is not a LUKS volume`, { hint: 'check LUKS_DEVICE; luks-ssm never formats a device' });
         }
         return 'LUKS header found';
+      },
+    },
+    {
+      // What start refuses before any key is fetched (82), all decidable now: another filesystem mounted there, a
+      // symlink on the path, entries that mounting would hide (review 16: the classic first-boot failures).
+      name: 'mount-point',
+      run: async () => {
+        const state = await inspectVolume(deps.run, config, deps.mountinfoPath, deps.sysRoot);
+        if (state.mountedHere) return `${config.mountPoint}: this volume is mounted there`;
+        refuseForeignMountAtTarget(state, config);
+        checkMountPoint(config.mountPoint, { allowNonEmpty: config.mountOverNonEmpty });
+        return `${config.mountPoint}: start can mount there`;
       },
     },
     // Before any AWS call: a missing region or credentials, or a refused endpoint, is named as such, not as the first

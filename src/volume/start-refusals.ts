@@ -8,7 +8,7 @@ import { carries, holdersOf, stackedDevice, topOf, type StackedDevice } from '..
 import { CRYPTTAB_PATH, readCrypttab } from '../systemd/crypttab.ts';
 import type { Clock, Runner, VolumeConfig } from '../types.ts';
 import type { VolumeDeps } from './deps.ts';
-import { mapperPath } from './inspect.ts';
+import { mapperPath, type VolumeState } from './inspect.ts';
 
 /** A dependent that already runs may have written into the bare mount point: mounting would hide that. */
 export function refuseIfDependentsRunning(config: VolumeConfig, active: string[]): void {
@@ -17,6 +17,14 @@ export function refuseIfDependentsRunning(config: VolumeConfig, active: string[]
       hint: `stop ${active.join(' ')}, check ${config.mountPoint} on the root disk, then start again`,
     });
   }
+}
+
+/** Another filesystem on the mount point (not this volume): mounting over it would hide it, and stop could not tell. */
+export function refuseForeignMountAtTarget(state: VolumeState, config: VolumeConfig): void {
+  if (state.mountAtTarget === undefined || state.mountedHere) return;
+  throw new UnlockError('MOUNT_REFUSED', `${config.mountPoint} already has ${state.mountAtTarget.source} mounted on it, refusing`, {
+    hint: `unmount it or choose another LUKS_DEVICE_MOUNT_POINT`,
+  });
 }
 
 export async function refuseForeignMapping(openOn: string | undefined, device: string, config: VolumeConfig): Promise<void> {

@@ -10,7 +10,7 @@ import { readUnlockRecord, writeUnlockRecord, type UnlockRecord } from './unlock
 import { inspectVolume, mapperPath } from './inspect.ts';
 import type { RunLock, VolumeDeps } from './deps.ts';
 import { StartStatus } from './start-status.ts';
-import { beforeDeadline, refuseForeignMapping, refuseIfDependentsRunning, refuseIfInUse, refuseIfNotLuks } from './start-refusals.ts';
+import { beforeDeadline, refuseForeignMapping, refuseForeignMountAtTarget, refuseIfDependentsRunning, refuseIfInUse, refuseIfNotLuks } from './start-refusals.ts';
 import { openWithAwsOrTypedKey } from './unlock-race.ts';
 import type { VolumeConfig } from '../types.ts';
 
@@ -58,11 +58,7 @@ export async function startVolume(deps: VolumeDeps, config: VolumeConfig): Promi
       log.info({ volume: config.volume, mountPoint: config.mountPoint }, `${config.volume} is already open and mounted at ${config.mountPoint}, nothing to do`);
       return 'already-mounted';
     }
-    if (state.mountAtTarget) {
-      throw new UnlockError('MOUNT_REFUSED', `${config.mountPoint} already has ${state.mountAtTarget.source} mounted on it, refusing`, {
-        hint: `unmount it or choose another LUKS_DEVICE_MOUNT_POINT`,
-      });
-    }
+    refuseForeignMountAtTarget(state, config);
     refuseIfDependentsRunning(config, await beforeDeadline(dependentsRunning, deadline, clock, `systemd's answer about ${config.requiredBy.join(', ')}`));
 
     status.device(config.device);

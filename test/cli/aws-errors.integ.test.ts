@@ -17,11 +17,11 @@ const SETUP_STEP = /^aws$/;
 
 let scene: OneDisk;
 
-/** A fresh emulator holding /luks/disk0, for tests that change faults or the region. */
+/** A fresh emulator holding the scene's parameters, for tests that change faults or the region. */
 async function withOwnEmulator<T>(opts: { region?: string; faults?: FaultSpec }, use: (emulator: Emulator) => Promise<T>): Promise<T> {
   const emulator = await startEmulator(opts.region === undefined ? {} : { region: opts.region });
   try {
-    emulator.putParameter('/luks/disk0', DISK0_KEY.toString('utf8'));
+    for (const name of scene.parameters()) emulator.putParameter(name, DISK0_KEY.toString('utf8'));
     if (opts.faults) emulator.faults.set(opts.faults);
     return await use(emulator);
   } finally {
@@ -59,9 +59,9 @@ describe.skipIf(!canRunCryptsetup)('CLI errors from AWS (built CLI, real SDK, em
   it('ssm:GetParameter denied: 77, naming the action and the parameter ARN', async ({ expect }) => {
     const file = await scene.volume('denied');
     await withOwnEmulator({ faults: { denyActions: ['ssm:GetParameter'] } }, async (emulator) => {
-      const arn = `arn:aws:ssm:us-east-1:${emulator.accountId}:parameter/luks/disk0`;
+      const arn = `arn:aws:ssm:us-east-1:${emulator.accountId}:parameter/luks/denied`;
       expectAwsFailure(expect, await scene.check('denied', {}, emulator), file, 77,
-        `Failed to get SSM parameter /luks/disk0: access denied to ssm:GetParameter on ${arn}`,
+        `Failed to get SSM parameter /luks/denied: access denied to ssm:GetParameter on ${arn}`,
         `allow it in the instance role's policy: {"Effect":"Allow","Action":"ssm:GetParameter","Resource":"${arn}"}`);
     });
   });
@@ -85,7 +85,7 @@ describe.skipIf(!canRunCryptsetup)('CLI errors from AWS (built CLI, real SDK, em
       expect(stepLines(result.stdout, ['config', 'device', 'luks', 'aws', 'key'])).toEqual([
         ...scene.okUntilKey(file),
         `ok    aws      region eu-central-1 (instance metadata), credentials from the instance profile, SSM at ${emulator.url} (AWS_ENDPOINT_URL_SSM), KMS at ${emulator.url} (AWS_ENDPOINT_URL_KMS)`,
-        `ok    key      ssm:/luks/disk0 version 1 (eu-central-1): ${DISK0_KEY.length} bytes, opens key slot 0 of ${scene.disk0}`,
+        `ok    key      ssm:/luks/imds-only version 1 (eu-central-1): ${DISK0_KEY.length} bytes, opens key slot 0 of ${scene.disk0}`,
       ]);
       const imds = emulator.requests().filter((r) => r.service === 'imds').map((r) => r.action);
       expect(imds).toEqual(expect.arrayContaining(['token', 'GET /latest/meta-data/placement/region', 'credentials']));
@@ -95,9 +95,9 @@ describe.skipIf(!canRunCryptsetup)('CLI errors from AWS (built CLI, real SDK, em
   const GAVE_UP = 'on \\d+ attempts over \\d\\.\\d s, giving up at the deadline';
   it.for([
     ['every SSM call answers 500', { serverErrors: { rate: 1 } }, true,
-      new RegExp(`^Failed to (get|describe) SSM parameter /luks/disk0: server error \\(InternalServerError, HTTP 500\\) ${GAVE_UP}$`)],
+      new RegExp(`^Failed to (get|describe) SSM parameter /luks/deadline-[\\w-]+: server error \\(InternalServerError, HTTP 500\\) ${GAVE_UP}$`)],
     ['SSM throttles every call', { throttle: { ssm: { rate: 0, burst: 0 } } }, true,
-      new RegExp(`^Failed to (get|describe) SSM parameter /luks/disk0: throttled \\(ThrottlingException\\) ${GAVE_UP}$`)],
+      new RegExp(`^Failed to (get|describe) SSM parameter /luks/deadline-[\\w-]+: throttled \\(ThrottlingException\\) ${GAVE_UP}$`)],
     ['no region anywhere and IMDS absent', { imds: 'absent' }, false,
       new RegExp(`^No AWS region: set SSM_REGION in \\S+, or AWS_REGION, or run on EC2 with IMDS reachable \\(instance metadata at http://127\\.0\\.0\\.1:\\d+: network error \\(ECONNRESET\\) ${GAVE_UP}\\)$`), SETUP_STEP],
   ] as const)(`%s: 69 (AWS unavailable), within TIMEOUT_SEC=${DEADLINE_SEC} + start-up`, async ([name, faults, withRegion, line, step], { expect }) => {

@@ -35,15 +35,16 @@ describe.skipIf(!canRunCryptsetup)('check on LUKS2 image files', () => {
     emulator.putParameter(`/luks/${p.name}`, p.ssmValue);
     const near = p.encoding === 'base64' ? p.near.toString('base64') : p.near.toString('utf8');
     emulator.putParameter(`/luks/${p.name}-near`, near);
-    const settings = (path: string): Record<string, string> => ({
+    // Each its own mapping and mount point: two configs sharing one fail check's config step (78).
+    const settings = (name: string): Record<string, string> => ({
       LUKS_DEVICE: `/dev/${p.name}`,
-      LUKS_DEVICE_MAP: p.name,
-      LUKS_DEVICE_MOUNT_POINT: `/srv/${p.name}`,
-      SSM_PATH: path,
+      LUKS_DEVICE_MAP: name,
+      LUKS_DEVICE_MOUNT_POINT: `/srv/${name}`,
+      SSM_PATH: `/luks/${name}`,
       SSM_VALUE_ENCODING: p.encoding,
     });
-    const right = await writeVolumeConfig(ws, p.name, settings(`/luks/${p.name}`));
-    const wrong = await writeVolumeConfig(ws, `${p.name}-near`, settings(`/luks/${p.name}-near`));
+    const right = await writeVolumeConfig(ws, p.name, settings(p.name));
+    const wrong = await writeVolumeConfig(ws, `${p.name}-near`, settings(`${p.name}-near`));
     const device = join(devDir, p.name);
     const env = volumeEnv(ws, emulator);
 

@@ -1,6 +1,6 @@
 // Failures before AWS is asked: usage, permissions, config, device; each exit code with the line a user reads.
-import { chmod, copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
@@ -161,7 +161,9 @@ describe.skipIf(!canRunCryptsetup)('CLI errors before AWS (built CLI, real crypt
 
     it('as --config: accepted, then FAIL device /dev/nvme1n1 (66)', async ({ expect }) => {
       expect(await readFile(luksMount)).toEqual(await readFile(LUKS_MOUNT_DEFAULT));
-      const fast = await writeVolumeConfig(scene.ws, 'fast-device-timeout', { DEVICE_TIMEOUT_SEC: '1' });
+      // A defaults file, outside the conf dir: there it would be a volume of its own, sharing luks-mount's mapping.
+      const fast = join(dirname(luksMount), 'fast-device-timeout');
+      await writeFile(fast, 'DEVICE_TIMEOUT_SEC=1\n', { mode: 0o600 });
       const result = await runCli(['check', '--config', luksMount, 'data'], { env: { ...env(), LUKS_SSM_DEFAULTS: fast } });
       expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 66, stderr: '' });
       expect(outcome(result.stdout)).toEqual({ failed: ['device'], last: 'device' });

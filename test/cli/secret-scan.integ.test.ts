@@ -28,9 +28,10 @@ async function setUp(ws: Workspace, p: Passphrase, emulator: Emulator): Promise<
   await sys.addDevice(join(ws.devRoot, 'disk0'), await formatLuksImage(join(ws.dir, 'disk0.img'), p.key));
   emulator.putParameter('/luks/vol', p.ssmValue);
   emulator.putParameter('/luks/near', p.encoding === 'base64' ? p.near.toString('base64') : p.near.toString('utf8'));
-  const common = { LUKS_DEVICE: '/dev/disk0', LUKS_DEVICE_MOUNT_POINT: join(ws.dir, 'srv', 'vol'), SSM_VALUE_ENCODING: p.encoding };
-  await writeVolumeConfig(ws, 'vol', { ...common, LUKS_DEVICE_MAP: 'vol', SSM_PATH: '/luks/vol' });
-  await writeVolumeConfig(ws, 'near', { ...common, LUKS_DEVICE_MAP: 'near', SSM_PATH: '/luks/near' });
+  const common = { LUKS_DEVICE: '/dev/disk0', SSM_VALUE_ENCODING: p.encoding };
+  // Each its own mapping and mount point: two configs sharing one fail check's config step (78).
+  await writeVolumeConfig(ws, 'vol', { ...common, LUKS_DEVICE_MAP: 'vol', LUKS_DEVICE_MOUNT_POINT: join(ws.dir, 'srv', 'vol'), SSM_PATH: '/luks/vol' });
+  await writeVolumeConfig(ws, 'near', { ...common, LUKS_DEVICE_MAP: 'near', LUKS_DEVICE_MOUNT_POINT: join(ws.dir, 'srv', 'near'), SSM_PATH: '/luks/near' });
   return sys;
 }
 

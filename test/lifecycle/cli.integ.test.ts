@@ -1,7 +1,7 @@
 // The lifecycle verbs through the built CLI: enroll, check, rotate, migrate, with real cryptsetup and the emulator.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { testPassphrase } from '../../src/luks/cryptsetup.ts';
@@ -131,6 +131,8 @@ describe.skipIf(!canRunCryptsetup)('lifecycle verbs (built CLI, real cryptsetup,
 
   it('migrate: validates and checks the luks-mount file, prints the switch-over, writes only with --apply', async () => {
     const v = await volume('luks');
+    // The disk has no luks-ssm config yet: migrate writes its first (another with its mapping would fail check, 78).
+    await rm(join(ws.confDir, `${v.name}.conf`));
     emulator.putParameter(`/luks/${v.name}`, 'admin-passphrase');
     const from = join(ws.dir, `${v.name}.luks-mount`);
     const text = `# /etc/default/luks-mount\nLUKS_DEVICE=/dev/${v.name}\nLUKS_DEVICE_MAP=${v.name}\nLUKS_DEVICE_FS=ext4\nLUKS_DEVICE_MOUNT_OPT=defaults,noatime\nLUKS_DEVICE_MOUNT_POINT=/srv/${v.name}\nSSM_PATH=/luks/${v.name}\nSSM_REGION=us-east-1\n`;

@@ -1,6 +1,6 @@
 // status and check on a fake system: told from the dm table and mountinfo; check stops at the first FAIL.
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { majorMinor } from '../../src/device/device-number.ts';
 import { addDmDevice } from '../support/fake-sysfs.ts';
 import { join } from 'node:path';
@@ -83,7 +83,7 @@ describe('checkVolume', () => {
     const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 2 }]));
     const report = await checkVolume(deps, fakeConfig(sys));
     expect(report.failure).toBeUndefined();
-    expect(report.steps.map((s) => [s.name, s.ok])).toEqual([['config', true], ['device', true], ['luks', true], ['key', true], ['keyslot', true], ['recovery', true]]);
+    expect(report.steps.map((s) => [s.name, s.ok])).toEqual([['config', true], ['device', true], ['luks', true], ['mount-point', true], ['key', true], ['keyslot', true], ['recovery', true]]);
     expect(sys.mappings.size + sys.mounts.size).toBe(0);
     expect(sys.calls.find((c) => c.args[0] === 'open')?.args).toContain('--test-passphrase');
     expect(formatCheckReport(report)).toMatch(/^ok {4}key +ssm:\/test\/key version 2 \(us-east-1\): 13 bytes, opens key slot 0 of /m);
@@ -100,15 +100,56 @@ describe('checkVolume', () => {
     expect(text).toContain('fix: the parameter holds a different passphrase');
   });
 
-  it('fails the config step with 78 when another config shares its parameter, mapping or mount point, and stops there', async () => {
+  it('fails the config step with 78 when another config has its mapping or mount point, and stops there', async () => {
     sys = createFakeSystem(KEY);
-    const shared = [{ key: 'SSM_PATH' as const, value: '/luks/data', volume: 'logs', file: '/etc/luks-ssm/logs.conf' }];
+    const shared = [{ key: 'LUKS_DEVICE_MAP' as const, value: 'data', volume: 'logs', file: '/etc/luks-ssm/logs.conf' }];
     const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 2 }]), { sharedSettings: async () => shared });
     const report = await checkVolume(deps, fakeConfig(sys));
     expect(report.failure?.exitCode).toBe(78);
     expect(report.steps.map((s) => [s.name, s.ok])).toEqual([['config', false]]);
-    expect(formatCheckReport(report)).toMatch(/^FAIL +config +SSM_PATH=\/luks\/data is also volume 'logs''s \(\/etc\/luks-ssm\/logs.conf\)/m);
+    expect(formatCheckReport(report)).toMatch(/^FAIL +config +LUKS_DEVICE_MAP=data is also volume 'logs''s \(\/etc\/luks-ssm\/logs.conf\)/m);
     expect(sys.calls).toEqual([]);
+  });
+
+  it('warns at the config step when another config names its SSM parameter (it boots; enroll and rotate refuse it)', async () => {
+    sys = createFakeSystem(KEY);
+    const shared = [{ key: 'SSM_PATH' as const, value: '/test/key', volume: 'logs', file: '/etc/luks-ssm/logs.conf' }];
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 2 }]), { sharedSettings: async () => shared });
+    const report = await checkVolume(deps, fakeConfig(sys));
+    expect(report.failure).toBeUndefined();
+    expect(report.steps[0]).toMatchObject({ name: 'config', ok: true, warn: true });
+    expect(formatCheckReport(report)).toMatch(/^warn {2}config .*SSM_PATH=\/test\/key is also the parameter of 'logs' \(\/etc\/luks-ssm\/logs.conf\): rotate and enroll refuse it/m);
+  });
+
+  it('fails the mount-point step with 82 as start would, before any AWS call: entries there, a symlink on the path, another mount', async () => {
+    sys = createFakeSystem(KEY);
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 2 }]));
+    mkdirSync(sys.mountPoint, { recursive: true });
+    writeFileSync(join(sys.mountPoint, 'from-the-ami'), '');
+    const full = await checkVolume(deps, fakeConfig(sys));
+    expect(full.failure?.exitCode).toBe(82);
+    expect(full.steps.map((s) => [s.name, s.ok])).toEqual([['config', true], ['device', true], ['luks', true], ['mount-point', false]]);
+    expect(formatCheckReport(full)).toMatch(/^FAIL +mount-point +.*\/srv\/data is not empty \(1 entry\)/m);
+    rmSync(join(sys.mountPoint, 'from-the-ami'));
+    sys.mounts.set(sys.mountPoint, '/dev/sdz1');
+    expect((await checkVolume(deps, fakeConfig(sys))).failure?.message).toBe(`${sys.mountPoint} already has /dev/sdz1 mounted on it, refusing`);
+    sys.mounts.clear();
+    const linked = join(sys.dir, 'linked');
+    symlinkSync(join(sys.dir, 'srv'), linked);
+    const walk = await checkVolume(deps, fakeConfig(sys, { mountPoint: join(linked, 'data') }));
+    expect(walk.failure?.exitCode).toBe(82);
+    expect(walk.failure?.message).toContain('is a symlink');
+    expect(sys.calls.filter((c) => c.args[0] === 'open')).toEqual([]);
+  });
+
+  it('says the volume is mounted there when it is (its entries are its own)', async () => {
+    sys = createFakeSystem(KEY);
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 2 }]));
+    await startVolume(deps, fakeConfig(sys));
+    mkdirSync(sys.mountPoint, { recursive: true });
+    writeFileSync(join(sys.mountPoint, 'data-file'), '');
+    const report = await checkVolume(deps, fakeConfig(sys));
+    expect(report.steps.find((s) => s.name === 'mount-point')).toMatchObject({ ok: true, detail: `${sys.mountPoint}: this volume is mounted there` });
   });
 
   it('fails the device step with 89 when a second disk carries the UUID LUKS_DEVICE names (a restored snapshot), as start would', async () => {
@@ -195,7 +236,7 @@ describe('checkVolume', () => {
       kmsKeyState: async () => { asked.push('kms-key'); return 'KMS key k is enabled'; },
     });
     const report = await checkVolume(deps, fakeConfig(sys));
-    expect(report.steps.map((s) => [s.name, s.ok])).toEqual([['config', true], ['device', true], ['luks', true], ['aws', false]]);
+    expect(report.steps.map((s) => [s.name, s.ok])).toEqual([['config', true], ['device', true], ['luks', true], ['mount-point', true], ['aws', false]]);
     expect(report.failure).toBe(noRegion);
     expect(asked).toEqual([]);
 
@@ -205,7 +246,7 @@ describe('checkVolume', () => {
     });
     const passed = await checkVolume(good, fakeConfig(sys));
     expect(passed.failure).toBeUndefined();
-    expect(passed.steps.map((s) => s.name)).toEqual(['config', 'device', 'luks', 'aws', 'kms-key', 'key', 'keyslot', 'recovery']);
+    expect(passed.steps.map((s) => s.name)).toEqual(['config', 'device', 'luks', 'mount-point', 'aws', 'kms-key', 'key', 'keyslot', 'recovery']);
   });
 
   it('tests the key under the device lock and the host lock (argon2 slots take GiBs each), timing cryptsetup only, and holds neither otherwise', async () => {
