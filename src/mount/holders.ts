@@ -59,7 +59,7 @@ export async function findHolders(target: string, opts: { procRoot?: string; bud
 }
 
 async function examine(pid: number, dir: string, mount: string, device: string | undefined): Promise<Holder | undefined> {
-  return (await holds(dir, mount, device)) ? { pid, command: await describe(dir) } : undefined;
+  return (await holds(dir, mount, device)) ? { pid, command: await describeProcess(dir) } : undefined;
 }
 
 async function holds(dir: string, mount: string, device: string | undefined): Promise<boolean> {
@@ -93,7 +93,8 @@ function stripDeleted(path: string): string {
   return path.endsWith(' (deleted)') ? path.slice(0, -' (deleted)'.length) : path;
 }
 
-async function describe(dir: string): Promise<string> {
+/** comm and the command line of the process whose /proc directory is `dir`, shown safely. */
+export async function describeProcess(dir: string): Promise<string> {
   // Both are set by the process's owner, any local user: control characters are shown, never printed.
   const comm = printable((await readHead(join(dir, 'comm'), 64).catch(() => '?')).replace(/\n$/, ''));
   const cmdline = printable((await readHead(join(dir, 'cmdline'), CMDLINE_READ_MAX).catch(() => ''))
@@ -106,7 +107,7 @@ async function describe(dir: string): Promise<string> {
 }
 
 /** At most `max` bytes of a file, as text (a process's cmdline and maps are as long as its owner makes them). */
-async function readHead(path: string, max: number): Promise<string> {
+export async function readHead(path: string, max: number): Promise<string> {
   const handle = await open(path, 'r');
   try {
     const chunks: Buffer[] = [];

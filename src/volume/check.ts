@@ -92,7 +92,7 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig, onStep
       name: 'luks',
       run: async () => {
         if (!(await isLuks(deps.run, device, { timeoutMs: Math.max(1, deadline - deps.clock.now()) }))) {
-          throw new UnlockError('NOT_LUKS', `${device} is not a LUKS volume`, { hint: 'check LUKS_DEVICE; luks-ssm never formats a device' });
+          throw new UnlockError('NOT_LUKS', `${device} is not a LUKS volume`, { hint: `check LUKS_DEVICE; a new, blank volume is made one with luks-ssm enroll ${config.volume} --format (start never formats a device)` });
         }
         return 'LUKS header found';
       },

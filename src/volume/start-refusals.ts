@@ -55,7 +55,7 @@ export async function refuseIfNotLuks(run: Runner, device: string, config: Volum
   });
   if (!luks) {
     throw new UnlockError('NOT_LUKS', `${device} (LUKS_DEVICE=${config.device}) is not a LUKS volume, refusing to touch it`, {
-      hint: 'check LUKS_DEVICE; luks-ssm never formats a device',
+      hint: `check LUKS_DEVICE; a new, blank volume is made one with luks-ssm enroll ${config.volume} --format (start never formats a device)`,
     });
   }
 }

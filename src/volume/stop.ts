@@ -1,10 +1,12 @@
 // `stop`: unmount (never forced; if busy, name who holds it and change nothing), then close the mapping.
+import { stat } from 'node:fs/promises';
 import { isUnlockError, UnlockError } from '../errors.ts';
 import { closeLuks } from '../luks/cryptsetup.ts';
 import { findHolders, HOLDER_SCAN_BUDGET_MS } from '../mount/holders.ts';
+import { mountsInOtherNamespaces } from '../mount/other-namespaces.ts';
 import { unmountFilesystem } from '../mount/mount.ts';
 import { MOUNTINFO_PATH } from '../mount/mountinfo.ts';
-import { isSameBlockDevice } from '../device/device-number.ts';
+import { isSameBlockDevice, majorMinor } from '../device/device-number.ts';
 import { resolveDevice } from '../device/resolve.ts';
 import { checkMapName } from '../config/validate.ts';
 import { readUnlockRecord, removeUnlockRecord } from './unlock-record.ts';
@@ -64,6 +66,7 @@ async function unmountAndClose(deps: VolumeDeps, config: VolumeConfig, state: Vo
   const ours = [...(state.mountedHere && state.mountAtTarget ? [state.mountAtTarget] : []), ...state.mountedElsewhere];
   // Ids from a mountinfo file other than the kernel's (tests) mean nothing to the kernel: there the path decides.
   const byId = (deps.mountinfoPath ?? MOUNTINFO_PATH) === MOUNTINFO_PATH;
+  await refuseIfMountedInOtherNamespaces(deps, config, ours[0]?.majorMinor);
   for (const { target: where, mountId } of ours) {
     const result = await unmountFilesystem(run, where, { timeoutMs: Math.max(1, deadline - clock.now()), mountId: byId ? mountId : undefined });
     if (result === 'busy') throw await busyError(deps, where);
@@ -107,6 +110,26 @@ async function lockMappedDevice(deps: VolumeDeps, config: VolumeConfig, device: 
     if (isUnlockError(error) && error.kind === 'DEVICE_MISSING') return none;
     throw error;
   }
+}
+
+/**
+ * A copy of the mount in another mount namespace (a user's unshare -Urm: a private copy, which our umount does not
+ * reach) keeps the volume in use, decrypted and writable there: refuse (81) before unmounting anything, naming it
+ * (review 15). The scan is bounded; one that finds nothing in time lets stop go on, and close says if it is busy.
+ */
+async function refuseIfMountedInOtherNamespaces(deps: VolumeDeps, config: VolumeConfig, mounted: string | undefined): Promise<void> {
+  const device = mounted ?? (await stat(mapperPath(config.mapName)).then((s) => majorMinor(s.rdev), () => undefined));
+  if (device === undefined) return;
+  const { holders } = await mountsInOtherNamespaces(device, { procRoot: deps.procRoot, budgetMs: HOLDER_SCAN_BUDGET_MS });
+  if (holders.length === 0) return;
+  const described = await Promise.all(holders.map(async (h) => {
+    const unit = await deps.unitOfPid(h.pid);
+    return `pid ${h.pid} (${h.command})${unit ? ` in unit ${unit}` : ''} has it on ${h.target}`;
+  }));
+  const first = holders[0]!;
+  throw new UnlockError('BUSY', `${mapperPath(config.mapName)} is mounted in another mount namespace too: ${described.join('; ')}; our unmount would not reach it, left mounted and open`, {
+    hint: `end that process, or unmount it there (nsenter -t ${first.pid} -m umount ${first.target}), then stop again`,
+  });
 }
 
 async function busyError(deps: VolumeDeps, mountPoint: string): Promise<UnlockError> {

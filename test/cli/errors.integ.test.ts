@@ -132,7 +132,7 @@ describe.skipIf(!canRunCryptsetup)('CLI errors before AWS (built CLI, real crypt
       `ok    config   ${file}`,
       `ok    device   /dev/blank -> ${blank}`,
       `FAIL  luks     ${blank} is not a LUKS volume`,
-      '      fix: check LUKS_DEVICE; luks-ssm never formats a device',
+      `      fix: check LUKS_DEVICE; a new, blank volume is made one with luks-ssm enroll blank --format (start never formats a device)`,
     ]);
     expect((await readFile(image)).equals(Buffer.alloc(4 * 1024 * 1024))).toBe(true);
   });

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdirSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stopVolume } from '../../src/volume/stop.ts';
 import { startVolume } from '../../src/volume/start.ts';
@@ -94,6 +94,28 @@ describe('stopVolume', () => {
     expect([...sys.mappings.keys()]).toEqual(['data']);
     expect(await stopVolume(deps, fakeConfig(sys))).toBe('closed');
     expect(await stopVolume(deps, fakeConfig(sys, { mapName: 'data2' }))).toBe('already-closed');
+  });
+
+  it('refuses (81) before unmounting anything while another mount namespace has the volume mounted (a user\'s unshare -Urm)', async () => {
+    sys = createFakeSystem(KEY);
+    // A /proc with our namespace and a user's private one that has a copy of the volume's mount (253:0 in the fake).
+    const proc = join(sys.dir, 'proc');
+    for (const [pid, ns, comm] of [['self', '100', 'luks-ssm'], ['4242', '200', 'sleep']] as const) {
+      mkdirSync(join(proc, pid, 'ns'), { recursive: true });
+      symlinkSync(`mnt:[${ns}]`, join(proc, pid, 'ns', 'mnt'));
+      writeFileSync(join(proc, pid, 'mountinfo'), `22 1 252:1 / / rw - ext4 /dev/vda1 rw\n41 22 253:0 / ${sys.mountPoint} rw - ext4 /dev/mapper/data rw\n`);
+      writeFileSync(join(proc, pid, 'comm'), `${comm}\n`);
+    }
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 3 }]), { procRoot: proc, unitOfPid: async () => 'session-7.scope' });
+    await startVolume(deps, fakeConfig(sys));
+    const error = (await stopVolume(deps, fakeConfig(sys)).catch((e: unknown) => e)) as UnlockError;
+    expect(error).toBeInstanceOf(UnlockError);
+    expect(error.exitCode).toBe(81);
+    expect(error.message).toBe(`/dev/mapper/data is mounted in another mount namespace too: pid 4242 (sleep) in unit session-7.scope has it on ${sys.mountPoint}; our unmount would not reach it, left mounted and open`);
+    expect(error.hint).toBe(`end that process, or unmount it there (nsenter -t 4242 -m umount ${sys.mountPoint}), then stop again`);
+    expect(sys.calls.filter((c) => c.file === 'umount' || c.args[0] === 'close')).toEqual([]);
+    rmSync(join(proc, '4242'), { recursive: true });
+    expect(await stopVolume(deps, fakeConfig(sys))).toBe('closed');
   });
 
   it('when busy: names each holder and its unit, exits BUSY (81), leaves it mounted and open', async () => {

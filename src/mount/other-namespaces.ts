@@ -1,0 +1,52 @@
+// Mounts of a device in other mount namespaces: a user's private namespace (unshare -Urm, review 15) keeps its copy
+// of the volume's mount when stop unmounts ours, and the close then fails with the filesystem still in use there.
+import { readdir, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { giveUpOnRead } from '../exec/children.ts';
+import { TIMED_OUT, within } from '../time-bound.ts';
+import { describeProcess, readHead, type Holder } from './holders.ts';
+import { parseMountinfo } from './mountinfo.ts';
+
+/** A namespace's table is the kernel's own text, but as long as the mounts in it: enough for any real one. */
+const MOUNTINFO_READ_MAX = 4 * 1024 * 1024;
+
+export interface NamespaceHolder extends Holder {
+  /** Where that namespace has the device mounted. */
+  target: string;
+}
+
+/**
+ * One process per mount namespace other than ours in which `majorMinor` is mounted, read from /proc/<pid>/mountinfo
+ * (which the kernel writes from its own table: no filesystem is asked). Bounded like the holder scan: stops at
+ * `budgetMs` with what it found, `complete: false`.
+ */
+export async function mountsInOtherNamespaces(majorMinor: string, opts: { procRoot?: string; budgetMs: number }): Promise<{ holders: NamespaceHolder[]; complete: boolean }> {
+  const procRoot = opts.procRoot ?? '/proc';
+  const deadline = Date.now() + opts.budgetMs;
+  const own = await readlink(join(procRoot, 'self', 'ns', 'mnt')).catch(() => undefined);
+  if (own === undefined) return { holders: [], complete: false };
+  const pids = (await readdir(procRoot)).filter((name) => /^\d+$/.test(name)).map(Number).sort((a, b) => a - b);
+  const seen = new Set([own]);
+  const holders: NamespaceHolder[] = [];
+  for (const pid of pids) {
+    const left = deadline - Date.now();
+    if (left <= 0) return { holders, complete: false };
+    const work = examine(join(procRoot, String(pid)), pid, majorMinor, seen);
+    const found = await within(left, work);
+    if (found === TIMED_OUT) {
+      giveUpOnRead(work);
+      return { holders, complete: false };
+    }
+    if (found !== undefined) holders.push(found);
+  }
+  return { holders, complete: true };
+}
+
+async function examine(dir: string, pid: number, majorMinor: string, seen: Set<string>): Promise<NamespaceHolder | undefined> {
+  const namespace = await readlink(join(dir, 'ns', 'mnt')).catch(() => undefined);
+  if (namespace === undefined || seen.has(namespace)) return undefined;
+  seen.add(namespace);
+  const table = parseMountinfo(await readHead(join(dir, 'mountinfo'), MOUNTINFO_READ_MAX).catch(() => ''));
+  const mount = table.find((entry) => entry.majorMinor === majorMinor);
+  return mount === undefined ? undefined : { pid, command: await describeProcess(dir), target: mount.target };
+}
