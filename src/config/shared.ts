@@ -37,10 +37,19 @@ export async function settingsSharedWithOthers(config: VolumeConfig, opts: Other
   return shared;
 }
 
-/** Both read the passphrase from one SSM parameter: same name, and a region that is the same or not known yet. */
+/** Both read the passphrase from one SSM parameter: same name (an ARN names one too), and a region that is the same or not known yet. */
 function sameParameter(a: VolumeConfig, b: VolumeConfig): boolean {
-  const ssm = (c: VolumeConfig) => (c.keySource ?? 'ssm') === 'ssm' && c.ssmPath !== undefined;
-  return ssm(a) && ssm(b) && a.ssmPath === b.ssmPath && (a.region === undefined || b.region === undefined || a.region === b.region);
+  const x = parameterOf(a);
+  const y = parameterOf(b);
+  return x !== undefined && y !== undefined && x.name === y.name && (x.region === undefined || y.region === undefined || x.region === y.region);
+}
+
+/** arn:aws:ssm:<region>:<account>:parameter/<name without its leading slash> is the parameter /<name> of that region. */
+function parameterOf(c: VolumeConfig): { name: string; region: string | undefined } | undefined {
+  if ((c.keySource ?? 'ssm') !== 'ssm' || c.ssmPath === undefined) return undefined;
+  const arn = /^arn:aws[a-z-]*:ssm:([a-z0-9-]+):\d{12}:parameter\/(.+)$/.exec(c.ssmPath);
+  if (arn === null) return { name: c.ssmPath, region: c.region };
+  return { name: arn[2]!.includes('/') ? `/${arn[2]}` : arn[2]!, region: arn[1] };
 }
 
 /** CONFIG (78) naming each shared setting and the other volume's file, with the fix; nothing when none is shared. */

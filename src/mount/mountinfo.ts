@@ -17,6 +17,8 @@ export interface MountEntry {
   options: string;
   /** The filesystem's own options, after the source (FUSE: user_id=…, allow_other). */
   superOptions: string;
+  /** Propagation: the optional fields, shared:N (peer group N), master:N (a slave of group N), …; none when private. */
+  propagation: string[];
 }
 
 /**
@@ -39,6 +41,7 @@ export function parseMountinfo(text: string): MountEntry[] {
       fsType: unescapeOctal(fields[dash + 1]!),
       source: unescapeOctal(fields[dash + 2]!),
       superOptions: fields[dash + 3] ?? '',
+      propagation: fields.slice(6, dash),
     });
   }
   return entries;

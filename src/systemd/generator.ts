@@ -1,5 +1,6 @@
 // The systemd generator: reads every /etc/luks-ssm/*.conf and writes its units; a bad config skips one volume, whose
 // dependents are still made to wait for it (and fail with it).
+import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { listConfiguredVolumes, loadVolumeConfig, readGuardKeys } from '../config/index.ts';
@@ -21,6 +22,8 @@ export interface GeneratorOptions {
   env: Record<string, string | undefined>;
   /** Refuse config files not owned by root (default true; tests pass false). */
   requireRootOwned?: boolean;
+  /** /etc/fstab (tests): a skipped volume's guard leaves the mount unit of a mount point it names to systemd-fstab-generator. */
+  fstabPath?: string;
   /** One line per tolerated problem; the CLI sends these to stderr, which systemd logs for generators. */
   warn: (line: string) => void;
 }
@@ -60,8 +63,20 @@ export async function generateUnits(normalDir: string, opts: GeneratorOptions): 
     opts.warn(ignoring(describe(error)));
     return result;
   }
+  // Every volume whose config loads claims its mount unit and mapping first; only then do the skipped ones get their
+  // guards, from what is left (review 17: a broken copy that sorts first took a valid volume's mount unit).
+  const rendered: Array<{ volume: string; files: UnitFile[]; complete: boolean; problem: string }> = [];
   for (const volume of volumes) {
-    const { files, complete } = await renderVolume(volume, opts, claimed);
+    const outcome = await renderVolume(volume, opts, claimed);
+    rendered.push({ volume, files: 'files' in outcome ? outcome.files : [], complete: 'files' in outcome, problem: 'problem' in outcome ? outcome.problem : '' });
+  }
+  const fstab = readFstabMountPoints(opts.fstabPath ?? FSTAB_PATH);
+  for (const entry of rendered.filter((r) => !r.complete)) {
+    entry.files = guardUnits(entry.volume, opts, claimed, fstab);
+    const guarded = entry.files.map((file) => file.path.replace(/\.d\/[^/]*$/, '')).join(', ');
+    opts.warn(`Volume '${entry.volume}': ${ignoring(entry.problem)}${guarded === '' ? '' : ` Still written, so that what depends on it fails with it: ${guarded}.`}`);
+  }
+  for (const { volume, files, complete } of rendered) {
     const clash = files.find((file) => written.has(file.path));
     const problem = clash !== undefined
       ? `it would write ${clash.path}, which volume '${written.get(clash.path)}' wrote`
@@ -78,17 +93,9 @@ export async function generateUnits(normalDir: string, opts: GeneratorOptions): 
   return result;
 }
 
-/**
- * The volume's files; when it is skipped (reported through warn), only the guard: the units that keep its
- * dependents from starting without it.
- */
-async function renderVolume(volume: string, opts: GeneratorOptions, claimed: Map<string, string>): Promise<{ files: UnitFile[]; complete: boolean }> {
-  const skip = (problem: string): { files: UnitFile[]; complete: boolean } => {
-    const files = guardUnits(volume, opts, claimed);
-    const guarded = files.map((file) => file.path.replace(/\.d\/[^/]*$/, '')).join(', ');
-    opts.warn(`Volume '${volume}': ${ignoring(problem)}${files.length === 0 ? '' : ` Still written, so that what depends on it fails with it: ${guarded}.`}`);
-    return { files, complete: false };
-  };
+/** The volume's files, claiming its mount unit and mapping; or why it is skipped. */
+async function renderVolume(volume: string, opts: GeneratorOptions, claimed: Map<string, string>): Promise<{ files: UnitFile[] } | { problem: string }> {
+  const skip = (problem: string): { problem: string } => ({ problem });
   if (!isValidInstance(volume)) return skip(`luks-ssm@${volume}.service is not a valid unit name`);
   let config: VolumeConfig;
   try {
@@ -113,16 +120,17 @@ async function renderVolume(volume: string, opts: GeneratorOptions, claimed: Map
   const taken = claims.find((claim) => claimed.has(claim));
   if (taken !== undefined) return skip(`${taken} is already used by volume '${claimed.get(taken)}'`);
   for (const claim of claims) claimed.set(claim, volume);
-  return { files, complete: true };
+  return { files };
 }
 
 /**
  * What a skipped volume still gets (review 15): its REQUIRED_BY drop-ins and its mount unit (unless another volume
- * has that mount point), from those two settings read on their own from the files that pass the ownership checks.
+ * has that mount point, or /etc/fstab does: systemd-fstab-generator writes that unit, and ours would replace it),
+ * from those two settings read on their own from the files that pass the ownership checks.
  * Its service fails at start, so its dependents fail "Dependency failed" instead of starting on the bare mount point
  * directory on the root disk. Nothing when neither setting is usable.
  */
-function guardUnits(volume: string, opts: GeneratorOptions, claimed: Map<string, string>): UnitFile[] {
+function guardUnits(volume: string, opts: GeneratorOptions, claimed: Map<string, string>, fstab: Set<string>): UnitFile[] {
   if (!isValidInstance(volume)) return [];
   const keys = readGuardKeys({ volume, confDir: opts.confDir, defaultsFile: opts.defaultsFile, requireRootOwned: opts.requireRootOwned });
   let mountUnit: string | undefined;
@@ -132,7 +140,7 @@ function guardUnits(volume: string, opts: GeneratorOptions, claimed: Map<string,
     return [];
   }
   const requiredBy = keys.requiredBy.filter((unit) => isValidUnitName(unit) && unit !== serviceNameOf(volume) && unit !== mountUnit);
-  const withMountUnit = mountUnit !== undefined && !claimed.has(`mount unit ${mountUnit}`);
+  const withMountUnit = mountUnit !== undefined && !claimed.has(`mount unit ${mountUnit}`) && !fstab.has(keys.mountPoint!);
   let files: UnitFile[];
   try {
     files = renderGuardUnits({
@@ -165,6 +173,22 @@ async function writeAllOrNone(normalDir: string, files: UnitFile[]): Promise<str
     await Promise.all(written.map((path) => rm(path, { force: true }).catch(() => undefined)));
     return `Failed to write its units: ${(error as NodeJS.ErrnoException).code ?? describe(error)}`;
   }
+}
+
+export const FSTAB_PATH = '/etc/fstab';
+
+/** The mount points /etc/fstab names (its second field, octal escapes decoded); none when it cannot be read. */
+function readFstabMountPoints(path: string): Set<string> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return new Set();
+  }
+  const points = text.split('\n').map((line) => line.trim().split(/\s+/)).filter((fields) => fields.length >= 2 && !fields[0]!.startsWith('#'));
+  // fstab(5) writes a space in a path as \040, as mountinfo does.
+  const unescape = (field: string) => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+  return new Set(points.map((fields) => unescape(fields[1]!).replace(/(.)\/+$/, '$1')));
 }
 
 /** A long name cut for a one-line message: the start and the end say which it is. */

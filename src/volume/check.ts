@@ -100,7 +100,7 @@ export async function checkVolume(deps: VolumeDeps, config: VolumeConfig, onStep
     {
       // What start refuses before any key is fetched (82), all decidable now: another filesystem mounted there, a
       // symlink on the path, entries that mounting would hide (review 16: the classic first-boot failures).
-      name: 'mount-point',
+      name: 'mount',
       run: async () => {
         const state = await inspectVolume(deps.run, config, deps.mountinfoPath, deps.sysRoot);
         if (state.mountedHere) return `${config.mountPoint}: this volume is mounted there`;

@@ -52,7 +52,10 @@ export async function openLockFile(dir: string, name: string): Promise<{ path: s
   } catch (error) {
     // Not root (check run without sudo, review 16): a clear line and exit 4, not "unexpected error" (exit 1).
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM') throw new UnlockError('PERMISSION', `${path}: permission denied`, { hint: 'run luks-ssm as root' });
+    if (code === 'EACCES' || code === 'EPERM') {
+      const hint = process.getuid?.() === 0 ? `root was refused too: check ${dir} (its mode, a read-only /run, an SELinux denial)` : 'run luks-ssm as root';
+      throw new UnlockError('PERMISSION', `${path}: permission denied`, { hint });
+    }
     throw error;
   }
 }

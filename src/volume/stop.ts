@@ -3,9 +3,9 @@ import { stat } from 'node:fs/promises';
 import { isUnlockError, UnlockError } from '../errors.ts';
 import { closeLuks } from '../luks/cryptsetup.ts';
 import { findHolders, HOLDER_SCAN_BUDGET_MS } from '../mount/holders.ts';
-import { mountsInOtherNamespaces } from '../mount/other-namespaces.ts';
+import { mountsInOtherNamespaces, peerGroupsOf } from '../mount/other-namespaces.ts';
 import { unmountFilesystem } from '../mount/mount.ts';
-import { MOUNTINFO_PATH } from '../mount/mountinfo.ts';
+import { MOUNTINFO_PATH, type MountEntry } from '../mount/mountinfo.ts';
 import { isSameBlockDevice, majorMinor } from '../device/device-number.ts';
 import { resolveDevice } from '../device/resolve.ts';
 import { checkMapName } from '../config/validate.ts';
@@ -55,7 +55,8 @@ async function refuseIfRenamedMappingOpen(deps: VolumeDeps, config: VolumeConfig
   const record = await readUnlockRecord(deps.runDir, config.volume).catch(() => undefined);
   if (record === undefined || record.mapName === config.mapName || checkMapName(String(record.mapName)) !== undefined) return;
   const opened = await inspectVolume(deps.run, { ...config, mapName: record.mapName }, deps.mountinfoPath, deps.sysRoot);
-  if (!opened.mapping.active) return;
+  // A mapping of that name on another disk is not the one this start opened: the record is stale (review 17).
+  if (!opened.mapping.active || (opened.mapping.device !== undefined && !(await isSameBlockDevice(record.device, opened.mapping.device)))) return;
   throw new UnlockError('CONFIG', `LUKS_DEVICE_MAP is ${config.mapName} in ${config.sources.at(-1)}, but ${mapperPath(record.mapName)}, which this volume's start opened, is still open, refusing to call ${config.volume} closed`, {
     hint: `set LUKS_DEVICE_MAP=${record.mapName} again and stop ${config.volume}, then make the change`,
   });
@@ -66,7 +67,7 @@ async function unmountAndClose(deps: VolumeDeps, config: VolumeConfig, state: Vo
   const ours = [...(state.mountedHere && state.mountAtTarget ? [state.mountAtTarget] : []), ...state.mountedElsewhere];
   // Ids from a mountinfo file other than the kernel's (tests) mean nothing to the kernel: there the path decides.
   const byId = (deps.mountinfoPath ?? MOUNTINFO_PATH) === MOUNTINFO_PATH;
-  await refuseIfMountedInOtherNamespaces(deps, config, ours[0]?.majorMinor);
+  await refuseIfMountedInOtherNamespaces(deps, config, ours);
   for (const { target: where, mountId } of ours) {
     const result = await unmountFilesystem(run, where, { timeoutMs: Math.max(1, deadline - clock.now()), mountId: byId ? mountId : undefined });
     if (result === 'busy') throw await busyError(deps, where);
@@ -117,10 +118,10 @@ async function lockMappedDevice(deps: VolumeDeps, config: VolumeConfig, device: 
  * reach) keeps the volume in use, decrypted and writable there: refuse (81) before unmounting anything, naming it
  * (review 15). The scan is bounded; one that finds nothing in time lets stop go on, and close says if it is busy.
  */
-async function refuseIfMountedInOtherNamespaces(deps: VolumeDeps, config: VolumeConfig, mounted: string | undefined): Promise<void> {
-  const device = mounted ?? (await stat(mapperPath(config.mapName)).then((s) => majorMinor(s.rdev), () => undefined));
+async function refuseIfMountedInOtherNamespaces(deps: VolumeDeps, config: VolumeConfig, ours: MountEntry[]): Promise<void> {
+  const device = ours[0]?.majorMinor ?? (await stat(mapperPath(config.mapName)).then((s) => majorMinor(s.rdev), () => undefined));
   if (device === undefined) return;
-  const { holders } = await mountsInOtherNamespaces(device, { procRoot: deps.procRoot, budgetMs: HOLDER_SCAN_BUDGET_MS });
+  const { holders } = await mountsInOtherNamespaces(device, { procRoot: deps.procRoot, budgetMs: HOLDER_SCAN_BUDGET_MS, ourGroups: peerGroupsOf(ours) });
   if (holders.length === 0) return;
   const described = await Promise.all(holders.map(async (h) => {
     const unit = await deps.unitOfPid(h.pid);

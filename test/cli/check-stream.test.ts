@@ -40,7 +40,7 @@ describe('luks-ssm check output', () => {
     const running = runVolumeVerb(command, config, deps, io);
     await held.asked;
     const beforeKey = written.join('');
-    expect(beforeKey).toBe(`ok    config   ${config.sources.join(', ')}\nok    device   ${sys.device}\nok    luks     LUKS header found\n`);
+    expect(beforeKey).toBe(`ok    config   ${config.sources.join(', ')}\nok    device   ${sys.device}\nok    luks     LUKS header found\nok    mount    ${sys.mountPoint}: start can mount there\n`);
 
     held.release();
     expect(await running).toBe(0);

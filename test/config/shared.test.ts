@@ -39,6 +39,13 @@ describe('settingsSharedWithOthers', () => {
     expect(elsewhere.shared).toEqual([]);
   });
 
+  it('knows the parameter by its ARN too', async () => {
+    const { shared } = await dataAndCopy(['SSM_PATH=arn:aws:ssm:us-east-1:111122223333:parameter/luks/data/passphrase', 'LUKS_DEVICE_MAP=logs', 'LUKS_DEVICE_MOUNT_POINT=/logs']);
+    expect(shared.map((s) => s.key)).toEqual(['SSM_PATH']);
+    const elsewhere = await dataAndCopy(['SSM_PATH=arn:aws:ssm:eu-west-1:111122223333:parameter/luks/data/passphrase', 'LUKS_DEVICE_MAP=logs', 'LUKS_DEVICE_MOUNT_POINT=/logs']);
+    expect(elsewhere.shared).toEqual([]);
+  });
+
   it('does not judge another config that does not load', async () => {
     const dir = makeDir();
     writeConf(dir, 'data.conf', [...REQUIRED_LINES, 'TIMEOUT_SECS=1']);

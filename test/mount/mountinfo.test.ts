@@ -23,7 +23,7 @@ afterEach(async () => {
 });
 
 describe('parseMountinfo', () => {
-  it('decodes octal escapes and skips optional fields and junk', () => {
+  it('decodes octal escapes, keeps the optional (propagation) fields apart, and skips junk', () => {
     const entries = parseMountinfo(SAMPLE);
     expect(entries).toHaveLength(4);
     expect(entries[1]).toEqual({
@@ -35,6 +35,7 @@ describe('parseMountinfo', () => {
       fsType: 'xfs',
       options: 'rw,nosuid,noatime',
       superOptions: 'rw,attr2',
+      propagation: ['shared:30', 'master:2'],
     });
     expect(entries[2]!.target).toBe('/mnt/tab\tand\\back\nline');
     expect(entries[2]!.options).toBe('rw');

@@ -42,7 +42,7 @@ describe('generator golden files', () => {
     const out = join(paths.root, 'run', 'systemd', 'generator');
     await mkdir(out, { recursive: true });
     const warnings: string[] = [];
-    const result = await generateUnits(out, { ...paths, env: {}, requireRootOwned: false, warn: (line) => warnings.push(line) });
+    const result = await generateUnits(out, { ...paths, fstabPath: join(paths.root, 'etc', 'fstab'), env: {}, requireRootOwned: false, warn: (line) => warnings.push(line) });
 
     const redact = placeholders(paths);
     const actual = new Map<string, string>();
@@ -78,7 +78,7 @@ describe('generator input paths', () => {
     temps.push(root);
     await writeFile(join(root, 'luks-ssm'), 'a file where a directory should be');
     const warnings: string[] = [];
-    const result = await generateUnits(join(root, 'out'), { confDir: join(root, 'luks-ssm'), defaultsFile: join(root, 'none'), env: {}, requireRootOwned: false, warn: (l) => warnings.push(l) });
+    const result = await generateUnits(join(root, 'out'), { confDir: join(root, 'luks-ssm'), defaultsFile: join(root, 'none'), fstabPath: join(root, 'none'), env: {}, requireRootOwned: false, warn: (l) => warnings.push(l) });
     expect(result).toEqual({ volumes: [], skipped: [], files: [] });
     expect(warnings).toEqual([`Failed to list ${join(root, 'luks-ssm')}: ENOTDIR, ignoring.`]);
   });
@@ -97,7 +97,7 @@ describe('generator input paths', () => {
     // A file where volume a's drop-in directory goes: its mount unit is written first, then the drop-in fails.
     await writeFile(join(out, 'luks-ssm@a.service.d'), '');
     const warnings: string[] = [];
-    const result = await generateUnits(out, { confDir, defaultsFile: join(root, 'none'), env: {}, requireRootOwned: false, warn: (l) => warnings.push(l) });
+    const result = await generateUnits(out, { confDir, defaultsFile: join(root, 'none'), fstabPath: join(root, 'none'), env: {}, requireRootOwned: false, warn: (l) => warnings.push(l) });
     expect(result.volumes).toEqual(['b']);
     expect(result.skipped).toEqual(['a']);
     expect(warnings).toEqual([`Volume 'a': Failed to write its units: EEXIST, ignoring.`]);
@@ -119,8 +119,8 @@ describe('a skipped volume\'s guard (review 15)', () => {
     await writeFile(join(confDir, 'data.conf'), 'LUKS_DEVICE=/dev/xvdf\nLUKS_DEVICE_MAP=data\nLUKS_DEVICE_MOUNT_POINT=/srv/data\nSSM_PATH=/luks/data\nTIMEOUT_SECS=9\nREQUIRED_BY=app.service\n', { mode: 0o644 });
     return { root, confDir, defaultsFile, out: join(root, 'out') };
   }
-  const generate = (s: { confDir: string; defaultsFile: string; out: string }) =>
-    generateUnits(s.out, { confDir: s.confDir, defaultsFile: s.defaultsFile, env: {}, requireRootOwned: true, warn: () => {} });
+  const generate = (s: { root: string; confDir: string; defaultsFile: string; out: string }) =>
+    generateUnits(s.out, { confDir: s.confDir, defaultsFile: s.defaultsFile, fstabPath: join(s.root, 'fstab'), env: {}, requireRootOwned: true, warn: () => {} });
 
   it('takes the two settings from the files root alone can change: a group-writable defaults file gives nothing', async () => {
     const s = await stage();
@@ -136,6 +136,24 @@ describe('a skipped volume\'s guard (review 15)', () => {
     const result = await generate(s);
     expect(result).toMatchObject({ volumes: [], skipped: ['data'] });
     expect(await listFiles(s.out)).toEqual(['from-defaults.service.d/50-luks-ssm-data.conf']);
+  });
+
+  it('lets a valid volume keep its mount unit when a broken copy of its config sorts first (review 17)', async () => {
+    const s = await stage();
+    await writeFile(join(s.confDir, 'zz-data.conf'), 'LUKS_DEVICE=/dev/xvdf\nLUKS_DEVICE_MAP=zz\nLUKS_DEVICE_MOUNT_POINT=/srv/data\nSSM_PATH=/luks/zz\nREQUIRED_BY=db.service\n', { mode: 0o644 });
+    await writeFile(join(s.confDir, 'data.conf'), 'LUKS_DEVICE=/dev/xvdg\nLUKS_DEVICE_MAP=data\nLUKS_DEVICE_MOUNT_POINT=/srv/data\nSSM_PATH=/luks/data\nTIMEOUT_SECS=9\nREQUIRED_BY=app.service\n', { mode: 0o644 });
+    const result = await generate(s);
+    expect(result).toMatchObject({ volumes: ['zz-data'], skipped: ['data'] });
+    expect(await readFile(join(s.out, 'srv-data.mount'), 'utf8')).toContain('Requires=luks-ssm@zz-data.service');
+    expect(await readFile(join(s.out, 'app.service.d/50-luks-ssm-data.conf'), 'utf8')).toContain('Requires=luks-ssm@data.service srv-data.mount');
+  });
+
+  it('leaves the mount unit of a mount point /etc/fstab names to systemd-fstab-generator, and still writes the drop-ins', async () => {
+    const s = await stage();
+    await writeFile(join(s.root, 'fstab'), '# <file system> <dir> <type>\n/dev/mapper/data  /srv/data/  ext4  defaults  0  2\n');
+    const result = await generate(s);
+    expect(result).toMatchObject({ volumes: [], skipped: ['data'] });
+    expect(await listFiles(s.out)).toEqual(['app.service.d/50-luks-ssm-data.conf']);
   });
 
   it('never writes a path twice: the timeout drop-in is not the dependent drop-in of a volume named "timeout"', async () => {

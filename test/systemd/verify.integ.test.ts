@@ -49,7 +49,7 @@ describe.skipIf(!HOST_UNITS || !ANALYZE)('systemd-analyze verify', () => {
       const confDir = join(root, 'etc/luks-ssm', name);
       await cp(join(HERE, 'golden', name, 'input/luks-ssm'), confDir, { recursive: true });
       for (const file of await readdir(confDir)) await chmod(join(confDir, file), 0o644);
-      const result = await generateUnits(out, { confDir, defaultsFile: join(HERE, 'golden', name, 'input/defaults'), env: {}, requireRootOwned: false, warn: () => {} });
+      const result = await generateUnits(out, { confDir, defaultsFile: join(HERE, 'golden', name, 'input/defaults'), fstabPath: join(HERE, 'golden', name, 'input/fstab'), env: {}, requireRootOwned: false, warn: () => {} });
       generated.push(...result.files.filter((file) => !file.includes('/')));
     }
   });

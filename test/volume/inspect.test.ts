@@ -4,7 +4,7 @@ import { isMapping } from '../../src/volume/inspect.ts';
 import type { MountEntry } from '../../src/mount/mountinfo.ts';
 
 const entry = (majorMinor: string, source: string, fsType: string): MountEntry =>
-  ({ mountId: 90, parentId: 1, majorMinor, source, target: '/srv/data', fsType, options: 'rw', superOptions: 'rw' });
+  ({ mountId: 90, parentId: 1, majorMinor, source, target: '/srv/data', fsType, options: 'rw', superOptions: 'rw', propagation: [] });
 const dm3 = async (path: string) => (path === '/dev/mapper/data' ? '253:3' : undefined);
 
 describe('isMapping', () => {

@@ -83,7 +83,7 @@ describe('checkVolume', () => {
     const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 2 }]));
     const report = await checkVolume(deps, fakeConfig(sys));
     expect(report.failure).toBeUndefined();
-    expect(report.steps.map((s) => [s.name, s.ok])).toEqual([['config', true], ['device', true], ['luks', true], ['mount-point', true], ['key', true], ['keyslot', true], ['recovery', true]]);
+    expect(report.steps.map((s) => [s.name, s.ok])).toEqual([['config', true], ['device', true], ['luks', true], ['mount', true], ['key', true], ['keyslot', true], ['recovery', true]]);
     expect(sys.mappings.size + sys.mounts.size).toBe(0);
     expect(sys.calls.find((c) => c.args[0] === 'open')?.args).toContain('--test-passphrase');
     expect(formatCheckReport(report)).toMatch(/^ok {4}key +ssm:\/test\/key version 2 \(us-east-1\): 13 bytes, opens key slot 0 of /m);
@@ -121,15 +121,15 @@ describe('checkVolume', () => {
     expect(formatCheckReport(report)).toMatch(/^warn {2}config .*SSM_PATH=\/test\/key is also the parameter of 'logs' \(\/etc\/luks-ssm\/logs.conf\): rotate and enroll refuse it/m);
   });
 
-  it('fails the mount-point step with 82 as start would, before any AWS call: entries there, a symlink on the path, another mount', async () => {
+  it('fails the mount step with 82 as start would, before any AWS call: entries there, a symlink on the path, another mount', async () => {
     sys = createFakeSystem(KEY);
     const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 2 }]));
     mkdirSync(sys.mountPoint, { recursive: true });
     writeFileSync(join(sys.mountPoint, 'from-the-ami'), '');
     const full = await checkVolume(deps, fakeConfig(sys));
     expect(full.failure?.exitCode).toBe(82);
-    expect(full.steps.map((s) => [s.name, s.ok])).toEqual([['config', true], ['device', true], ['luks', true], ['mount-point', false]]);
-    expect(formatCheckReport(full)).toMatch(/^FAIL +mount-point +.*\/srv\/data is not empty \(1 entry\)/m);
+    expect(full.steps.map((s) => [s.name, s.ok])).toEqual([['config', true], ['device', true], ['luks', true], ['mount', false]]);
+    expect(formatCheckReport(full)).toMatch(/^FAIL +mount +.*\/srv\/data is not empty \(1 entry\)/m);
     rmSync(join(sys.mountPoint, 'from-the-ami'));
     sys.mounts.set(sys.mountPoint, '/dev/sdz1');
     expect((await checkVolume(deps, fakeConfig(sys))).failure?.message).toBe(`${sys.mountPoint} already has /dev/sdz1 mounted on it, refusing`);
@@ -149,7 +149,7 @@ describe('checkVolume', () => {
     mkdirSync(sys.mountPoint, { recursive: true });
     writeFileSync(join(sys.mountPoint, 'data-file'), '');
     const report = await checkVolume(deps, fakeConfig(sys));
-    expect(report.steps.find((s) => s.name === 'mount-point')).toMatchObject({ ok: true, detail: `${sys.mountPoint}: this volume is mounted there` });
+    expect(report.steps.find((s) => s.name === 'mount')).toMatchObject({ ok: true, detail: `${sys.mountPoint}: this volume is mounted there` });
   });
 
   it('fails the device step with 89 when a second disk carries the UUID LUKS_DEVICE names (a restored snapshot), as start would', async () => {
@@ -236,7 +236,7 @@ describe('checkVolume', () => {
       kmsKeyState: async () => { asked.push('kms-key'); return 'KMS key k is enabled'; },
     });
     const report = await checkVolume(deps, fakeConfig(sys));
-    expect(report.steps.map((s) => [s.name, s.ok])).toEqual([['config', true], ['device', true], ['luks', true], ['mount-point', true], ['aws', false]]);
+    expect(report.steps.map((s) => [s.name, s.ok])).toEqual([['config', true], ['device', true], ['luks', true], ['mount', true], ['aws', false]]);
     expect(report.failure).toBe(noRegion);
     expect(asked).toEqual([]);
 
@@ -246,7 +246,7 @@ describe('checkVolume', () => {
     });
     const passed = await checkVolume(good, fakeConfig(sys));
     expect(passed.failure).toBeUndefined();
-    expect(passed.steps.map((s) => s.name)).toEqual(['config', 'device', 'luks', 'mount-point', 'aws', 'kms-key', 'key', 'keyslot', 'recovery']);
+    expect(passed.steps.map((s) => s.name)).toEqual(['config', 'device', 'luks', 'mount', 'aws', 'kms-key', 'key', 'keyslot', 'recovery']);
   });
 
   it('tests the key under the device lock and the host lock (argon2 slots take GiBs each), timing cryptsetup only, and holds neither otherwise', async () => {

@@ -96,6 +96,21 @@ describe('stopVolume', () => {
     expect(await stopVolume(deps, fakeConfig(sys, { mapName: 'data2' }))).toBe('already-closed');
   });
 
+  it('takes a record as stale when the mapping it names is open on another disk now: not this start\'s, nothing refused', async () => {
+    sys = createFakeSystem(KEY);
+    const { deps } = fakeDeps(sys, keysSource([{ bytes: KEY, version: 3 }]));
+    await startVolume(deps, fakeConfig(sys));
+    sys.mounts.clear();
+    const other = createFakeSystem(KEY);
+    try {
+      sys.mappings.set('data', other.device);
+      expect(await stopVolume(deps, fakeConfig(sys, { mapName: 'data2' }))).toBe('already-closed');
+      expect([...sys.mappings.keys()]).toEqual(['data']);
+    } finally {
+      other.cleanup();
+    }
+  });
+
   it('refuses (81) before unmounting anything while another mount namespace has the volume mounted (a user\'s unshare -Urm)', async () => {
     sys = createFakeSystem(KEY);
     // A /proc with our namespace and a user's private one that has a copy of the volume's mount (253:0 in the fake).

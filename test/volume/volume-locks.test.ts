@@ -277,7 +277,7 @@ describe('two volume configs naming one disk by different paths', () => {
     await person.asked(1);
     const report = await checkVolume(b.deps, b.config);
     expect(report.failure?.kind).toBe('LOCKED');
-    expect(report.steps.map((s) => [s.name, s.ok])).toEqual([['config', true], ['device', true], ['luks', true], ['key', false]]);
+    expect(report.steps.map((s) => [s.name, s.ok])).toEqual([['config', true], ['device', true], ['luks', true], ['mount', true], ['key', false]]);
     expect(report.steps.at(-1)).toMatchObject({ detail: expect.stringContaining('(volume vola) holds') });
     // Only the read-only LUKS check reached the disk: no key was tested on it.
     expect(disk.events.filter((e) => e.startsWith('volb: ') && e.includes('--test-passphrase'))).toEqual([]);
