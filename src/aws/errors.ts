@@ -57,7 +57,8 @@ function notFound(ctx: AwsCallContext, name: string): UnlockError {
   }
   const what = name === 'ParameterVersionNotFound' ? 'version' : '';
   return new UnlockError('AWS_NOT_FOUND', `${parameter} ${what ? `${what} ` : ''}not found in ${ctx.region}`, {
-    hint: `check SSM_PATH and SSM_REGION (names are case-sensitive), or create it: aws ssm put-parameter --type SecureString --name ${ctx.parameter} --value …`,
+    // Never `put-parameter --value …`: a passphrase typed there lands in argv and the shell's history (review 16).
+    hint: `check SSM_PATH and SSM_REGION (names are case-sensitive); a new volume gets its parameter from luks-ssm enroll <volume> --format or --add-to-existing`,
   });
 }
 

@@ -53,7 +53,7 @@ describe.skipIf(!canRunCryptsetup)('CLI errors from AWS (built CLI, real SDK, em
   it('parameter not found: 67', async ({ expect }) => {
     const file = await scene.volume('notfound', { SSM_PATH: '/luks/nope' });
     expectAwsFailure(expect, await scene.check('notfound'), file, 67, 'SSM parameter /luks/nope not found in us-east-1',
-      'check SSM_PATH and SSM_REGION (names are case-sensitive), or create it: aws ssm put-parameter --type SecureString --name /luks/nope --value …');
+      'check SSM_PATH and SSM_REGION (names are case-sensitive); a new volume gets its parameter from luks-ssm enroll <volume> --format or --add-to-existing');
   });
 
   it('ssm:GetParameter denied: 77, naming the action and the parameter ARN', async ({ expect }) => {
