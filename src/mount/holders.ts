@@ -42,20 +42,29 @@ export async function findHolders(target: string, opts: { procRoot?: string; bud
   const deadline = Date.now() + (opts.budgetMs ?? HOLDER_SCAN_BUDGET_MS);
   const mount = resolve(target);
   const device = (await findMountAt(mount, join(procRoot, 'self', 'mountinfo')).catch(() => undefined))?.majorMinor;
-  const pids = (await readdir(procRoot)).filter((name) => /^\d+$/.test(name)).map(Number);
-  const holders: Holder[] = [];
-  for (const pid of pids.sort((a, b) => a - b)) {
+  const { found, complete } = await scanProcesses(procRoot, deadline, (pid, dir) => examine(pid, dir, mount, device));
+  return { holders: found, complete };
+}
+
+/**
+ * `examine` for each /proc/<pid>, lowest pid first, until `deadline` (epoch ms): what it found, and whether every
+ * process was examined. A read still blocked at the deadline is given up on (see findHolders).
+ */
+export async function scanProcesses<T>(procRoot: string, deadline: number, examine: (pid: number, dir: string) => Promise<T | undefined>): Promise<{ found: T[]; complete: boolean }> {
+  const pids = (await readdir(procRoot)).filter((name) => /^\d+$/.test(name)).map(Number).sort((a, b) => a - b);
+  const found: T[] = [];
+  for (const pid of pids) {
     const left = deadline - Date.now();
-    if (left <= 0) return { holders, complete: false };
-    const work = examine(pid, join(procRoot, String(pid)), mount, device);
-    const found = await within(left, work);
-    if (found === TIMED_OUT) {
+    if (left <= 0) return { found, complete: false };
+    const work = examine(pid, join(procRoot, String(pid)));
+    const result = await within(left, work);
+    if (result === TIMED_OUT) {
       giveUpOnRead(work);
-      return { holders, complete: false };
+      return { found, complete: false };
     }
-    if (found !== undefined) holders.push(found);
+    if (result !== undefined) found.push(result);
   }
-  return { holders, complete: true };
+  return { found, complete: true };
 }
 
 async function examine(pid: number, dir: string, mount: string, device: string | undefined): Promise<Holder | undefined> {

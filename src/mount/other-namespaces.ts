@@ -1,10 +1,8 @@
 // Mounts of a device in other mount namespaces: a user's private namespace (unshare -Urm, review 15) keeps its copy
 // of the volume's mount when stop unmounts ours, and the close then fails with the filesystem still in use there.
-import { readdir, readlink } from 'node:fs/promises';
+import { readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { giveUpOnRead } from '../exec/children.ts';
-import { TIMED_OUT, within } from '../time-bound.ts';
-import { describeProcess, readHead, type Holder } from './holders.ts';
+import { describeProcess, readHead, scanProcesses, type Holder } from './holders.ts';
 import { parseMountinfo, type MountEntry } from './mountinfo.ts';
 
 /** A namespace's table is the kernel's own text, but as long as the mounts in it: enough for any real one. */
@@ -32,21 +30,9 @@ export async function mountsInOtherNamespaces(majorMinor: string, opts: { procRo
   const deadline = Date.now() + opts.budgetMs;
   const own = await readlink(join(procRoot, 'self', 'ns', 'mnt')).catch(() => undefined);
   if (own === undefined) return { holders: [], complete: false };
-  const pids = (await readdir(procRoot)).filter((name) => /^\d+$/.test(name)).map(Number).sort((a, b) => a - b);
   const seen = new Set([own]);
-  const holders: NamespaceHolder[] = [];
-  for (const pid of pids) {
-    const left = deadline - Date.now();
-    if (left <= 0) return { holders, complete: false };
-    const work = examine(join(procRoot, String(pid)), pid, majorMinor, seen, opts.ourGroups);
-    const found = await within(left, work);
-    if (found === TIMED_OUT) {
-      giveUpOnRead(work);
-      return { holders, complete: false };
-    }
-    if (found !== undefined) holders.push(found);
-  }
-  return { holders, complete: true };
+  const { found, complete } = await scanProcesses(procRoot, deadline, (pid, dir) => examine(dir, pid, majorMinor, seen, opts.ourGroups));
+  return { holders: found, complete };
 }
 
 async function examine(dir: string, pid: number, majorMinor: string, seen: Set<string>, ourGroups: string[]): Promise<NamespaceHolder | undefined> {
